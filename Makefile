@@ -1,0 +1,37 @@
+# Every target creates .venv itself when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test test-integration lint bench setup clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the product: embedded PostgreSQL, migrations, sample registry, LangGraph server on :2024.
+dev: $(STAMP)
+	$(BIN)/icp dev
+
+## Run the whole suite (embedded PostgreSQL unless DATABASE_URL/TEST_DATABASE_URL is set).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+setup: $(STAMP)
+	$(BIN)/icp db setup
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .data .langgraph_api

@@ -1,0 +1,1 @@
+"""The HTTP surface: the custom FastAPI app mounted in the LangGraph server."""

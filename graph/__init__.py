@@ -1,0 +1,1 @@
+"""The chat graph: state and wiring."""

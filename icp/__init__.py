@@ -1,0 +1,1 @@
+"""The product's core: settings and the operator CLI (``icp``)."""

@@ -1,0 +1,239 @@
+"""``icp``: the operator CLI (database, registry loads, jobs, tenants, the dev server)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from icp.settings import UPSERT_MODES, SettingsError, get_settings
+
+
+def _conninfo() -> str:
+    from db.pool import resolve_database_url
+
+    return resolve_database_url()
+
+
+def _migrate(conninfo: str) -> None:
+    import psycopg
+
+    from db.migrate import migrate
+    from db.reference import load_reference
+
+    loaded: list[int] = []
+
+    def seed(conn: psycopg.Connection) -> None:
+        loaded.append(load_reference(conn))
+
+    applied = migrate(conninfo, after=seed)
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none pending"
+    print(f"migrations applied: {names}")
+    print(
+        f"SSIC 2020 reference: {'loaded ' + str(loaded[0]) + ' rows' if loaded[0] else 'current'}"
+    )
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    """Apply pending migrations and the SSIC reference data."""
+    _migrate(_conninfo())
+    return 0
+
+
+def _load(conninfo: str, files: Sequence[Path]) -> int:
+    import psycopg
+
+    from db.acra import ByteProgress, load_file
+
+    total = 0
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for path in files:
+            res = load_file(conn, path, progress=ByteProgress(path) if path.exists() else None)
+            total += res.rows_in_file
+            print(
+                f"{path.name}: {res.rows_in_file:,} rows read, {res.inserted:,} inserted, "
+                f"{res.updated:,} updated, {res.unchanged:,} unchanged"
+            )
+    return total
+
+
+def cmd_db_load_acra(args: argparse.Namespace) -> int:
+    """Load ACRA CSV files into staging."""
+    _load(_conninfo(), [Path(f) for f in args.files])
+    return 0
+
+
+def sample_files() -> list[Path]:
+    """Return the ACRA extracts shipped with the package."""
+    base = resources.files("db").joinpath("data/acra")
+    return sorted(Path(str(p)) for p in base.iterdir() if p.name.endswith(".csv"))
+
+
+def _staging_count(conninfo: str) -> int:
+    import psycopg
+
+    with psycopg.connect(conninfo) as conn:
+        row = conn.execute("SELECT count(*) FROM staging_acra_companies").fetchone()
+        return int(row[0]) if row else 0
+
+
+def cmd_db_setup(args: argparse.Namespace) -> int:
+    """Migrate, then load the shipped ACRA extracts when staging is empty."""
+    conninfo = _conninfo()
+    _migrate(conninfo)
+    _ensure_sample(conninfo)
+    return 0
+
+
+def _ensure_sample(conninfo: str) -> None:
+    have = _staging_count(conninfo)
+    if have:
+        print(f"staging holds {have:,} registry rows: nothing loaded")
+        return
+    loaded = _load(conninfo, sample_files())
+    print(f"loaded {loaded:,} registry rows from the shipped ACRA extracts")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Prepare the database and run the LangGraph dev server with the graph and routes."""
+    conninfo = _conninfo()
+    _migrate(conninfo)
+    _ensure_sample(conninfo)
+    if args.no_server:
+        return 0
+    if not _port_free(args.host, args.port):
+        print(
+            f"icp dev: port {args.port} on {args.host} is taken; stop what uses it or pass"
+            " --port (langgraph dev would silently pick another)",
+            file=sys.stderr,
+        )
+        return 1
+    langgraph = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or "langgraph"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=conninfo,
+        LANGGRAPH_CLI_NO_ANALYTICS="1",
+        LANGGRAPH_NO_VERSION_CHECK="true",
+        LANGSMITH_TRACING="false",
+    )
+    url = f"http://{args.host}:{args.port}"
+    print(
+        f"\nICP industry search: {url}\n"
+        f"  product page:  {url}/app/\n"
+        f"  API docs:      {url}/docs\n"
+        f"  agent-chat-ui: NEXT_PUBLIC_API_URL={url} NEXT_PUBLIC_ASSISTANT_ID=icp_search\n"
+        f"  Studio:        https://smith.langchain.com/studio/?baseUrl={url}\n",
+        flush=True,
+    )
+    cmd = [
+        langgraph,
+        "dev",
+        "--no-browser",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--n-jobs-per-worker",
+        str(args.jobs),
+        "--config",
+        args.config,
+    ]
+    if not args.reload:
+        cmd.append("--no-reload")
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()
+
+
+def cmd_tenant_mode(args: argparse.Namespace) -> int:
+    """Set or clear a tenant's staging-upsert mode override."""
+    import psycopg
+
+    from db.queries import q
+
+    mode = None if args.mode == "default" else args.mode
+    with psycopg.connect(_conninfo()) as conn:
+        conn.execute(q("set_tenant_mode"), {"tenant_id": args.tenant, "mode": mode})
+    print(f"tenant {args.tenant}: mode {mode or 'default (STAGING_UPSERT_MODE)'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser for every ``icp`` command."""
+    p = argparse.ArgumentParser(prog="icp", description=__doc__)
+    sub = p.add_subparsers(dest="group", required=True)
+
+    db = sub.add_parser("db", help="database and registry data").add_subparsers(
+        dest="cmd", required=True
+    )
+    db.add_parser("migrate", help="apply migrations and SSIC reference data").set_defaults(
+        func=cmd_db_migrate
+    )
+    load = db.add_parser("load-acra", help="load ACRA corporate-entity CSV files into staging")
+    load.add_argument("files", nargs="+", metavar="FILE")
+    load.set_defaults(func=cmd_db_load_acra)
+    db.add_parser(
+        "setup", help="migrate and load the shipped sample if staging is empty"
+    ).set_defaults(func=cmd_db_setup)
+
+    dev = sub.add_parser("dev", help="prepare the database and run langgraph dev")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=2024)
+    dev.add_argument("--jobs", type=int, default=8, help="--n-jobs-per-worker (concurrent runs)")
+    dev.add_argument("--config", default="langgraph.json")
+    dev.add_argument("--reload", action="store_true", help="reload on code changes")
+    dev.add_argument("--no-server", action="store_true", help="stop once the database is ready")
+    dev.set_defaults(func=cmd_dev)
+
+    tenant = sub.add_parser("tenant", help="per-tenant settings").add_subparsers(
+        dest="cmd", required=True
+    )
+    mode = tenant.add_parser("mode", help="override STAGING_UPSERT_MODE for one tenant")
+    mode.add_argument("tenant")
+    mode.add_argument("mode", choices=[*UPSERT_MODES, "default"])
+    mode.set_defaults(func=cmd_tenant_mode)
+
+    from jobs.cli import add_job_commands
+
+    add_job_commands(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``icp`` command; configuration and data errors print one line, exit non-zero."""
+    from db.acra import LoadError
+    from db.migrate import MigrationError
+
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+        return int(args.func(args))
+    except SettingsError as exc:
+        print(f"icp: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (LoadError, MigrationError) as exc:
+        print(f"icp: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""One typed settings object, read from the environment and validated at start-up.
+
+Every module imports :func:`get_settings`; a bad value raises :class:`SettingsError`
+whose message is one line naming the variable and what it accepts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+UpsertMode = Literal["background", "off", "sync_preview"]
+UPSERT_MODES: tuple[UpsertMode, ...] = ("background", "off", "sync_preview")
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """A configuration variable holds a value the product cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The product's configuration (see the README's configuration table)."""
+
+    database_url: str | None
+    data_dir: Path
+    staging_upsert_mode: UpsertMode
+    upsert_sync_limit: int
+    upsert_max_per_job: int
+    staging_batch_size: int
+    chat_debounce_ms: int
+    nightly_cron: str
+    nightly_tz: str
+    auth_jwt_secret: str | None
+    head_budget_ms: int
+    job_lease_seconds: int
+    job_max_attempts: int
+    job_retention_days: int
+    default_tenant: str = "default"
+
+
+def _int(name: str, raw: str, minimum: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected an integer >= {minimum}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: expected an integer >= {minimum}")
+    return value
+
+
+def _mode(name: str, raw: str) -> UpsertMode:
+    value = raw.strip().lower()
+    if value not in UPSERT_MODES:
+        raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(UPSERT_MODES)}")
+    return value
+
+
+def _cron(name: str, raw: str) -> str:
+    fields = raw.split()
+    if len(fields) != 5:
+        raise SettingsError(f"{name}={raw!r}: expected a 5-field crontab, e.g. '0 2 * * *'")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(raw, timezone="UTC")
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r}: expected a 5-field crontab ({exc})") from None
+    return raw
+
+
+def _tz(name: str, raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"{name}={raw!r}: expected an IANA time zone, e.g. Asia/Singapore"
+        ) from None
+    return raw
+
+
+def _url(name: str, raw: str) -> str:
+    if not raw.startswith(("postgresql://", "postgres://")) and "=" not in raw:
+        raise SettingsError(f"{name}={raw!r}: expected a postgresql:// URL or a libpq conninfo")
+    return raw
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+
+    def get(name: str, default: str, parse: Callable[[str, str], T]) -> T:
+        raw = env.get(name)
+        return parse(name, default if raw is None or raw == "" else raw)
+
+    return Settings(
+        database_url=get("DATABASE_URL", "", lambda n, v: _url(n, v) if v else None),
+        data_dir=Path(env.get("ICP_DATA_DIR") or ".data"),
+        staging_upsert_mode=get("STAGING_UPSERT_MODE", "background", _mode),
+        upsert_sync_limit=get("UPSERT_SYNC_LIMIT", "10", lambda n, v: _int(n, v, 0)),
+        upsert_max_per_job=get("UPSERT_MAX_PER_JOB", "2000", lambda n, v: _int(n, v, 1)),
+        staging_batch_size=get("STAGING_BATCH_SIZE", "500", lambda n, v: _int(n, v, 1)),
+        chat_debounce_ms=get("CHAT_DEBOUNCE_MS", "400", lambda n, v: _int(n, v, 0)),
+        nightly_cron=get("NIGHTLY_CRON", "0 2 * * *", _cron),
+        nightly_tz=get("NIGHTLY_TZ", "Asia/Singapore", _tz),
+        auth_jwt_secret=env.get("ICP_AUTH_JWT_SECRET") or None,
+        head_budget_ms=get("ICP_HEAD_BUDGET_MS", "800", lambda n, v: _int(n, v, 1)),
+        job_lease_seconds=get("ICP_JOB_LEASE_SECONDS", "60", lambda n, v: _int(n, v, 2)),
+        job_max_attempts=get("ICP_JOB_MAX_ATTEMPTS", "3", lambda n, v: _int(n, v, 1)),
+        job_retention_days=get("ICP_JOB_RETENTION_DAYS", "30", lambda n, v: _int(n, v, 1)),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, validated once."""
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment with monkeypatch)."""
+    get_settings.cache_clear()

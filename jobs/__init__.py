@@ -1,0 +1,1 @@
+"""Background jobs: the Postgres queue, the batched runner and the scheduler."""

@@ -1,0 +1,1 @@
+"""The graph's nodes, one module each, and the extraction/resolution/enrichment they share."""
