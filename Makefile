@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PORT ?= 2024
 
 .PHONY: dev test test-integration lint bench setup clean
 
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml
 
 ## Run the product: embedded PostgreSQL, migrations, sample registry, LangGraph server on :2024.
 dev: $(STAMP)
-	$(BIN)/icp dev
+	$(BIN)/icp dev --port $(PORT)
 
 ## Run the whole suite (embedded PostgreSQL unless DATABASE_URL/TEST_DATABASE_URL is set).
 test: $(STAMP)

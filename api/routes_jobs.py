@@ -1,0 +1,248 @@
+"""``/jobs``: enqueue a staging upsert, read a job's live progress, list and cancel jobs.
+
+Every route is scoped to the caller's tenant (another tenant's job is a 404). Invalid
+input on these routes is a 400 with a one-line ``detail`` (FastAPI's 422 is converted),
+and an unreachable database is a 503, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.deps import Conn, CurrentTenant
+from api.pagination import CursorError, decode_cursor, encode_cursor
+from db.companies import IcpCode, count_matching
+from icp.settings import get_settings
+from jobs import queue
+
+JobStatus = Literal["queued", "running", "done", "error", "cancelled"]
+MAX_TERMS = 10
+MAX_TERM_CHARS = 60
+_BIGINT_MAX = 2**63 - 1
+
+
+def _validation_detail(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg")))
+    return "; ".join(parts) or "invalid request"
+
+
+class JobsRoute(APIRoute):
+    """Turn validation errors into 400 and database outages into 503 on these routes."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler with the error mapping."""
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return JSONResponse({"detail": _validation_detail(exc)}, status_code=400)
+            except (psycopg.Error, PoolTimeout, OSError):
+                return JSONResponse(
+                    {"detail": "the database is unavailable; please try again shortly"},
+                    status_code=503,
+                )
+
+        return route
+
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=JobsRoute)
+
+Term = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=MAX_TERM_CHARS),
+]
+
+
+class StagingUpsertRequest(BaseModel):
+    """Industries to upsert, enrich and score in the background."""
+
+    model_config = ConfigDict(extra="forbid")
+    terms: list[Term] = Field(
+        min_length=1,
+        max_length=MAX_TERMS,
+        description=f"1-{MAX_TERMS} industry terms, each 1-{MAX_TERM_CHARS} characters",
+        examples=[["Manufacturing"], ["bakery", "restaurants"]],
+    )
+
+
+class JobEnqueued(BaseModel):
+    """The job a request maps to (the existing one when the same request is live)."""
+
+    job_id: int
+    status: JobStatus
+    total: int = Field(description="matching registry rows the job will process")
+    created: bool = Field(description="false when an identical queued/running job was reused")
+
+
+class JobPublic(BaseModel):
+    """A background job and its live progress."""
+
+    job_id: int
+    job_type: str
+    status: JobStatus
+    processed: int
+    total: int
+    error: str | None = Field(description="why the job failed (or the last retried failure)")
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    terms: list[str] = Field(default_factory=list)
+    attempts: int
+    cancel_requested: bool
+    parent_job_id: int | None = Field(description="the job this one continues")
+    next_job_id: int | None = Field(
+        description="the follow-up job that continues past UPSERT_MAX_PER_JOB"
+    )
+
+
+class JobsPage(BaseModel):
+    """One page of jobs, newest first."""
+
+    data: list[JobPublic]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class ErrorBody(BaseModel):
+    """An error with a message for people."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid input"},
+    401: {"model": ErrorBody, "description": "missing, expired or invalid bearer token"},
+    503: {"model": ErrorBody, "description": "database unavailable"},
+}
+
+
+def _public(row: dict[str, Any]) -> JobPublic:
+    params = row.get("params") or {}
+    return JobPublic(
+        job_id=row["job_id"],
+        job_type=row["job_type"],
+        status=row["status"],
+        processed=row["processed"],
+        total=row["total"],
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        terms=[str(t) for t in params.get("terms", [])],
+        attempts=row["attempts"],
+        cancel_requested=row["cancel_requested"],
+        parent_job_id=row["parent_job_id"],
+        next_job_id=row["next_job_id"],
+    )
+
+
+def _job_id(raw: str) -> int:
+    if not raw.isdigit() or int(raw) > _BIGINT_MAX:
+        raise HTTPException(404, f"no job {raw}")
+    return int(raw)
+
+
+@router.post("/staging_upsert", status_code=202, response_model=JobEnqueued, responses=ERRORS)
+async def enqueue_staging_upsert(
+    body: StagingUpsertRequest, tenant: CurrentTenant, conn: Conn
+) -> JobEnqueued:
+    """Queue the upsert of every registry company matching the terms (idempotent)."""
+    from jobs.queue import enqueue_staging_upsert as enqueue
+    from nodes.resolve import resolve_terms
+
+    async with conn.transaction():
+        resolution = await resolve_terms(conn, body.terms)
+        if not resolution.codes:
+            quoted = ", ".join(f"'{t}'" for t in body.terms)
+            raise HTTPException(400, f"{quoted} matched no SSIC 2020 industry")
+        codes = [IcpCode(h.code, h.weight, h.term, h.title) for h in resolution.codes]
+        total, _live = await count_matching(conn, [c.code for c in codes])
+        job = await enqueue(
+            conn,
+            tenant_id=tenant,
+            terms=list(body.terms),
+            codes=codes,
+            total=total,
+            max_attempts=get_settings().job_max_attempts,
+        )
+    return JobEnqueued(
+        job_id=job.job_id,
+        status=job.status,  # type: ignore[arg-type]
+        total=job.total,
+        created=job.created,
+    )
+
+
+@router.get("", response_model=JobsPage, responses=ERRORS)
+async def list_jobs(
+    tenant: CurrentTenant,
+    conn: Conn,
+    status: Annotated[JobStatus | None, Query(description="only jobs in this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor")] = None,
+) -> JobsPage:
+    """List the tenant's jobs, newest first, keyset-paged."""
+    before = None
+    if cursor:
+        try:
+            before = int(decode_cursor(cursor, "jobs", {"before": int})["before"])
+        except CursorError as exc:
+            raise HTTPException(400, f"cursor: {exc}") from None
+    rows = await queue.list_jobs(
+        conn, tenant_id=tenant, status=status, before=before, limit=limit + 1
+    )
+    page = rows[:limit]
+    more = len(rows) > limit
+    return JobsPage(
+        data=[_public(r) for r in page],
+        next_cursor=encode_cursor("jobs", {"before": page[-1]["job_id"]}) if more else None,
+    )
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobPublic,
+    responses={**ERRORS, 404: {"model": ErrorBody, "description": "no such job"}},
+)
+async def get_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
+    """Return a job with its live processed/total."""
+    row = await queue.get_job(conn, _job_id(job_id), tenant)
+    if row is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return _public(row)
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses={
+        **ERRORS,
+        404: {"model": ErrorBody, "description": "no such job"},
+        409: {"model": ErrorBody, "description": "the job already ended"},
+    },
+)
+async def cancel_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
+    """Cancel a queued job now, or stop a running one at its next batch."""
+    jid = _job_id(job_id)
+    async with conn.transaction():
+        cancelled = await queue.cancel_job(conn, jid, tenant)
+        row = await queue.get_job(conn, jid, tenant)
+    if row is None:
+        raise HTTPException(404, f"no job {job_id}")
+    if not cancelled:
+        raise HTTPException(409, f"job {jid} already ended {row['status']}")
+    return _public(row)

@@ -1,0 +1,92 @@
+"""Turn matching registry rows into enriched, scored companies (shared by chat and runner).
+
+One set-based statement per call: select staging rows (the chat's head pick or the
+runner's next keyset batch), upsert them into ``companies`` with registry-derived
+enrichment, and write the tenant's ``lead_scores``. Statements that carry the ICP code
+list are executed unprepared: a generic plan for a large ``= ANY(...)`` list was
+measured 5x slower than a custom one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from db.queries import q
+
+Source = Literal["head_source", "batch_source"]
+
+
+@dataclass(frozen=True)
+class IcpCode:
+    """One SSIC subclass in a tenant's ICP, with the term that reached it."""
+
+    code: str
+    weight: float
+    term: str
+    title: str = ""
+
+
+def icp_params(codes: Sequence[IcpCode]) -> dict[str, list[Any]]:
+    """Return the array parameters every ICP statement binds."""
+    ordered = sorted(codes, key=lambda c: c.code)
+    return {
+        "codes": [c.code for c in ordered],
+        "weights": [float(c.weight) for c in ordered],
+        "terms": [c.term for c in ordered],
+    }
+
+
+def _upsert_sql(source: Source) -> str:
+    return q("upsert_scored").replace("/*source*/", q(source))
+
+
+async def upsert_scored(
+    conn: AsyncConnection[Any],
+    source: Source,
+    codes: Sequence[IcpCode],
+    *,
+    tenant_id: str,
+    limit: int,
+    job_id: int | None = None,
+    after: tuple[str, str] = ("", ""),
+) -> list[dict[str, Any]]:
+    """Upsert, enrich and score up to ``limit`` matching rows; return them best first."""
+    params: dict[str, Any] = {
+        **icp_params(codes),
+        "tenant_id": tenant_id,
+        "limit": limit,
+        "job_id": job_id,
+        "after_code": after[0],
+        "after_uen": after[1],
+    }
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_upsert_sql(source), params, prepare=False)
+        return await cur.fetchall()
+
+
+async def count_matching(conn: AsyncConnection[Any], codes: Sequence[str]) -> tuple[int, int]:
+    """Return (matching staging rows, of which live) for the SSIC codes."""
+    cur = await conn.execute(q("count_matching"), {"codes": list(codes)})
+    row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def sample_matching(
+    conn: AsyncConnection[Any], codes: Sequence[str], limit: int = 20
+) -> list[dict[str, Any]]:
+    """Return up to ``limit`` matching staging rows (live first) without writing anything."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            q("sample_matching"), {"codes": list(codes), "limit": limit}, prepare=False
+        )
+        return await cur.fetchall()
+
+
+def row_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the staging keyset key (primary_ssic_code, uen) of an upserted row."""
+    return (str(row["industry_code"]), str(row["uen"]))

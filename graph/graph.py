@@ -1,0 +1,37 @@
+"""Wire the chat graph: normalize -> head_upsert -> enqueue -> respond."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+
+from graph.state import InputState, OutputState, State
+from icp.settings import get_settings
+from nodes.enqueue import enqueue
+from nodes.head_upsert import head_upsert
+from nodes.normalize import normalize
+from nodes.respond import respond
+
+
+def route_after_normalize(state: State) -> Literal["head_upsert", "enqueue", "respond"]:
+    """Send background-mode requests with codes on to the writes; everything else answers."""
+    if state.get("errors") or not state.get("codes") or state.get("mode") != "background":
+        return "respond"
+    if not state.get("total"):
+        return "respond"
+    return "head_upsert" if get_settings().upsert_sync_limit > 0 else "enqueue"
+
+
+builder = StateGraph(State, input_schema=InputState, output_schema=OutputState)
+builder.add_node(normalize)
+builder.add_node(head_upsert)
+builder.add_node(enqueue)
+builder.add_node(respond)
+builder.add_edge(START, "normalize")
+builder.add_conditional_edges("normalize", route_after_normalize)
+builder.add_edge("head_upsert", "enqueue")
+builder.add_edge("enqueue", "respond")
+builder.add_edge("respond", END)
+
+graph = builder.compile(name="ICP industry search")

@@ -1,0 +1,30 @@
+"""Structured job logs: one JSON object per line on the ``icp.jobs`` logger."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+logger = logging.getLogger("icp.jobs")
+
+
+def log_event(
+    event: str, *, stage: str = "staging_upsert", level: int = logging.INFO, **fields: Any
+) -> None:
+    """Log one event (job_start, batch_start, batch_end, job_end, error, ...) as a JSON line."""
+    if logger.isEnabledFor(level):
+        logger.log(level, json.dumps({"stage": stage, "event": event, **fields}, default=str))
+
+
+def configure_cli_logging(level: int = logging.INFO) -> None:
+    """Send the job logs to stderr as bare JSON lines (the CLI's progress goes to stdout)."""
+    if any(getattr(h, "_icp_jobs", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._icp_jobs = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False

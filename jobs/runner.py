@@ -1,0 +1,533 @@
+"""The batched runner: claim jobs from the queue and walk their staging rows by keyset.
+
+A ``staging_upsert`` job walks the matching staging rows in ``(primary_ssic_code, uen)``
+order, ``STAGING_BATCH_SIZE`` rows at a time (never OFFSET). Each batch is one call of
+``db.companies.upsert_scored(conn, "batch_source", ...)`` in its own transaction, which
+also moves the job's cursor, adds to ``processed`` and renews the lease; a crash therefore
+never double-counts or skips rows, and a resumed job continues from its last commit.
+
+Cap (``UPSERT_MAX_PER_JOB``): a job stops after that many rows and, in the same
+transaction that ends it ``done`` (its ``total`` becomes its share), enqueues a
+*continuation job* (``parent_job_id`` = this job, cursor = where it stopped, request key
+``<key>:after:<job_id>``) that the same drain picks up next. Each job in the chain
+therefore reports exact ``processed == total`` for its own key range, and ``next_job_id``
+on the job routes links to the follow-up.
+
+A job never says ``done`` after losing rows: at the end of the walk the runner re-counts
+the staging rows in the job's range and ends in ``error`` (with both numbers) when they
+differ. SQL errors end the job in ``error`` with the message at once; connection loss,
+serialization failures and deadlocks are retried with a backoff up to ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from db.companies import IcpCode, count_matching, row_key, upsert_scored
+from db.pool import get_pool
+from icp.settings import get_settings
+from jobs import queue
+from jobs.logs import log_event
+from jobs.metrics import BATCH_SECONDS, JOBS_FINISHED, ROWS_PROCESSED
+
+ProgressFn = Callable[[int, int, int], Awaitable[None] | None]
+"""Called after each committed batch with (job_id, processed, total)."""
+
+_TRANSIENT = (
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.LockNotAvailable,
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CrashShutdown,
+    psycopg.errors.CannotConnectNow,
+    psycopg.errors.ConnectionException,
+    psycopg.errors.TooManyConnections,
+)
+
+
+def new_owner() -> str:
+    """Return a lease-owner id unique to this runner: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Return whether a failure may pass on retry (connection, serialization, deadlock)."""
+    if isinstance(exc, (PoolTimeout, TimeoutError, ConnectionError, *_TRANSIENT)):
+        return True
+    # A lost connection has no SQLSTATE; server-reported errors (disk full, bad SQL) do.
+    return isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None
+
+
+def describe(exc: BaseException) -> str:
+    """Return the one-line reason kept on the job for a failure."""
+    primary = exc.diag.message_primary if isinstance(exc, psycopg.Error) else None
+    text = " ".join((primary or str(exc)).split()) or "no message"
+    return f"{type(exc).__name__}: {text}"[:1000]
+
+
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Return the nearest-rank percentile of ``values`` (None when empty)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class RunReport:
+    """What one run of one job ended with."""
+
+    job_id: int
+    tenant_id: str
+    status: str
+    """done, error, cancelled, queued (retry or graceful stop), lost (lease taken over)."""
+    processed: int = 0
+    total: int = 0
+    error: str | None = None
+    next_job_id: int | None = None
+    batches: int = 0
+    rows: int = 0
+    batch_ms: list[float] = field(default_factory=list)
+
+
+class _Finished(Exception):
+    """Internal: the walk ended with a final status already written."""
+
+
+def _key(cursor: dict[str, Any] | None, name: str) -> tuple[str, str] | None:
+    value = (cursor or {}).get(name)
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return (str(value[0]), str(value[1]))
+    return None
+
+
+class _Heartbeat:
+    """Renew a job's lease from a background task while its batches run."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], job_id: int, owner: str, lease: float):
+        self.pool, self.job_id, self.owner, self.lease = pool, job_id, owner, lease
+        self.task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        interval = max(self.lease / 3, 0.5)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with self.pool.connection() as conn, conn.transaction():
+                    await queue.heartbeat(
+                        conn, job_id=self.job_id, owner=self.owner, lease_seconds=self.lease
+                    )
+            except queue.LeaseLost:
+                return  # the batch's own owner check stops the walk
+            except (psycopg.Error, PoolTimeout, OSError) as exc:
+                log_event(
+                    "heartbeat_failed",
+                    level=logging.WARNING,
+                    job_id=self.job_id,
+                    error=describe(exc),
+                )
+
+    def __enter__(self) -> _Heartbeat:
+        self.task = asyncio.create_task(self._beat(), name=f"icp-heartbeat-{self.job_id}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+
+async def _notify(on_progress: ProgressFn | None, job_id: int, processed: int, total: int) -> None:
+    if on_progress is not None:
+        result = on_progress(job_id, processed, total)
+        if asyncio.iscoroutine(result):
+            await result
+
+
+async def _walk(
+    conn: AsyncConnection[Any],
+    job: queue.Claimed,
+    report: RunReport,
+    *,
+    owner: str,
+    stop: asyncio.Event,
+    on_progress: ProgressFn | None,
+) -> None:
+    """Run a staging_upsert job's batches; write its final status (raises _Finished)."""
+    settings = get_settings()
+    lease = float(settings.job_lease_seconds)
+    codes: list[IcpCode] = queue.codes_from_params(job.params)
+    code_list = sorted({c.code for c in codes})
+    terms = [str(t) for t in job.params.get("terms", [])]
+
+    async def finish(status: str, total: int, error: str | None = None) -> None:
+        await queue.finish_job(
+            conn, job_id=job.job_id, owner=owner, status=status, total=total, error=error
+        )
+        report.status, report.total, report.error = status, total, error
+
+    if not codes:
+        async with conn.transaction():
+            await finish("error", job.total, "the job has no SSIC codes to process")
+        raise _Finished
+
+    start = _key(job.cursor, "from") or ("", "")
+    after = (
+        str((job.cursor or {}).get("code", start[0])),
+        str((job.cursor or {}).get("uen", start[1])),
+    )
+    covered = int((job.cursor or {}).get("covered", 0))
+
+    def cursor_doc() -> dict[str, Any]:
+        return {"from": list(start), "code": after[0], "uen": after[1], "covered": covered}
+
+    async with conn.transaction():
+        matching, _live = await count_matching(conn, code_list)
+        progress = await queue.start_job(
+            conn,
+            job_id=job.job_id,
+            owner=owner,
+            lease_seconds=lease,
+            total=max(matching - covered, 0),
+            cursor=cursor_doc(),
+        )
+        if progress.cancel_requested:
+            await finish("cancelled", progress.total)
+            raise _Finished
+    report.processed, report.total = progress.processed, progress.total
+    log_event(
+        "job_start",
+        job_id=job.job_id,
+        tenant=job.tenant_id,
+        rows=progress.processed,
+        total=progress.total,
+        attempt=job.attempts,
+        resumed=job.resumed,
+        cursor=list(after),
+    )
+
+    cap = settings.upsert_max_per_job
+    batch_size = settings.staging_batch_size
+    while True:
+        if stop.is_set():
+            async with conn.transaction():
+                await queue.release_job(conn, job_id=job.job_id, owner=owner)
+            report.status = "queued"
+            log_event(
+                "job_released", job_id=job.job_id, tenant=job.tenant_id, rows=progress.processed
+            )
+            raise _Finished
+        limit = min(batch_size, cap - progress.processed)
+        if limit <= 0:
+            break  # capped (also when a resumed job had already reached the cap)
+        log_event(
+            "batch_start", job_id=job.job_id, tenant=job.tenant_id, limit=limit, cursor=list(after)
+        )
+        t0 = time.perf_counter()
+        async with conn.transaction():
+            rows = await upsert_scored(
+                conn,
+                "batch_source",
+                codes,
+                tenant_id=job.tenant_id,
+                limit=limit,
+                job_id=job.job_id,
+                after=after,
+            )
+            new_after = max((row_key(r) for r in rows), default=after)
+            progress = await queue.record_batch(
+                conn,
+                job_id=job.job_id,
+                owner=owner,
+                lease_seconds=lease,
+                rows=len(rows),
+                cursor={**cursor_doc(), "code": new_after[0], "uen": new_after[1]},
+            )
+        after = new_after
+        ms = (time.perf_counter() - t0) * 1000
+        report.batches += 1
+        report.rows += len(rows)
+        report.batch_ms.append(ms)
+        report.processed, report.total = progress.processed, progress.total
+        ROWS_PROCESSED.labels(job.job_type).inc(len(rows))
+        BATCH_SECONDS.labels(job.job_type).observe(ms / 1000)
+        log_event(
+            "batch_end",
+            job_id=job.job_id,
+            tenant=job.tenant_id,
+            rows=len(rows),
+            processed=progress.processed,
+            total=progress.total,
+            duration_ms=round(ms, 1),
+        )
+        await _notify(on_progress, job.job_id, progress.processed, progress.total)
+        if progress.cancel_requested:
+            async with conn.transaction():
+                await finish("cancelled", progress.total)
+            raise _Finished
+        if len(rows) < limit:
+            # The walk reached the end of the range: done only if nothing was lost.
+            async with conn.transaction():
+                actual = await queue.count_staging_after(conn, code_list, start)
+                if actual != progress.processed:
+                    await finish(
+                        "error",
+                        progress.total,
+                        f"processed {progress.processed:,} rows but {actual:,} staging rows "
+                        "match this job's range (the registry changed during the run?); "
+                        "run the request again",
+                    )
+                else:
+                    await finish("done", progress.processed)
+            raise _Finished
+
+    # Capped: end this job with its exact share and hand the rest to a continuation job.
+    async with conn.transaction():
+        rest = await queue.count_staging_after(conn, code_list, after)
+        in_range = await queue.count_staging_after(conn, code_list, start) - rest
+        if in_range != progress.processed:
+            await finish(
+                "error",
+                progress.total,
+                f"processed {progress.processed:,} rows but {in_range:,} staging rows match "
+                "the range this job covered (the registry changed during the run?)",
+            )
+            raise _Finished
+        if rest > 0:
+            base_key = job.request_key.split(":after:")[0]
+            child = await queue.enqueue_staging_upsert(
+                conn,
+                tenant_id=job.tenant_id,
+                terms=terms,
+                codes=codes,
+                total=rest,
+                max_attempts=job.max_attempts,
+                parent_job_id=job.job_id,
+                cursor={
+                    "from": list(after),
+                    "code": after[0],
+                    "uen": after[1],
+                    "covered": covered + progress.processed,
+                },
+                key=f"{base_key}:after:{job.job_id}",
+            )
+            report.next_job_id = child.job_id
+        await finish("done", progress.processed)
+    log_event(
+        "job_continued",
+        job_id=job.job_id,
+        tenant=job.tenant_id,
+        rows=progress.processed,
+        next_job_id=report.next_job_id,
+    )
+    raise _Finished
+
+
+async def run_job(
+    pool: AsyncConnectionPool[Any],
+    job: queue.Claimed,
+    *,
+    owner: str,
+    stop: asyncio.Event | None = None,
+    on_progress: ProgressFn | None = None,
+) -> RunReport:
+    """Run one claimed job to a final status, a retry, a graceful stop, or a lost lease."""
+    stop = stop or asyncio.Event()
+    settings = get_settings()
+    report = RunReport(job.job_id, job.tenant_id, "running", job.processed, job.total)
+    started_at = datetime.now(UTC)
+    t0 = time.perf_counter()
+    errors = 0
+    try:
+        with _Heartbeat(pool, job.job_id, owner, float(settings.job_lease_seconds)):
+            async with pool.connection() as conn:
+                if job.job_type != queue.STAGING_UPSERT:
+                    async with conn.transaction():
+                        await queue.finish_job(
+                            conn,
+                            job_id=job.job_id,
+                            owner=owner,
+                            status="error",
+                            total=job.total,
+                            error=f"unknown job type {job.job_type!r}",
+                        )
+                    report.status = "error"
+                else:
+                    await _walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
+    except _Finished:
+        pass
+    except queue.LeaseLost as exc:
+        report.status = "lost"
+        report.error = str(exc)
+        log_event(
+            "error",
+            level=logging.WARNING,
+            job_id=job.job_id,
+            tenant=job.tenant_id,
+            error=str(exc),
+            rows=report.processed,
+        )
+    except Exception as exc:  # every failure becomes a job error or a retry, never success
+        errors += 1
+        report.error = describe(exc)
+        await _record_failure(pool, job, report, owner=owner, exc=exc)
+    duration_ms = (time.perf_counter() - t0) * 1000
+    if report.status in queue.FINISHED:
+        JOBS_FINISHED.labels(job.job_type, report.status).inc()
+    log_event(
+        "job_end",
+        job_id=job.job_id,
+        tenant=job.tenant_id,
+        status=report.status,
+        rows=report.rows,
+        processed=report.processed,
+        total=report.total,
+        batches=report.batches,
+        error=report.error,
+        next_job_id=report.next_job_id,
+        duration_ms=round(duration_ms, 1),
+    )
+    await _record_stats(
+        pool, job, report, errors=errors, started_at=started_at, duration_ms=duration_ms
+    )
+    return report
+
+
+async def _record_failure(
+    pool: AsyncConnectionPool[Any],
+    job: queue.Claimed,
+    report: RunReport,
+    *,
+    owner: str,
+    exc: BaseException,
+) -> None:
+    transient = is_transient(exc)
+    log_event(
+        "error",
+        level=logging.ERROR,
+        job_id=job.job_id,
+        tenant=job.tenant_id,
+        error=report.error,
+        transient=transient,
+        rows=report.processed,
+    )
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            if transient:
+                report.status = await queue.retry_job(
+                    conn, job_id=job.job_id, owner=owner, error=report.error or ""
+                )
+            else:
+                await queue.finish_job(
+                    conn,
+                    job_id=job.job_id,
+                    owner=owner,
+                    status="error",
+                    total=report.total,
+                    error=report.error,
+                )
+                report.status = "error"
+    except queue.LeaseLost:
+        report.status = "lost"
+    except (psycopg.Error, PoolTimeout, OSError) as exc2:
+        # The database is unreachable: the lease expires and the job is resumed later.
+        report.status = "running"
+        log_event(
+            "error",
+            level=logging.ERROR,
+            job_id=job.job_id,
+            tenant=job.tenant_id,
+            error=f"could not record the failure: {describe(exc2)}",
+        )
+
+
+async def _record_stats(
+    pool: AsyncConnectionPool[Any],
+    job: queue.Claimed,
+    report: RunReport,
+    *,
+    errors: int,
+    started_at: datetime,
+    duration_ms: float,
+) -> None:
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            await queue.insert_stage_stats(
+                conn,
+                job_id=job.job_id,
+                tenant_id=job.tenant_id,
+                stage=job.job_type,
+                rows=report.rows,
+                batches=report.batches,
+                p50_ms=percentile(report.batch_ms, 50),
+                p95_ms=percentile(report.batch_ms, 95),
+                errors=errors,
+                duration_ms=duration_ms,
+                started_at=started_at,
+            )
+    except (psycopg.Error, PoolTimeout, OSError) as exc:
+        log_event("stats_failed", level=logging.WARNING, job_id=job.job_id, error=describe(exc))
+
+
+async def claim_next(pool: AsyncConnectionPool[Any], *, owner: str) -> queue.Claimed | None:
+    """End exhausted abandoned jobs, then claim the next runnable job (or None)."""
+    lease = float(get_settings().job_lease_seconds)
+    async with pool.connection() as conn:
+        async with conn.transaction():
+            failed = await queue.fail_exhausted(conn)
+        for job_id in failed:
+            JOBS_FINISHED.labels(queue.STAGING_UPSERT, "error").inc()
+            log_event(
+                "job_end",
+                level=logging.ERROR,
+                job_id=job_id,
+                status="error",
+                error="lease expired on the last attempt",
+            )
+        async with conn.transaction():
+            return await queue.claim_job(conn, owner=owner, lease_seconds=lease)
+
+
+async def drain(
+    pool: AsyncConnectionPool[Any] | None = None,
+    *,
+    owner: str | None = None,
+    stop: asyncio.Event | None = None,
+    on_progress: ProgressFn | None = None,
+    on_report: Callable[[RunReport], None] | None = None,
+    max_jobs: int | None = None,
+) -> list[RunReport]:
+    """Run claimable jobs one after another until none is left (or ``stop`` is set)."""
+    pool = pool or await get_pool()
+    owner = owner or new_owner()
+    stop = stop or asyncio.Event()
+    reports: list[RunReport] = []
+    while not stop.is_set() and (max_jobs is None or len(reports) < max_jobs):
+        job = await claim_next(pool, owner=owner)
+        if job is None:
+            break
+        report = await run_job(pool, job, owner=owner, stop=stop, on_progress=on_progress)
+        reports.append(report)
+        if on_report is not None:
+            on_report(report)
+    return reports
+
+
+async def prune(pool: AsyncConnectionPool[Any] | None = None) -> int:
+    """Delete finished jobs older than ICP_JOB_RETENTION_DAYS; return how many."""
+    pool = pool or await get_pool()
+    async with pool.connection() as conn:
+        return await queue.prune(conn, days=get_settings().job_retention_days)

@@ -1,0 +1,68 @@
+"""Per-run context shared by the nodes: tenant, effective mode, time budget, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+from langchain_core.runnables import RunnableConfig
+from psycopg import AsyncConnection
+from psycopg_pool import PoolTimeout
+
+from db.queries import q
+from icp.settings import UpsertMode, get_settings
+
+DB_ERRORS = (psycopg.Error, PoolTimeout, TimeoutError, OSError)
+
+
+def tenant_of(config: RunnableConfig | None) -> str:
+    """Return the tenant of this run: the authenticated user's, else the default.
+
+    With auth on, only the verified token decides; a client-supplied
+    ``configurable.tenant_id`` is honoured only when auth is off (local use, tests).
+    """
+    settings = get_settings()
+    configurable: Mapping[str, Any] = (config or {}).get("configurable") or {}
+    user = configurable.get("langgraph_auth_user")
+    if user is not None:
+        tenant = _get(user, "tenant_id")
+        if tenant:
+            return str(tenant)
+    if settings.auth_jwt_secret:
+        return settings.default_tenant if user is None else str(_get(user, "identity") or "")
+    tenant = configurable.get("tenant_id")
+    return str(tenant) if isinstance(tenant, str) and tenant else settings.default_tenant
+
+
+def _get(obj: Any, key: str) -> Any:
+    try:
+        return obj[key]
+    except (KeyError, TypeError, IndexError):
+        return getattr(obj, key, None)
+
+
+async def effective_mode(conn: AsyncConnection[Any], tenant_id: str) -> UpsertMode:
+    """Return the tenant's mode override, else STAGING_UPSERT_MODE."""
+    cur = await conn.execute(q("get_tenant_mode"), {"tenant_id": tenant_id})
+    row = await cur.fetchone()
+    if row and row[0]:
+        mode: UpsertMode = row[0]
+        return mode
+    return get_settings().staging_upsert_mode
+
+
+def budget_s() -> float:
+    """Return the chat's time budget for one database step, in seconds."""
+    return get_settings().head_budget_ms / 1000
+
+
+def describe_error(exc: BaseException) -> str:
+    """Return a one-line, user-safe description of a database failure."""
+    if isinstance(exc, TimeoutError | PoolTimeout):
+        return "the database did not answer in time"
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return "the database query took too long and was cancelled"
+    if isinstance(exc, psycopg.OperationalError | OSError):
+        return "the database is unreachable"
+    return f"a database error occurred ({type(exc).__name__})"

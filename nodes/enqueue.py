@@ -1,0 +1,46 @@
+"""enqueue: queue the rest of the request as one idempotent background job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from db.pool import get_pool
+from graph.state import JobInfo, State
+from icp.settings import get_settings
+from jobs.queue import enqueue_staging_upsert
+from nodes.context import DB_ERRORS, budget_s, describe_error, tenant_of
+from nodes.head_upsert import icp_codes
+
+
+async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
+    """Queue a staging_upsert job for the matching rows (or return the identical live job)."""
+    total = int(state.get("total", 0))
+    done = len(state.get("head", []))
+    if total <= done or not state.get("codes"):  # nothing left beyond the head
+        return {"job": None}
+    try:
+        async with asyncio.timeout(budget_s()):
+            pool = await get_pool()
+            async with pool.connection(timeout=budget_s()) as conn:
+                job = await enqueue_staging_upsert(
+                    conn,
+                    tenant_id=tenant_of(config),
+                    terms=state.get("terms", []),
+                    codes=icp_codes(state.get("codes", [])),
+                    total=total,
+                    max_attempts=get_settings().job_max_attempts,
+                )
+    except DB_ERRORS as exc:
+        errors = [*state.get("errors", []), f"Queueing the rest failed: {describe_error(exc)}."]
+        return {"job": None, "errors": errors}
+    info = JobInfo(
+        job_id=job.job_id,
+        status=job.status,
+        total=job.total,
+        remaining=max(total - done, 0),
+        created=job.created,
+    )
+    return {"job": info}

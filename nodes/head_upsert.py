@@ -1,0 +1,61 @@
+"""head_upsert: upsert, enrich and score the first few matching companies inside the chat."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from db.companies import IcpCode, upsert_scored
+from db.pool import get_pool
+from graph.state import CodeMatch, State
+from icp.settings import get_settings
+from nodes.context import DB_ERRORS, budget_s, describe_error, tenant_of
+
+
+def icp_codes(codes: list[CodeMatch]) -> list[IcpCode]:
+    """Return the ICP code list the SQL binds, from the state's code matches."""
+    return [IcpCode(c["code"], float(c["weight"]), c["term"], c["title"]) for c in codes]
+
+
+async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
+    """Upsert up to UPSERT_SYNC_LIMIT matching companies in one transaction, within a budget."""
+    limit = get_settings().upsert_sync_limit
+    budget = budget_s()
+    try:
+        async with asyncio.timeout(budget):
+            pool = await get_pool()
+            async with pool.connection(timeout=budget) as conn:
+                async with conn.transaction():
+                    await conn.execute(
+                        "SELECT set_config('statement_timeout', %s, true)",
+                        (f"{int(budget * 1000)}ms",),
+                    )
+                    rows = await upsert_scored(
+                        conn,
+                        "head_source",
+                        icp_codes(state.get("codes", [])),
+                        tenant_id=tenant_of(config),
+                        limit=limit,
+                    )
+    except DB_ERRORS as exc:
+        errors = [
+            *state.get("errors", []),
+            f"Scoring the first companies failed: {describe_error(exc)}.",
+        ]
+        return {"head": [], "errors": errors}
+    return {"head": [_public(r) for r in rows]}
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "company_id": int(row["company_id"]),
+        "uen": row["uen"],
+        "name": row["name"],
+        "industry_code": row["industry_code"],
+        "industry_norm": row["industry_norm"],
+        "score": int(row["score"]),
+        "bucket": row["bucket"],
+        "rationale": row["rationale"],
+    }

@@ -1,0 +1,146 @@
+"""The scheduler: one drain per fire across replicas, catch-up after downtime, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from db.pool import make_pool
+from jobs.scheduler import (
+    JOB_NAME,
+    catch_up,
+    claim_fire,
+    cron_trigger,
+    latest_fire,
+    run_fire,
+    start_scheduler,
+    stop_scheduler,
+)
+from tests.integration.jobs_support import (
+    MANUFACTURING_ROWS,
+    company_uens,
+    division_codes,
+    enqueue,
+    job,
+    manufacturing_codes,
+    slow_batches,
+)
+
+SGT = ZoneInfo("Asia/Singapore")
+
+
+async def test_three_replicas_claiming_one_fire_get_one_winner(app_db: str) -> None:
+    fire = datetime(2025, 3, 1, 2, 0, tzinfo=SGT)
+    pools = [make_pool(app_db) for _ in range(3)]
+    for p in pools:
+        await p.open()
+    try:
+        won = await asyncio.gather(
+            *(claim_fire(fire, owner=f"replica-{i}", pool=p) for i, p in enumerate(pools))
+        )
+    finally:
+        for p in pools:
+            await p.close()
+    assert sorted(won) == [False, False, True]
+    with psycopg.connect(app_db) as conn:
+        rows = conn.execute("SELECT job_name, fire_time, fired_by FROM scheduler_fires").fetchall()
+    assert rows == [(JOB_NAME, fire, f"replica-{won.index(True)}")]
+
+
+async def test_three_schedulers_firing_the_same_minute_drain_the_queue_once(app_db: str) -> None:
+    ids = [await enqueue(app_db, codes) for codes in division_codes(app_db)[:6]]
+    slow_batches(app_db, 0.02)
+    fire = datetime.now(SGT).replace(second=0, microsecond=0)
+    ran = await asyncio.gather(*(run_fire(fire, owner=f"replica-{i}") for i in range(3)))
+    assert sorted(ran) == [False, False, True]
+    with psycopg.connect(app_db) as conn:
+        stats = conn.execute(
+            "SELECT job_id, count(*) FROM run_stage_stats GROUP BY job_id ORDER BY job_id"
+        ).fetchall()
+        owners = {r[0] for r in conn.execute("SELECT lease_owner FROM background_jobs")}
+    assert stats == [(i, 1) for i in ids]
+    assert owners == {f"replica-{ran.index(True)}"}
+    assert all(job(app_db, i)["status"] == "done" for i in ids)
+
+
+async def test_catch_up_runs_a_missed_fire_once_then_recovers_left_work(
+    app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icp.settings import reset_settings
+
+    monkeypatch.setenv("NIGHTLY_CRON", "0 2 * * *")
+    monkeypatch.setenv("NIGHTLY_TZ", "Asia/Singapore")
+    reset_settings()
+    trigger = cron_trigger()
+    now = datetime(2025, 3, 2, 9, 30, tzinfo=SGT)  # the server was down at 02:00
+    first = await enqueue(app_db, manufacturing_codes(app_db))
+    assert await catch_up(trigger, owner="a", now=now) == "ran missed fire"
+    assert job(app_db, first)["status"] == "done"
+    with psycopg.connect(app_db) as conn:
+        fires = conn.execute("SELECT fire_time FROM scheduler_fires").fetchall()
+    assert fires == [(datetime(2025, 3, 2, 2, 0, tzinfo=SGT),)]
+
+    # A second replica (or a restart) finds the fire recorded and nothing left to do.
+    assert await catch_up(trigger, owner="b", now=now) == "up to date"
+    # Work queued before the fire but left undone (the drain was interrupted) is drained.
+    codes = manufacturing_codes(app_db)[:40]
+    left = await enqueue(app_db, codes, terms=("left over",))
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE background_jobs SET created_at = %s WHERE job_id = %s",
+            (datetime(2025, 3, 2, 1, 0, tzinfo=SGT), left),
+        )
+    assert await catch_up(trigger, owner="c", now=now) == "drained overdue jobs"
+    assert job(app_db, left)["status"] == "done"
+
+
+async def test_scheduler_starts_catches_up_and_stops_gracefully_mid_job(
+    app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icp.settings import reset_settings
+
+    monkeypatch.setenv("STAGING_BATCH_SIZE", "50")
+    reset_settings()
+    job_id = await enqueue(app_db, manufacturing_codes(app_db))
+    slow_batches(app_db, 0.05)
+    handle = await start_scheduler()
+    try:
+        assert handle.scheduler.running
+        sched = handle.scheduler.get_job(JOB_NAME)
+        assert sched is not None and sched.coalesce and sched.misfire_grace_time >= 3600
+        assert sched.next_run_time is not None and sched.next_run_time.tzinfo is not None
+        # The start-up catch-up drains: wait until the job is part-way.
+        for _ in range(400):
+            if job(app_db, job_id)["processed"] >= 200:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await stop_scheduler(handle)
+    row = job(app_db, job_id)
+    assert row["status"] == "queued" and 200 <= row["processed"] < MANUFACTURING_ROWS
+    assert row["attempts"] == 0 and not handle.tasks
+    assert len(company_uens(app_db)) == row["processed"]
+
+
+def test_latest_fire_before_now() -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    nightly = CronTrigger.from_crontab("0 2 * * *", timezone=SGT)
+    assert latest_fire(nightly, datetime(2025, 3, 2, 1, 0, tzinfo=SGT)) == datetime(
+        2025, 3, 1, 2, 0, tzinfo=SGT
+    )
+    assert latest_fire(nightly, datetime(2025, 3, 2, 2, 0, tzinfo=SGT)) == datetime(
+        2025, 3, 2, 2, 0, tzinfo=SGT
+    )
+    quarter = CronTrigger.from_crontab("*/15 * * * *", timezone=SGT)
+    now = datetime(2025, 3, 2, 10, 7, 30, tzinfo=SGT)
+    assert latest_fire(quarter, now) == now.replace(minute=0, second=0)
+    monthly = CronTrigger.from_crontab("0 3 1 * *", timezone=SGT)
+    assert latest_fire(monthly, datetime(2025, 3, 20, tzinfo=SGT)) == datetime(
+        2025, 3, 1, 3, 0, tzinfo=SGT
+    )
+    assert timedelta(0) < datetime(2025, 3, 20, tzinfo=SGT) - datetime(2025, 3, 1, tzinfo=SGT)
