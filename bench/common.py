@@ -331,3 +331,37 @@ def register(name: str) -> Callable[[Benchmark], Benchmark]:
 def log(msg: str) -> None:
     """Print a progress line to stderr."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- shared data
+
+
+def generated_database(name: str, rows: int, *, seed: int = 42) -> str:
+    """Return a migrated scratch database holding ``rows`` generated staging rows.
+
+    Reused when it already holds exactly that many rows from the same seed (the data is
+    deterministic), so several benchmarks in one ``make bench`` generate it once.
+    """
+    from bench.gen import load_staging
+
+    admin = bench_admin_url()
+    url = with_dbname(admin, name)
+    marker = f"{rows}:{seed}"
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT checksum FROM reference_data WHERE name = 'bench'"
+            ).fetchone()
+            if row and row[0] == marker:
+                return url
+    except psycopg.Error:
+        pass
+    url = scratch_database(name, admin_url=admin)
+    log(f"generating {rows:,} staging rows into {name}")
+    load_staging(url, rows, seed=seed)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "INSERT INTO reference_data (name, checksum, rows) VALUES ('bench', %s, %s)",
+            (marker, rows),
+        )
+    return url

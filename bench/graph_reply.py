@@ -27,6 +27,7 @@ from bench.common import (
     ROOT,
     RunOptions,
     Stats,
+    generated_database,
     log,
     ratio,
     register,
@@ -47,7 +48,6 @@ def prepare_databases(rows: int) -> dict[str, str]:
     """Create the 25k-real and the generated scratch databases; return name -> URL."""
     import psycopg
 
-    from bench.gen import load_staging
     from db.acra import load_file
     from icp.cli import sample_files
 
@@ -56,9 +56,7 @@ def prepare_databases(rows: int) -> dict[str, str]:
         for f in sample_files():
             load_file(conn, f)
         conn.execute("VACUUM ANALYZE")
-    log(f"generating {rows:,} staging rows")
-    big = scratch_database("icp_bench_graph_big")
-    load_staging(big, rows)
+    big = generated_database("icp_bench_gen", rows)
     return {"25k real": real, f"{rows // 1000:,}k generated": big}
 
 
