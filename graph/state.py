@@ -69,6 +69,8 @@ class State(InputState, total=False):
     """Preview sample (at most 20) in sync_preview mode; nothing written."""
     errors: list[str]
     """What failed while answering (the reply says so)."""
+    started_at: float
+    """Wall-clock time the request reached normalize (for the time-to-reply metric)."""
 
 
 class OutputState(TypedDict, total=False):

@@ -32,7 +32,7 @@ JOBS_FINISHED = Counter(
 CHAT_REPLY_SECONDS = Histogram(
     "icp_chat_time_to_reply_seconds",
     "Time from a chat message to the assistant's reply.",
-    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10),
     registry=REGISTRY,
 )
 

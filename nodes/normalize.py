@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -41,6 +42,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "job": None,
         "candidates": [],
         "errors": [],
+        "started_at": time.time(),
     }
     if not terms:
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from langchain_core.runnables import RunnableConfig
 
 from graph.state import State
 from icp.settings import get_settings
+from jobs.metrics import observe_chat_reply
 
 HELP = (
     "Tell me an industry and I'll find matching companies in the registry, for example "
@@ -113,5 +115,9 @@ def compose(state: State) -> str:
 
 
 async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
-    """Append the assistant's reply."""
-    return {"messages": [AIMessage(content=compose(state))]}
+    """Append the assistant's reply and record the time to reply."""
+    reply = AIMessage(content=compose(state))
+    started = state.get("started_at")
+    if started:
+        observe_chat_reply(max(time.time() - started, 0.0))
+    return {"messages": [reply]}

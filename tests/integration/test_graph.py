@@ -161,3 +161,16 @@ async def test_unreachable_database_answers_fast(monkeypatch: pytest.MonkeyPatch
     assert elapsed < 1.5
     assert "failed" in reply(out) and "database" in reply(out)
     assert out["job"] is None and out["head"] == []
+
+
+async def test_reply_time_is_recorded(app_db: str) -> None:
+    from jobs.metrics import REGISTRY
+
+    def count() -> float:
+        value = REGISTRY.get_sample_value("icp_chat_time_to_reply_seconds_count")
+        return float(value or 0)
+
+    before = count()
+    await ask("bakery")
+    await ask("thanks")
+    assert count() == before + 2
