@@ -365,3 +365,17 @@ def generated_database(name: str, rows: int, *, seed: int = 42) -> str:
             (marker, rows),
         )
     return url
+
+
+def bench_main(
+    benchmark: Benchmark, prog: str, argv: list[str] | None, *, rows: int, repeats: int
+) -> int:
+    """Run one benchmark module from its own command line (``--rows``, ``--repeats``)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog=prog)
+    ap.add_argument("--rows", type=int, default=rows)
+    ap.add_argument("--repeats", type=int, default=repeats)
+    args = ap.parse_args(argv)
+    benchmark(RunOptions(rows=args.rows, repeats=args.repeats))
+    return 0

@@ -11,7 +11,6 @@ RSS is sampled at rest (after warm-up) and every 50 ms under load (peak reported
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import threading
 import time
@@ -22,6 +21,7 @@ import psutil
 from bench.common import (
     RunOptions,
     Stats,
+    bench_main,
     generated_database,
     log,
     register,
@@ -167,12 +167,9 @@ def run(opts: RunOptions) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
-    ap = argparse.ArgumentParser(prog="python -m bench.concurrency")
-    ap.add_argument("--rows", type=int, default=DEFAULT_ROWS)
-    ap.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
-    args = ap.parse_args(argv)
-    run(RunOptions(rows=args.rows, repeats=args.repeats))
-    return 0
+    return bench_main(
+        run, "python -m bench.concurrency", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
+    )
 
 
 if __name__ == "__main__":

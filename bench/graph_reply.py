@@ -17,7 +17,6 @@ graph adds on top.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import time
@@ -27,6 +26,7 @@ from bench.common import (
     ROOT,
     RunOptions,
     Stats,
+    bench_main,
     generated_database,
     log,
     ratio,
@@ -177,12 +177,9 @@ def run(opts: RunOptions) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
-    ap = argparse.ArgumentParser(prog="python -m bench.graph_reply")
-    ap.add_argument("--rows", type=int, default=DEFAULT_ROWS)
-    ap.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
-    args = ap.parse_args(argv)
-    run(RunOptions(rows=args.rows, repeats=args.repeats))
-    return 0
+    return bench_main(
+        run, "python -m bench.graph_reply", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
+    )
 
 
 if __name__ == "__main__":

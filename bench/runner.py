@@ -17,7 +17,6 @@ each from empty ``companies``/``lead_scores`` (truncated untimed before every ru
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import time
@@ -28,6 +27,7 @@ import psycopg
 from bench.common import (
     RunOptions,
     Stats,
+    bench_main,
     generated_database,
     log,
     register,
@@ -206,12 +206,9 @@ def run(opts: RunOptions) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line."""
-    ap = argparse.ArgumentParser(prog="python -m bench.runner")
-    ap.add_argument("--rows", type=int, default=DEFAULT_ROWS)
-    ap.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
-    args = ap.parse_args(argv)
-    run(RunOptions(rows=args.rows, repeats=args.repeats))
-    return 0
+    return bench_main(
+        run, "python -m bench.runner", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
+    )
 
 
 if __name__ == "__main__":
