@@ -5,7 +5,11 @@ One ACRA-format CSV of ``--rows`` generated rows (``bench.gen``, seed 42) is wri
 in the same run:
 
 * **loader**: ``db.acra.load_file`` into the empty, migrated ``staging_acra_companies``
-  (COPY into a temp table, validate, convert + merge by UEN, counts refresh, ANALYZE);
+  (COPY into a temp table; the empty-table path: strict converting insert with the
+  indexes dropped, index rebuild; counts refresh, ANALYZE);
+* **reload**: ``db.acra.load_file`` of the same file into the populated staging (the
+  incremental path readers are never blocked by: ``INSERT ... ON CONFLICT``, every row
+  unchanged, no ANALYZE);
 * **bare**: ``COPY ... FROM STDIN (FORMAT csv, HEADER true)`` of the same file into an
   unindexed all-text table with the same 53 columns: the floor any loader pays;
 * **indexed** (reference): the same bare COPY into an all-text table carrying staging's
@@ -78,31 +82,46 @@ class TimedConnection(psycopg.Connection[Any]):
         return cur
 
 
-_STMT_LABELS = {"create": "create temp table", "first_bad": "validate", "merge": "merge"}
+_STMT_LABELS = {
+    "create": "create temp table",
+    "first_bad": "validate",
+    "insert": "insert",
+    "insert_dedup": "insert",
+    "merge": "merge",
+    "merge_dedup": "merge",
+}
 
 
 def _label(query: Any) -> str:
     for key, label in _STMT_LABELS.items():
         if query is acra._STMTS.get(key):  # the loader's own prepared statements
             return label
-    text = query if isinstance(query, str) else repr(query)
+    text = query.decode() if isinstance(query, bytes) else query
+    text = text if isinstance(text, str) else repr(text)
     if text == acra.REFRESH_COUNTS:
         return "counts refresh"
-    if text.startswith("SELECT count(*) FROM acra_load"):
-        return "count rows"
+    if text == acra.IS_EMPTY:
+        return "empty check"
+    if text.startswith("LOCK TABLE"):
+        return "lock"
+    if "ADD CONSTRAINT" in text or text.startswith("CREATE INDEX"):
+        return "index build"
     if text.startswith("ANALYZE"):
         return "ANALYZE"
     return text.strip()[:40]
 
 
 # Phases derived from the recorded statements: (name, start event/edge, end event/edge).
+# "first" edges are the first statement with that label, "last" the last one. A load
+# into an empty staging table inserts and rebuilds the indexes; into a populated one it
+# merges with INSERT ... ON CONFLICT (then the insert and index phases are absent).
 PHASES = (
-    ("header check", ("start", None), ("create temp table", "start")),
-    ("COPY into temp table", ("create temp table", "end"), ("count rows", "start")),
-    ("count rows", ("count rows", "start"), ("count rows", "end")),
-    ("validate", ("validate", "start"), ("validate", "end")),
-    ("merge (INSERT ... ON CONFLICT)", ("merge", "start"), ("merge", "end")),
-    ("merge flags to client", ("merge", "end"), ("counts refresh", "start")),
+    ("header check, settings", ("start", None), ("create temp table", "start")),
+    ("COPY into temp table", ("create temp table", "end"), ("empty check", "start")),
+    ("empty check, lock, drop indexes", ("empty check", "start"), ("insert", "start")),
+    ("insert (strict conversion, no indexes)", ("insert", "start"), ("insert", "end")),
+    ("rebuild PK + 2 indexes", ("index build", "start"), ("index build", "last")),
+    ("merge (INSERT ... ON CONFLICT, strict conversion)", ("merge", "start"), ("merge", "end")),
     ("counts refresh", ("counts refresh", "start"), ("counts refresh", "end")),
     ("commit", ("counts refresh", "end"), ("ANALYZE", "start")),
     ("ANALYZE", ("ANALYZE", "start"), ("ANALYZE", "end")),
@@ -115,6 +134,7 @@ def phase_times(events: list[tuple[str, float, float]], t0: float) -> dict[str, 
     for label, start, end in events:
         at.setdefault((label, "start"), start)
         at.setdefault((label, "end"), end)
+        at[(label, "last")] = end
     out: dict[str, float] = {}
     for name, a, b in PHASES:
         if a in at and b in at:
@@ -211,6 +231,7 @@ def benchmark(rows: int, repeats: int, *, seed: int = 42, warmup: int = 0) -> st
     settings = _settings(url)
 
     phases: list[dict[str, float]] = []
+    reload_phases: list[dict[str, float]] = []
     conns: dict[str, Any] = {}
 
     def setup_loader() -> None:
@@ -229,15 +250,36 @@ def benchmark(rows: int, repeats: int, *, seed: int = 42, warmup: int = 0) -> st
             raise RuntimeError(f"loader inserted {result.inserted:,} rows, expected {rows:,}")
         log(f"  loader: {(time.perf_counter() - t0):.1f} s")
 
+    def setup_reload() -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM staging_acra_companies").fetchone()
+            if not row or row[0] != rows:  # untimed: a first load to reload over
+                _maintenance(url, "staging_acra_companies, staging_ssic_counts")
+                acra.load_file(conn, path)
+        conn = TimedConnection.connect(url, autocommit=True)
+        conn.events = []
+        conns["reload"] = conn
+
+    def run_reload() -> None:
+        conn = conns.pop("reload")
+        with conn:
+            t0 = time.perf_counter()
+            result = acra.load_file(conn, path)
+            reload_phases.append(phase_times(conn.events, t0))
+        if result.unchanged != rows:
+            raise RuntimeError(f"reload left {result.unchanged:,} rows unchanged, not {rows:,}")
+        log(f"  reload: {(time.perf_counter() - t0):.1f} s")
+
     cases = {
         "loader": (setup_loader, run_loader),
+        "reload": (setup_reload, run_reload),
         "bare": bare_case(url, BARE_TABLE, path, rows, conns),
         "indexed": bare_case(url, INDEXED_TABLE, path, rows, conns),
     }
     log(f"measuring {repeats} interleaved repeats (+{warmup} warm-up) of {', '.join(cases)}")
     stats = measure_interleaved(cases, repeats, warmup)
-    phases = phases[warmup:]
-    md = report(rows, seed, size_mib, gen_s, stats, phases, settings)
+    phases, reload_phases = phases[warmup:], reload_phases[warmup:]
+    md = report(rows, seed, size_mib, gen_s, stats, phases, settings, reload_phases)
     write_section(TITLE, md, pg_version=pg)
     print(md)
     return md
@@ -251,9 +293,11 @@ def report(
     stats: dict[str, Stats],
     phases: list[dict[str, float]],
     settings: str,
+    reload_phases: list[dict[str, float]] | None = None,
 ) -> str:
     """Return the markdown of the ACRA-load section."""
     loader, bare, indexed = stats["loader"], stats["bare"], stats["indexed"]
+    reload = stats.get("reload")
     r = bare.p50 / loader.p50  # loader rows/s divided by bare rows/s
     worst, best = bare.min / loader.max, bare.max / loader.min
     server = "`BENCH_DATABASE_URL`" if os.environ.get("BENCH_DATABASE_URL") else "embedded"
@@ -266,6 +310,11 @@ def report(
         loader.row("loader (`db.acra.load_file`, empty staging)", per_op=rows),
         bare.row("bare `COPY` into an unindexed all-text table", per_op=rows),
         indexed.row("reference: bare `COPY`, table indexed like staging", per_op=rows),
+        *(
+            [reload.row("loader, same file again into populated staging", per_op=rows)]
+            if reload
+            else []
+        ),
         "",
         f"**Ratio loader/bare (rows/s at p50): {r:.2f}×** — goal ≥ {GOAL}×: "
         + ("**met**." if r >= GOAL else "**missed**.")
@@ -277,27 +326,42 @@ def report(
         f" {bare.p50 / indexed.p50:.2f}× the unindexed COPY; the loader runs at"
         f" {indexed.p50 / loader.p50:.2f}× that indexed COPY.",
     ]
+    for title, runs, total in (
+        ("Loader phases, empty staging", phases, loader.p50),
+        ("Reload phases, populated staging", reload_phases or [], reload.p50 if reload else 0.0),
+    ):
+        if not runs:
+            continue
+        names = [n for n, _, _ in PHASES if all(n in p for p in runs)]
+        p50 = {n: statistics.median(p[n] for p in runs) for n in names}
+        lines += [
+            "",
+            f"{title} (p50 over the repeats, from the statements `load_file` executes):",
+            "",
+            "| phase | p50 ms | share of its p50 |",
+            "|---|---|---|",
+            *(f"| {n} | {p50[n]:,.0f} | {p50[n] / total * 100:.0f} % |" for n in names),
+        ]
     if phases:
         names = [n for n, _, _ in PHASES if all(n in p for p in phases)]
         p50 = {n: statistics.median(p[n] for p in phases) for n in names}
         total = loader.p50
-        lines += [
-            "",
-            "Loader phases (p50 over the repeats, from the statements `load_file` executes):",
-            "",
-            "| phase | p50 ms | share of loader p50 |",
-            "|---|---|---|",
-            *(f"| {n} | {p50[n]:,.0f} | {p50[n] / total * 100:.0f} % |" for n in names),
-        ]
         top = sorted(names, key=lambda n: -p50[n])[:2]
+        floor = sum(p50.get(n, 0.0) for n in ("COPY into temp table",))
         lines += [
             "",
             f"Dominant phases: {top[0]} ({p50[top[0]] / total * 100:.0f} %)"
             + (f", then {top[1]} ({p50[top[1]] / total * 100:.0f} %)." if len(top) > 1 else ".")
-            + " The bare COPY writes the text once into a heap with no index, no conversion"
-            " and no transaction-wide merge; the loader writes every row twice (temp table,"
-            " then staging with its primary key and two SSIC indexes), sorts by UEN for the"
-            " de-duplicating `DISTINCT ON`, and returns one flag per row to the client.",
+            + " The validation pass, the UEN sort and the per-row flags are gone from the"
+            " happy path (the strict conversion raises inside the insert; the detailed"
+            " validation runs only after a rejected value), and into an empty table the"
+            " indexes are rebuilt by sorting instead of a million random index insertions."
+            " What still separates the loader from a bare COPY: every row is written twice"
+            f" (COPY into the temp table alone takes {floor / bare.p50 * 100:.0f} % of the"
+            " bare COPY's time, then a row-at-a-time `INSERT ... SELECT` converts and writes"
+            " it again, WAL-logged), plus three index builds and ANALYZE. Conversion in the"
+            " COPY itself is not possible (padding, strict ISO dates), and both cores are"
+            " busy: temp tables keep the insert single-process.",
         ]
     return "\n".join(lines)
 

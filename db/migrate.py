@@ -82,11 +82,12 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 
 
 def migrate(
-    conninfo: str, *, after: Callable[[psycopg.Connection], None] | None = None
+    conninfo: str, *, after: Callable[[psycopg.Connection], object] | None = None
 ) -> list[Migration]:
     """Apply pending migrations; return those applied by this call.
 
-    ``after`` runs while the lock is still held (the reference-data seed step).
+    ``after`` runs while the lock is still held (the reference-data seed step); what it
+    returns is ignored.
     """
     applied_now: list[Migration] = []
     with psycopg.connect(conninfo, autocommit=True) as conn:

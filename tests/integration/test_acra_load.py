@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -140,3 +141,166 @@ def test_wrong_column_count_names_the_line(empty_db: str, tmp_path: Path) -> Non
         with pytest.raises(LoadError, match=r"extra\.csv: line 6"):
             load_file(conn, bad)
         assert _count(conn) == 0
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("registration_incorporation_date", "2019-2-3"),
+        ("registration_incorporation_date", "2019-02-03 "),
+        ("registration_incorporation_date", "0999-01-01"),
+        ("registration_incorporation_date", "infinity"),
+        ("account_due_date", "20190203"),
+        ("primary_ssic_code", "123456"),
+        ("secondary_ssic_code", " 4710"),
+        ("no_of_officers", "+3"),
+        ("no_of_officers", "1_000"),
+        ("uen", "na"),
+        ("entity_name", "   "),
+    ],
+)
+def test_bad_value_into_empty_staging_is_rejected_and_keeps_the_schema(
+    empty_db: str, tmp_path: Path, column: str, value: str
+) -> None:
+    bad = _broken(tmp_path, 9, column, value)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        before = _schema(conn)
+        with pytest.raises(LoadError) as info:
+            load_file(conn, bad)
+        assert f"bad.csv: line 9, column {column}" in str(info.value)
+        assert _count(conn) == 0
+        assert _schema(conn) == before
+
+
+def _schema(conn: psycopg.Connection) -> list[tuple[object, ...]]:
+    """Indexes, constraints and NOT NULL columns of staging, as the catalog shows them."""
+    rows = conn.execute(
+        "SELECT 'index', indexname, indexdef FROM pg_indexes"
+        " WHERE tablename = 'staging_acra_companies'"
+        " UNION ALL SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'staging_acra_companies'::regclass"
+        " UNION ALL SELECT 'not null', attname, '' FROM pg_attribute"
+        " WHERE attrelid = 'staging_acra_companies'::regclass AND attnum > 0 AND attnotnull"
+        " ORDER BY 1, 2"
+    ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def test_first_load_rebuilds_indexes_exactly(empty_db: str) -> None:
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        before = _schema(conn)
+        assert any(r[1] == "staging_live_ssic_uen_idx" for r in before)
+        load_file(conn, X_FILE)
+        assert _schema(conn) == before
+        valid = conn.execute(
+            "SELECT bool_and(indisvalid AND indisready) FROM pg_index"
+            " WHERE indrelid = 'staging_acra_companies'::regclass"
+        ).fetchone()
+        assert valid == (True,)
+        # The planner has statistics after a first load.
+        stats = conn.execute(
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'staging_acra_companies'"
+            " AND attname IN ('uen', 'primary_ssic_code', 'is_live')"
+        ).fetchone()
+        assert stats == (3,)
+        # The rebuilt indexes serve the chat's lookups.
+        live = conn.execute(
+            "SELECT count(*) FROM staging_acra_companies WHERE is_live"
+            " AND primary_ssic_code = '46900'"
+        ).fetchone()
+        assert live is not None and live[0] > 0
+
+
+def _with_duplicate(tmp_path: Path) -> tuple[Path, str]:
+    """X_FILE's first 30 rows plus a later, renamed copy of row 3 (same UEN, lower case)."""
+    lines = X_FILE.read_text(encoding="utf-8").splitlines(keepends=True)[:31]
+    cells = lines[3].rstrip("\n").split(",")
+    uen = cells[0]
+    cells[0] = " " + uen.lower()
+    cells[2] = "LAST ONE WINS PTE LTD"
+    dup = tmp_path / "dup.csv"
+    dup.write_text("".join(lines) + ",".join(cells) + "\n", encoding="utf-8")
+    return dup, uen
+
+
+def test_duplicate_uen_in_file_last_row_wins_into_empty_staging(
+    empty_db: str, tmp_path: Path
+) -> None:
+    dup, uen = _with_duplicate(tmp_path)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        before = _schema(conn)
+        res = load_file(conn, dup)
+        assert (res.rows_in_file, res.inserted, res.updated) == (31, 30, 0)
+        assert conn.execute(
+            "SELECT entity_name FROM staging_acra_companies WHERE uen = %s", (uen,)
+        ).fetchone() == ("LAST ONE WINS PTE LTD",)
+        assert _count(conn) == 30
+        assert _schema(conn) == before
+
+
+def test_duplicate_uen_in_file_last_row_wins_into_loaded_staging(
+    empty_db: str, tmp_path: Path
+) -> None:
+    dup, uen = _with_duplicate(tmp_path)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        load_file(conn, X_FILE)
+        res = load_file(conn, dup)
+        assert (res.inserted, res.updated) == (0, 1)
+        assert conn.execute(
+            "SELECT entity_name, source_file FROM staging_acra_companies WHERE uen = %s", (uen,)
+        ).fetchone() == ("LAST ONE WINS PTE LTD", "dup.csv")
+        assert _count(conn) == 12_505
+
+
+def test_incremental_load_does_not_wait_for_readers(empty_db: str, tmp_path: Path) -> None:
+    """A load into a populated staging takes no lock that conflicts with a reader's."""
+    lines = X_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[1].split(",")
+    cells[2] = "READER SAFE PTE LTD"
+    newer = tmp_path / "newer.csv"
+    newer.write_text(lines[0] + ",".join(cells), encoding="utf-8")
+    with (
+        psycopg.connect(empty_db, autocommit=True) as conn,
+        psycopg.connect(empty_db) as reader,
+    ):
+        load_file(conn, X_FILE)
+        reader.execute(
+            "SELECT count(*) FROM staging_acra_companies WHERE primary_ssic_code = '46900'"
+        )  # the reader's transaction stays open, holding its ACCESS SHARE lock
+        conn.execute("SET lock_timeout = '2s'")
+        res = load_file(conn, newer)
+        assert (res.inserted, res.updated) == (0, 1)
+        reader.rollback()
+
+
+class _Recording(psycopg.Connection[Any]):
+    """A connection that keeps the text of every statement it executes."""
+
+    statements: list[str]
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        """Record the statement, then run it."""
+        text = query.decode() if isinstance(query, bytes) else query
+        if not isinstance(text, str):
+            text = text.as_string(self)
+        self.statements.append(text)
+        return super().execute(query, params, **kwargs)
+
+
+def test_fast_path_on_empty_staging_and_analyze_only_when_needed(
+    empty_db: str, tmp_path: Path
+) -> None:
+    lines = X_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
+    cells = lines[1].split(",")
+    cells[2] = "ONE ROW CHANGED PTE LTD"
+    newer = tmp_path / "newer.csv"
+    newer.write_text(lines[0] + ",".join(cells), encoding="utf-8")
+    with _Recording.connect(empty_db, autocommit=True) as conn:
+        conn.statements = []
+        load_file(conn, X_FILE)  # empty staging: indexes dropped and rebuilt, then ANALYZE
+        assert any(s.startswith("DROP INDEX") for s in conn.statements)
+        assert conn.statements[-1].startswith("ANALYZE")
+        for f in (X_FILE, newer):  # populated: merged, nothing dropped; too few changes
+            conn.statements = []
+            load_file(conn, f)
+            assert not any(s.startswith(("DROP", "LOCK", "ANALYZE")) for s in conn.statements)
