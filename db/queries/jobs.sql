@@ -153,7 +153,10 @@ LIMIT %(limit)s
 -- name: count_staging_after
 -- The exact number of matching staging rows after a keyset position (the done check).
 SELECT count(*) FROM staging_acra_companies s
-WHERE s.primary_ssic_code = ANY(%(codes)s::text[])
+-- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index scan
+-- re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms mid-walk).
+WHERE s.primary_ssic_code = ANY(ARRAY(
+        SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
   AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
 
 -- name: insert_stage_stats
