@@ -60,9 +60,17 @@ async def health() -> JSONResponse:
 
 from api import metrics as _metrics  # noqa: E402  (routers after the app they join)
 from api import routes_jobs as _routes_jobs  # noqa: E402
+from api import routes_leads as _routes_leads  # noqa: E402
+from api import routes_preview as _routes_preview  # noqa: E402
 
 # Routers are added as plain routes, not with include_router: FastAPI wraps an included
 # router in a route without ``.app``, which langgraph-api's per-route auth middleware
 # (http.enable_custom_route_auth) cannot wrap, and the server would refuse to start.
-for _router in (_routes_jobs.router, _metrics.router):
+for _router in (
+    _routes_jobs.router,
+    _routes_leads.router,
+    _routes_preview.router,
+    _routes_preview.page_router,
+    _metrics.router,
+):
     app.router.routes.extend(_router.routes)

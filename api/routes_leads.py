@@ -1,0 +1,207 @@
+"""``/leads`` and ``/companies``: keyset-paged lists (``{data, next_cursor}``).
+
+``/leads`` is the caller's scored companies, best first, in the unique order
+(score DESC, company_id DESC); ``/companies`` is the shared company table by id, or by
+(lower(name), company_id) when a name prefix is given. Every page is one indexed walk of
+``limit + 1`` rows from the cursor's position (``api.pagination.Keyset``): no OFFSET, no
+COUNT(*). ``limit`` is 1-200 (default 50); out of range, a bad filter or a cursor from
+another list, tenant or filter set is a 400 with a one-line ``detail``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from pydantic import BaseModel, Field
+
+from api.deps import Conn, CurrentTenant
+from api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_CHARS,
+    MAX_LIMIT,
+    CursorError,
+    Keyset,
+    scope_of,
+)
+from api.routes_jobs import ERRORS, JobsRoute
+from db.queries import q
+
+Bucket = Literal["high", "medium", "low"]
+MAX_NAME_PREFIX = 100
+
+router = APIRouter(tags=["leads"], route_class=JobsRoute)
+
+LEADS = Keyset("leads", {"score": int, "company_id": int}, {"score": 101, "company_id": 0})
+COMPANIES = Keyset("companies", {"company_id": int}, {"company_id": 0})
+COMPANIES_BY_NAME = Keyset(
+    "companies_by_name", {"name_key": str, "company_id": int}, {"name_key": "", "company_id": 0}
+)
+
+Limit = Annotated[
+    int,
+    Query(ge=1, le=MAX_LIMIT, description=f"rows per page, 1-{MAX_LIMIT} (out of range: 400)"),
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_CHARS, description="the previous page's next_cursor"),
+]
+CodePrefix = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="SSIC 2020 code prefix, 1-5 digits (e.g. 10 for food manufacturing)",
+        examples=["10", "10711"],
+    ),
+]
+_CODE_PREFIX = re.compile(r"[0-9]{1,5}")
+
+
+class LeadPublic(BaseModel):
+    """A company scored for the caller's ICP."""
+
+    company_id: int
+    uen: str
+    name: str
+    industry_code: str | None = Field(description="SSIC 2020 subclass (5 digits)")
+    industry_norm: str | None = Field(description="the SSIC title of industry_code")
+    incorporation_year: int | None
+    score: int = Field(ge=0, le=100)
+    bucket: Bucket
+    rationale: str = Field(description="why the company scored what it did")
+
+
+class LeadsPage(BaseModel):
+    """One page of leads, best first."""
+
+    data: list[LeadPublic]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class CompanyPublic(BaseModel):
+    """A company built from the registry."""
+
+    company_id: int
+    uen: str
+    name: str
+    industry_code: str | None
+    industry_norm: str | None
+    incorporation_year: int | None
+    entity_status: str | None
+    is_live: bool | None
+    postal_code: str | None
+
+
+class CompaniesPage(BaseModel):
+    """One page of companies."""
+
+    data: list[CompanyPublic]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+def _code_prefix(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _CODE_PREFIX.fullmatch(value):
+        raise HTTPException(400, f"{name}: expected 1-5 digits (an SSIC code prefix): {value!r}")
+    return value
+
+
+def _position(keyset: Keyset, cursor: str | None, scope: str) -> dict[str, Any]:
+    try:
+        return keyset.after(cursor, scope)
+    except CursorError as exc:
+        raise HTTPException(400, f"cursor: {exc}") from None
+
+
+def _like_escape(text: str) -> str:
+    """Return text with LIKE's metacharacters escaped (backslash is LIKE's escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _fetch(
+    conn: AsyncConnection[Any], block: str, filters: list[str], params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    sql = q(block).replace("/*filters*/", "\n  ".join(q(f) for f in filters))
+    async with conn.cursor(row_factory=dict_row) as cur:
+        # Unprepared: the planner sees the bound prefixes and picks the matching index range.
+        await cur.execute(sql, params, prepare=False)
+        return await cur.fetchall()
+
+
+@router.get("/leads", response_model=LeadsPage, responses=ERRORS)
+async def list_leads(
+    tenant: CurrentTenant,
+    conn: Conn,
+    bucket: Annotated[Bucket | None, Query(description="only leads in this bucket")] = None,
+    industry_code: CodePrefix = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> LeadsPage:
+    """List the tenant's scored companies, best first, keyset-paged."""
+    industry_code = _code_prefix("industry_code", industry_code)
+    scope = scope_of(tenant, bucket=bucket, industry_code=industry_code)
+    after = _position(LEADS, cursor, scope)
+    filters = []
+    if bucket:
+        filters.append("leads_bucket_filter")
+    if industry_code:
+        filters.append("leads_industry_filter")
+    rows = await _fetch(
+        conn,
+        "leads_page",
+        filters,
+        {
+            "tenant_id": tenant,
+            "score": after["score"],
+            "company_id": after["company_id"],
+            "bucket": bucket,
+            "industry_prefix": industry_code,
+            "limit": limit + 1,
+        },
+    )
+    page, next_cursor = LEADS.page(rows, limit, scope)
+    return LeadsPage(data=[LeadPublic(**r) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/companies", response_model=CompaniesPage, responses=ERRORS, tags=["companies"])
+async def list_companies(
+    tenant: CurrentTenant,
+    conn: Conn,
+    industry: CodePrefix = None,
+    q_: Annotated[
+        str | None,
+        Query(
+            alias="q",
+            min_length=1,
+            max_length=MAX_NAME_PREFIX,
+            description="name prefix, case-insensitive (ordered by name when given)",
+        ),
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> CompaniesPage:
+    """List companies by id, or by name within a name prefix, keyset-paged."""
+    industry = _code_prefix("industry", industry)
+    name_prefix = q_.strip() if q_ is not None else None
+    if q_ is not None and not name_prefix:
+        raise HTTPException(400, "q: must not be blank")
+    keyset = COMPANIES_BY_NAME if name_prefix else COMPANIES
+    scope = scope_of(tenant, industry=industry, q=(name_prefix or "").lower())
+    after = _position(keyset, cursor, scope)
+    params: dict[str, Any] = {
+        "company_id": after["company_id"],
+        "industry_prefix": industry,
+        "limit": limit + 1,
+    }
+    filters = ["companies_industry_filter"] if industry else []
+    if name_prefix:
+        params |= {"name_prefix": _like_escape(name_prefix), "name_key": after["name_key"]}
+        rows = await _fetch(conn, "companies_by_name_page", filters, params)
+    else:
+        rows = await _fetch(conn, "companies_page", filters, params)
+    page, next_cursor = keyset.page(rows, limit, scope)
+    return CompaniesPage(data=[CompanyPublic(**r) for r in page], next_cursor=next_cursor)

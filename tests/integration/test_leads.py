@@ -1,0 +1,345 @@
+"""/leads and /companies through the real app on real PostgreSQL: keyset pages, filters,
+cursor validation, tenant isolation and the plans that keep deep pages fast."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SECRET = "leads-test-secret-0123456789-0123456789"
+CODES = ["10711", "10712", "47111", "56111", "62011"]
+
+
+@pytest.fixture
+async def client(app_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    from api.app import app
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def auth_on(monkeypatch: pytest.MonkeyPatch, app_db: str) -> None:
+    from icp.settings import reset_settings
+
+    monkeypatch.setenv("ICP_AUTH_JWT_SECRET", SECRET)
+    reset_settings()
+
+
+def bearer(tenant: str) -> dict[str, str]:
+    tok = jwt.encode(
+        {"sub": "u", "tenant_id": tenant, "exp": int(time.time()) + 600}, SECRET, algorithm="HS256"
+    )
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def seed(url: str, n: int, *, tenant: str = "default", start: int = 1, scores: int = 5) -> None:
+    """Insert n companies and their scores: only ``scores`` distinct scores, so many ties."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            """
+            WITH c AS (
+                INSERT INTO companies (uen, name, industry_code, industry_norm, incorporation_year)
+                SELECT 'T' || lpad(i::text, 9, '0'), 'Company ' || i,
+                       (%(codes)s::text[])[1 + i %% 5], 'Industry ' || (i %% 5), 1990 + i %% 30
+                FROM generate_series(%(start)s::int, %(end)s::int) AS i
+                ON CONFLICT (uen) DO UPDATE SET name = EXCLUDED.name
+                RETURNING company_id, uen
+            )
+            INSERT INTO lead_scores (tenant_id, company_id, score, bucket, rationale)
+            SELECT %(tenant)s, c.company_id, s.score,
+                   CASE WHEN s.score >= 70 THEN 'high' WHEN s.score >= 45 THEN 'medium'
+                        ELSE 'low' END,
+                   'seeded'
+            FROM c, LATERAL (SELECT 30 + 15 * (substr(c.uen, 2)::int %% %(scores)s) AS score) s
+            """,
+            {"codes": CODES, "start": start, "end": start + n - 1, "tenant": tenant,
+             "scores": scores},
+        )  # fmt: skip
+
+
+def expected(url: str, tenant: str = "default", where: str = "true") -> list[int]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
+            f" WHERE ls.tenant_id = %s AND {where} ORDER BY ls.score DESC, ls.company_id DESC",
+            (tenant,),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+async def walk(
+    client: httpx.AsyncClient,
+    path: str,
+    params: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(10_000):
+        res = await client.get(path, params={**params, **({"cursor": cursor} if cursor else {})},
+                               headers=headers)  # fmt: skip
+        assert res.status_code == 200, res.text
+        body = res.json()
+        assert set(body) == {"data", "next_cursor"}
+        out += body["data"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return out
+    raise AssertionError("no end")
+
+
+async def test_leads_walk_every_row_once_in_order_despite_ties(
+    client: httpx.AsyncClient, app_db: str
+) -> None:
+    seed(app_db, 503, scores=3)
+    got = await walk(client, "/leads", {"limit": 7})
+    assert [r["company_id"] for r in got] == expected(app_db)
+    assert len(got) == 503
+    first = got[0]
+    assert set(first) == {
+        "company_id", "uen", "name", "industry_code", "industry_norm", "incorporation_year",
+        "score", "bucket", "rationale",
+    }  # fmt: skip
+    assert first["score"] == 60 and first["bucket"] == "medium" and first["rationale"] == "seeded"
+    # A page that ends exactly at the last row says so.
+    exact = (await client.get("/leads", params={"limit": 200})).json()
+    assert len(exact["data"]) == 200 and exact["next_cursor"]
+    assert (await client.get("/leads")).json()["data"] == got[:50]
+
+
+async def test_leads_rows_existing_throughout_are_seen_once_despite_writes(
+    client: httpx.AsyncClient, app_db: str
+) -> None:
+    seed(app_db, 400, scores=4)
+    before = set(expected(app_db))
+    seen: list[int] = []
+    deleted: set[int] = set()
+    cursor = None
+    step = 0
+    while True:
+        params: dict[str, Any] = {"limit": 25}
+        if cursor:
+            params["cursor"] = cursor
+        body = (await client.get("/leads", params=params)).json()
+        seen += [r["company_id"] for r in body["data"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        step += 1
+        # Between pages: new leads land at every score (ahead of and behind the cursor),
+        # and some seen and unseen leads go away.
+        seed(app_db, 9, start=10_000 + 9 * step, scores=4)
+        with psycopg.connect(app_db, autocommit=True) as conn:
+            gone = conn.execute(
+                "DELETE FROM lead_scores WHERE company_id IN (SELECT company_id FROM lead_scores"
+                " WHERE tenant_id = 'default' ORDER BY md5(company_id::text || %s) LIMIT 3)"
+                " RETURNING company_id",
+                (str(step),),
+            ).fetchall()
+        deleted |= {r[0] for r in gone}
+    assert len(seen) == len(set(seen)), "a row was repeated"
+    survivors = before - deleted
+    assert survivors <= set(seen), f"skipped {sorted(survivors - set(seen))[:10]}"
+    assert step > 10 and deleted
+
+
+async def test_limits(client: httpx.AsyncClient, app_db: str) -> None:
+    seed(app_db, 260)
+    assert len((await client.get("/leads")).json()["data"]) == 50
+    assert len((await client.get("/leads", params={"limit": 200})).json()["data"]) == 200
+    assert len((await client.get("/leads", params={"limit": 1})).json()["data"]) == 1
+    for bad in ("0", "201", "-1", "abc", "1e3", ""):
+        for path in ("/leads", "/companies", "/jobs"):
+            res = await client.get(path, params={"limit": bad})
+            assert res.status_code == 400, (path, bad, res.text)
+            assert res.json()["detail"].startswith("limit:"), res.text
+
+
+async def test_bad_and_foreign_cursors_are_400(client: httpx.AsyncClient, app_db: str) -> None:
+    seed(app_db, 120)
+    first = (await client.get("/leads", params={"limit": 10})).json()
+    good = first["next_cursor"]
+    body, mac = good.split(".")
+    companies_cursor = (await client.get("/companies", params={"limit": 10})).json()["next_cursor"]
+    high_cursor = (await client.get("/leads", params={"limit": 1, "bucket": "medium"})).json()[
+        "next_cursor"
+    ]
+    tampered = [
+        body[:-2] + ("AA" if not body.endswith("AA") else "BB") + "." + mac,
+        body + "." + mac[:-2] + ("AA" if not mac.endswith("AA") else "BB"),
+        body,
+        "." + mac,
+        "garbage",
+        "x" * 40,
+        "%%%.%%%",
+        "eyJ2IjoxfQ.AAAA",
+        "😀.😀",
+    ]
+    for cur in (*tampered, companies_cursor):
+        res = await client.get("/leads", params={"cursor": cur})
+        assert res.status_code == 400, (cur, res.text)
+        assert res.json()["detail"].startswith("cursor: invalid"), res.text
+    # A cursor is bound to its filters: a bucket=medium cursor does not continue bucket=low.
+    res = await client.get("/leads", params={"cursor": high_cursor, "bucket": "low"})
+    assert res.status_code == 400
+    ok = await client.get("/leads", params={"cursor": high_cursor, "bucket": "medium"})
+    assert ok.status_code == 200
+    res = await client.get("/leads", params={"cursor": "c" * 600})
+    assert res.status_code == 400 and res.json()["detail"].startswith("cursor:")
+    # A /leads cursor is not a /companies cursor either.
+    res = await client.get("/companies", params={"cursor": good})
+    assert res.status_code == 400 and res.json()["detail"].startswith("cursor: invalid")
+
+
+async def test_another_tenants_cursor_is_rejected_and_leaks_nothing(
+    client: httpx.AsyncClient, app_db: str, auth_on: None
+) -> None:
+    seed(app_db, 60, tenant="tenant-a")
+    seed(app_db, 5, tenant="tenant-b", start=5_000)
+    a = (await client.get("/leads", params={"limit": 10}, headers=bearer("tenant-a"))).json()
+    assert len(a["data"]) == 10 and a["next_cursor"]
+    res = await client.get(
+        "/leads", params={"cursor": a["next_cursor"]}, headers=bearer("tenant-b")
+    )
+    assert res.status_code == 400 and "cursor: invalid" in res.json()["detail"]
+    assert "tenant-a" not in res.text
+    b = await walk(client, "/leads", {"limit": 2}, headers=bearer("tenant-b"))
+    assert [r["company_id"] for r in b] == expected(app_db, "tenant-b")
+    assert len(b) == 5
+    assert (await client.get("/leads", headers=bearer("tenant-c"))).json() == {
+        "data": [],
+        "next_cursor": None,
+    }
+    for path in ("/leads", "/companies", "/icp/preview"):
+        assert (await client.get(path)).status_code == 401, path
+
+
+async def test_leads_filters(client: httpx.AsyncClient, app_db: str) -> None:
+    seed(app_db, 300)
+    for bucket in ("high", "medium", "low"):
+        got = await walk(client, "/leads", {"bucket": bucket, "limit": 13})
+        assert [r["company_id"] for r in got] == expected(app_db, where=f"bucket = '{bucket}'")
+        assert got and {r["bucket"] for r in got} == {bucket}
+    for prefix, where in (
+        ("1", "industry_code LIKE '1%%'"),
+        ("1071", "industry_code LIKE '1071%%'"),
+        ("56111", "industry_code = '56111'"),
+        ("9", "false"),
+    ):
+        got = await walk(client, "/leads", {"industry_code": prefix, "limit": 17})
+        assert [r["company_id"] for r in got] == expected(app_db, where=where), prefix
+    both = await walk(client, "/leads", {"industry_code": "10", "bucket": "low", "limit": 9})
+    assert [r["company_id"] for r in both] == expected(
+        app_db, where="industry_code LIKE '10%%' AND bucket = 'low'"
+    )
+    cases = [
+        ({"bucket": "HIGH"}, "bucket:"),
+        ({"bucket": "top"}, "bucket:"),
+        ({"industry_code": "abc"}, "industry_code: expected 1-5 digits"),
+        ({"industry_code": "123456"}, "industry_code: expected 1-5 digits"),
+        ({"industry_code": ""}, "industry_code: expected 1-5 digits"),
+        ({"industry_code": "1%"}, "industry_code: expected 1-5 digits"),
+        ({"industry_code": "x" * 100}, "industry_code:"),
+    ]
+    for params, fragment in cases:
+        res = await client.get("/leads", params=params)
+        assert res.status_code == 400, (params, res.text)
+        assert res.json()["detail"].startswith(fragment), res.text
+
+
+async def test_companies_by_id_and_by_name_prefix(client: httpx.AsyncClient, app_db: str) -> None:
+    seed(app_db, 150)
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO companies (uen, name, industry_code) VALUES"
+            " ('N1', 'ACME 100% Pte Ltd', '10711'), ('N2', 'acme 100x Pte Ltd', '10711'),"
+            " ('N3', 'Acme_Works', '47111'), ('N4', 'AcmeXWorks', '47111'),"
+            " ('N5', 'acme', '62011'), ('N6', 'ACME', '62011'), ('N7', 'Acme', '10712'),"
+            " ('N8', 'Ácme Unicode', '10711'), ('N9', 'a\\cme', '10711')"
+        )
+        by_id = [r[0] for r in conn.execute("SELECT company_id FROM companies ORDER BY 1")]
+        acme = conn.execute(
+            "SELECT company_id, lower(name) FROM companies WHERE lower(name) LIKE 'acme%'"
+        ).fetchall()
+    got = await walk(client, "/companies", {"limit": 11})
+    assert [r["company_id"] for r in got] == by_id
+    assert set(got[0]) >= {"company_id", "uen", "name", "industry_code", "industry_norm"}
+    named = await walk(client, "/companies", {"q": "AcMe", "limit": 2})
+    want = [cid for cid, _ in sorted(acme, key=lambda r: (r[1].encode(), r[0]))]
+    assert [r["company_id"] for r in named] == want and len(want) == 7
+    # LIKE's metacharacters are literal in q.
+    assert [r["name"] for r in (await client.get("/companies", params={"q": "acme 100%"})).json()[
+        "data"
+    ]] == ["ACME 100% Pte Ltd"]  # fmt: skip
+    assert [r["name"] for r in (await client.get("/companies", params={"q": "acme_"})).json()[
+        "data"
+    ]] == ["Acme_Works"]  # fmt: skip
+    assert [r["name"] for r in (await client.get("/companies", params={"q": "a\\c"})).json()[
+        "data"
+    ]] == ["a\\cme"]  # fmt: skip
+    assert [r["name"] for r in (await client.get("/companies", params={"q": "ácme"})).json()[
+        "data"
+    ]] == ["Ácme Unicode"]  # fmt: skip
+    food = await walk(client, "/companies", {"industry": "1071", "limit": 7})
+    assert food and all(r["industry_code"].startswith("1071") for r in food)
+    assert [r["company_id"] for r in food] == sorted(r["company_id"] for r in food)
+    both = await walk(client, "/companies", {"industry": "47", "q": "acme", "limit": 1})
+    assert [r["name"] for r in both] == ["Acme_Works", "AcmeXWorks"]
+    for params, fragment in (
+        ({"q": ""}, "q:"),
+        ({"q": "   "}, "q: must not be blank"),
+        ({"q": "x" * 101}, "q:"),
+        ({"industry": "C"}, "industry: expected 1-5 digits"),
+    ):
+        res = await client.get("/companies", params=params)
+        assert res.status_code == 400, (params, res.text)
+        assert res.json()["detail"].startswith(fragment), res.text
+    # The by-name cursor belongs to that prefix only.
+    cur = (await client.get("/companies", params={"q": "acme", "limit": 1})).json()["next_cursor"]
+    assert (await client.get("/companies", params={"q": "acm", "cursor": cur})).status_code == 400
+    assert (await client.get("/companies", params={"cursor": cur})).status_code == 400
+    assert (await client.get("/companies", params={"q": "ACME", "cursor": cur})).status_code == 200
+
+
+def plan(url: str, block: str, filters: list[str], params: dict[str, Any]) -> str:
+    from db.queries import q
+
+    sql = q(block).replace("/*filters*/", "\n".join(q(f) for f in filters))
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("EXPLAIN " + sql, params, prepare=False).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
+    seed(app_db, 20_000)
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute("ANALYZE companies")
+        conn.execute("ANALYZE lead_scores")
+    base = {"tenant_id": "default", "score": 45, "company_id": 10_000, "limit": 51}
+    text = plan(app_db, "leads_page", [], {**base, "bucket": None, "industry_prefix": None})
+    assert "lead_scores_rank_idx" in text and "Sort" not in text, text
+    assert "ROW(score, company_id) < ROW(" in text.replace("ls.", ""), text
+    text = plan(app_db, "leads_page", ["leads_bucket_filter"],
+                {**base, "bucket": "low", "industry_prefix": None})  # fmt: skip
+    assert "lead_scores_bucket_rank_idx" in text and "Sort" not in text, text
+    text = plan(app_db, "leads_page", ["leads_industry_filter"],
+                {**base, "bucket": None, "industry_prefix": "10"})  # fmt: skip
+    assert "lead_scores_rank_idx" in text, text
+    text = plan(
+        app_db,
+        "companies_by_name_page",
+        [],
+        {"name_prefix": "company 1", "name_key": "company 15", "company_id": 5, "limit": 51},
+    )
+    assert "companies_lower_name_idx" in text and "Sort" not in text, text
+    assert "~>=~ 'company 1'" in text and "~<~ 'company 2'" in text, text

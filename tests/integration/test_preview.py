@@ -1,0 +1,143 @@
+"""/icp/preview (the search box's fast path) and the page's routes, on the real sample."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.integration.jobs_support import MANUFACTURING_ROWS
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def client(app_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    from api.app import app
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def table_counts(url: str) -> dict[str, int]:
+    with psycopg.connect(url) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+            )
+        ]
+        out = {}
+        for name in names:
+            row = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))
+            ).fetchone()
+            out[name] = row[0] if row else -1
+        return out
+
+
+async def test_preview_resolves_counts_and_samples_without_writing(
+    client: httpx.AsyncClient, app_db: str
+) -> None:
+    from nodes.resolve import resolve_terms
+
+    before = table_counts(app_db)
+    res = await client.get("/icp/preview", params={"q": "Manufacturing"})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["terms"] == ["manufacturing"]
+    assert body["total"] == MANUFACTURING_ROWS and 0 < body["live"] <= body["total"]
+    async with await psycopg.AsyncConnection.connect(app_db) as conn:
+        resolution = await resolve_terms(conn, ["manufacturing"])
+    assert [c["code"] for c in body["codes"]] == resolution.code_list
+    assert len(body["codes"]) > 100
+    assert all(len(c["code"]) == 5 and c["title"] for c in body["codes"])
+    assert all(10 <= int(c["code"][:2]) <= 33 for c in body["codes"])
+    assert 0 < len(body["sample"]) <= 20
+    codes = set(resolution.code_list)
+    for row in body["sample"]:
+        assert set(row) == {"uen", "name", "industry_code", "is_live"}
+        assert row["industry_code"] in codes
+    assert body["reasons"][0]["term"] == "manufacturing" and body["reasons"][0]["reason"]
+    # Several terms, as the chat would split them.
+    two = (await client.get("/icp/preview", params={"q": "bakery and restaurants"})).json()
+    assert two["terms"] == ["bakery", "restaurants"] and "10711" in {
+        c["code"] for c in two["codes"]
+    }
+    assert two["total"] > 0
+    await client.get("/icp/preview", params={"q": "logistics"})
+    assert table_counts(app_db) == before
+
+
+async def test_preview_transaction_is_read_only(
+    client: httpx.AsyncClient, app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typing import Any
+
+    from api import routes_preview
+
+    async def sneaky_write(conn: psycopg.AsyncConnection[Any], codes: list[str]) -> tuple[int, int]:
+        await conn.execute("INSERT INTO tenant_settings (tenant_id) VALUES ('sneaky')")
+        return (0, 0)
+
+    monkeypatch.setattr(routes_preview, "count_matching", sneaky_write)
+    res = await client.get("/icp/preview", params={"q": "bakery"})
+    assert res.status_code == 503 and "500" not in res.text
+    assert table_counts(app_db)["tenant_settings"] == 0
+
+
+@pytest.mark.parametrize("q", ["", "   ", "ok", "thanks!", "https://example.com", "hi"])
+async def test_chit_chat_is_an_empty_preview(client: httpx.AsyncClient, q: str) -> None:
+    res = await client.get("/icp/preview", params={"q": q})
+    assert res.status_code == 200, res.text
+    assert res.json() == {
+        "terms": [],
+        "codes": [],
+        "total": 0,
+        "live": 0,
+        "sample": [],
+        "reasons": [],
+    }
+    assert (await client.get("/icp/preview")).status_code == 200
+
+
+async def test_unknown_term_matches_nothing(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/icp/preview", params={"q": "qwxzv plorkish"})).json()
+    assert body["terms"] == ["qwxzv plorkish"]
+    assert body["codes"] == [] and body["total"] == 0 and body["sample"] == []
+    assert body["reasons"][0]["reason"] == "no SSIC title or index phrase matched"
+
+
+async def test_long_queries_are_400(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/icp/preview", params={"q": "bakery " * 71 + "x"})).status_code == 200
+    res = await client.get("/icp/preview", params={"q": "x" * 501})
+    assert res.status_code == 400
+    assert res.json()["detail"].startswith("q: String should have at most 500 characters")
+    res = await client.get("/icp/preview", params={"q": ["a", "b"]})
+    assert res.status_code == 200  # the last value wins, as FastAPI reads a scalar
+
+
+async def test_page_routes(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from icp.settings import reset_settings
+
+    monkeypatch.setenv("CHAT_DEBOUNCE_MS", "250")
+    reset_settings()
+    res = await client.get("/app")
+    assert res.status_code == 308 and res.headers["location"] == "/app/"
+    page = await client.get("/app/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<meta name="icp-debounce-ms" content="250">' in page.text
+    assert '<meta name="icp-auth" content="off">' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text and "https://" not in page.text
+    for asset, kind in (("app.js", "text/javascript"), ("app.css", "text/css")):
+        res = await client.get(f"/app/{asset}")
+        assert res.status_code == 200 and res.headers["content-type"].startswith(kind)
+        assert "http://" not in res.text and "https://" not in res.text, asset
+    for bad in ("/app/nope.js", "/app/..%2Fapp.py", "/app/index.html/x"):
+        assert (await client.get(bad)).status_code == 404, bad
+    assert (await client.post("/app/")).status_code == 405
