@@ -7,6 +7,7 @@ and an unreachable database is a 503, never a 500.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -17,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from psycopg_pool import PoolTimeout
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.deps import Conn, CurrentTenant
 from api.pagination import CursorError, decode_cursor, encode_cursor
@@ -39,6 +40,19 @@ def _validation_detail(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _data_error_detail(exc: psycopg.DataError | UnicodeEncodeError) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "invalid input: text with unpaired surrogate characters"
+    primary = exc.diag.message_primary or str(exc)
+    return f"invalid input: {' '.join(primary.split())}"[:300]
+
+
+def _printable(value: str) -> str:
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("must not contain control characters or unpaired surrogates")
+    return value
+
+
 class JobsRoute(APIRoute):
     """Turn validation errors into 400 and database outages into 503 on these routes."""
 
@@ -51,6 +65,10 @@ class JobsRoute(APIRoute):
                 return await handler(request)
             except RequestValidationError as exc:
                 return JSONResponse({"detail": _validation_detail(exc)}, status_code=400)
+            except (psycopg.DataError, UnicodeEncodeError) as exc:
+                # Input the database cannot store (NUL bytes, unpaired surrogates): the
+                # request is at fault, not the database.
+                return JSONResponse({"detail": _data_error_detail(exc)}, status_code=400)
             except (psycopg.Error, PoolTimeout, OSError):
                 return JSONResponse(
                     {"detail": "the database is unavailable; please try again shortly"},
@@ -65,6 +83,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=JobsRoute)
 Term = Annotated[
     str,
     StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=MAX_TERM_CHARS),
+    AfterValidator(_printable),
 ]
 
 
@@ -151,7 +170,8 @@ def _public(row: dict[str, Any]) -> JobPublic:
 
 
 def _job_id(raw: str) -> int:
-    if not raw.isdigit() or int(raw) > _BIGINT_MAX:
+    # ASCII digits only: str.isdigit() also accepts "²" or "١", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > _BIGINT_MAX:
         raise HTTPException(404, f"no job {raw}")
     return int(raw)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import psycopg
 from langchain_core.runnables import RunnableConfig
@@ -14,6 +14,7 @@ from db.queries import q
 from icp.settings import UpsertMode, get_settings
 
 DB_ERRORS = (psycopg.Error, PoolTimeout, TimeoutError, OSError)
+MAX_TENANT_CHARS = 200
 
 
 def tenant_of(config: RunnableConfig | None) -> str:
@@ -32,7 +33,16 @@ def tenant_of(config: RunnableConfig | None) -> str:
     if settings.auth_jwt_secret:
         return settings.default_tenant if user is None else str(_get(user, "identity") or "")
     tenant = configurable.get("tenant_id")
-    return str(tenant) if isinstance(tenant, str) and tenant else settings.default_tenant
+    return tenant if _valid_tenant(tenant) else settings.default_tenant
+
+
+def _valid_tenant(tenant: object) -> TypeGuard[str]:
+    """Whether a client-supplied tenant id is usable: printable text, not too long.
+
+    Anything else (NUL bytes, unpaired surrogates the database cannot store) is ignored
+    like a missing one, instead of failing the run inside a node.
+    """
+    return isinstance(tenant, str) and 0 < len(tenant) <= MAX_TENANT_CHARS and tenant.isprintable()
 
 
 def _get(obj: Any, key: str) -> Any:

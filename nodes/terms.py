@@ -88,7 +88,7 @@ _FILLER = re.compile(
 # Small words dropped from a term's edges ("in manufacturing" -> "manufacturing").
 _EDGE_WORDS = frozenset(
     "a an any in of for on at to from with by into within about that which who whose "
-    "are is be do does doing than as also".split()
+    "are is be do does doing than as also and or plus".split()
 )
 # A segment made only of these is chit-chat, an acknowledgement or a request for help.
 _CHITCHAT = frozenset(
