@@ -76,9 +76,27 @@ def verify_authorization(authorization: str | None) -> TenantUser:
     )
 
 
+def is_public_page(method: str, path: str) -> bool:
+    """Return whether a request only fetches the product page's static files (no data)."""
+    return method in ("GET", "HEAD") and (path == "/app" or path.startswith("/app/"))
+
+
 @auth.authenticate
-async def authenticate(authorization: str | None) -> Auth.types.MinimalUserDict:
-    """Verify the bearer token of a request (LangGraph calls this for every request)."""
+async def authenticate(
+    authorization: str | None, method: str = "GET", path: str = ""
+) -> Auth.types.MinimalUserDict:
+    """Verify the bearer token of a request (LangGraph calls this for every request).
+
+    The page under /app carries no data and asks for the token itself, so its GETs pass;
+    every API call the page makes still needs the token.
+    """
+    if is_public_page(method, path) and not authorization:
+        return {
+            "identity": "page",
+            "display_name": "page",
+            "is_authenticated": False,
+            "permissions": [],
+        }
     user = verify_authorization(authorization)
     return {
         "identity": user["identity"],

@@ -35,10 +35,14 @@ async def current_tenant(request: Request) -> str:
         ) from None
 
 
+ROUTE_CONNECT_TIMEOUT_S = 3.0
+"""How long a request waits for a connection before answering 503 (the pool's default is 10 s)."""
+
+
 async def db_connection() -> AsyncIterator[AsyncConnection[Any]]:
-    """Yield a connection from the process's pool."""
+    """Yield a connection from the process's pool, waiting at most a few seconds for one."""
     pool = await get_pool()
-    async with pool.connection() as conn:
+    async with pool.connection(timeout=ROUTE_CONNECT_TIMEOUT_S) as conn:
         yield conn
 
 
