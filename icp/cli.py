@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -157,11 +158,23 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if not args.reload:
         cmd.append("--no-reload")
     proc = subprocess.Popen(cmd, env=env)
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM too: stop the server, then exit normally
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
-        return proc.wait()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return 0  # stopped on request
+    # Returning (not dying from the signal) lets the embedded server's exit hook stop it
+    # when this was its last user.
 
 
 def cmd_tenant_mode(args: argparse.Namespace) -> int:

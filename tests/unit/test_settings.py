@@ -77,3 +77,16 @@ def test_cli_stops_with_one_line(tmp_path: Path) -> None:
     assert "STAGING_UPSERT_MODE" in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "pg").exists()  # it stopped before touching any database
+
+
+def test_dead_embedded_handles_are_pruned(tmp_path: Path) -> None:
+    import json
+    import os
+
+    from db.embedded import prune_dead_handles
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / ".handle_pids.json").write_text(json.dumps([os.getpid(), dead.pid]))
+    assert prune_dead_handles(tmp_path) == [dead.pid]
+    assert json.loads((tmp_path / ".handle_pids.json").read_text()) == [os.getpid()]
