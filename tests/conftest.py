@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from psycopg import sql
@@ -175,6 +176,26 @@ async def app_db(sample_db: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     reset_settings()
     yield sample_db
     await close_pool()
+    reset_settings()
+
+
+@pytest.fixture
+async def client(app_db: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Return an HTTP client on the custom app (in-process), backed by a fresh sample database."""
+    from api.app import app
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def auth_on(monkeypatch: pytest.MonkeyPatch, app_db: str) -> None:
+    """Turn auth on with the tests' secret (tests.helpers.AUTH_SECRET)."""
+    from icp.settings import reset_settings
+    from tests.helpers import AUTH_SECRET
+
+    monkeypatch.setenv("ICP_AUTH_JWT_SECRET", AUTH_SECRET)
     reset_settings()
 
 

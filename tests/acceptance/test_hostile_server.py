@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from icp.devserver import DevServer, start_server
+from tests.helpers import written_rows
 
 pytestmark = pytest.mark.acceptance
 
@@ -53,16 +53,6 @@ def dev(sample_db: str) -> Iterator[DevServer]:
         yield srv
     finally:
         srv.stop()
-
-
-def counts(url: str) -> tuple[int, int, int]:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM lead_scores),"
-            " (SELECT count(*) FROM background_jobs)"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def test_hostile_runs_and_bodies(dev: DevServer, sample_db: str) -> None:
@@ -115,7 +105,7 @@ async def test_hostile_runs_and_bodies(dev: DevServer, sample_db: str) -> None:
         assert (await http.get("/jobs/%C2%B2")).status_code == 404
         assert (await http.get("/jobs", params={"cursor": "x" * 600})).status_code == 400
 
-        assert counts(sample_db) == (0, 0, 0)
+        assert written_rows(sample_db) == (0, 0, 0)
 
         # The thread that saw a failed run still chats.
         r = await http.post(

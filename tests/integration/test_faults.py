@@ -33,6 +33,7 @@ from api.app import app
 from db.pool import close_pool, get_pool
 from graph.graph import graph
 from icp.settings import reset_settings
+from tests.helpers import written_rows
 
 pytestmark = pytest.mark.integration
 
@@ -118,16 +119,6 @@ async def chat(text: str) -> tuple[dict[str, Any], str, float]:
     return out, str(last.content), elapsed
 
 
-def counts(url: str) -> tuple[int, int, int]:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM lead_scores),"
-            " (SELECT count(*) FROM background_jobs)"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
-
-
 def job_row(url: str, job_id: int) -> dict[str, Any]:
     with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as conn:
         row = conn.execute("SELECT * FROM background_jobs WHERE job_id = %s", (job_id,)).fetchone()
@@ -142,7 +133,7 @@ async def test_postgres_restart_under_a_running_process(
     out, text, _ = await chat("Manufacturing")
     job = out["job"]
     assert job is not None and job["created"] and len(out["head"]) == 10, text
-    assert counts(pg.url) == (10, 10, 1)
+    assert written_rows(pg.url) == (10, 10, 1)
 
     # Routes wait for a pooled connection up to the pool's timeout (10 s) before their 503;
     # shortened here to keep the test quick (the chat has its own 0.8 s budget).
@@ -180,7 +171,7 @@ async def test_postgres_restart_under_a_running_process(
         assert (await client.get(f"/jobs/{job['job_id']}")).json()["status"] == "queued"
 
     # Nothing was half-written while the database was down; the queued job runs later.
-    assert counts(pg.url) == (10, 10, 1)
+    assert written_rows(pg.url) == (10, 10, 1)
     from jobs.runner import drain
 
     reports = await drain(await get_pool())
@@ -188,7 +179,7 @@ async def test_postgres_restart_under_a_running_process(
     row = job_row(pg.url, job["job_id"])
     assert row["status"] == "done", row
     assert row["processed"] == row["total"] == MANUFACTURING_ROWS
-    assert counts(pg.url) == (MANUFACTURING_ROWS, MANUFACTURING_ROWS, 1)
+    assert written_rows(pg.url) == (MANUFACTURING_ROWS, MANUFACTURING_ROWS, 1)
 
 
 async def test_postgres_restart_in_the_middle_of_a_job(
@@ -221,7 +212,7 @@ async def test_postgres_restart_in_the_middle_of_a_job(
     pg.start()
     row = job_row(pg.url, job_id)
     assert (row["status"], row["processed"], row["lease_owner"]) == ("running", 100, first_owner)
-    assert 100 <= counts(pg.url)[0] <= 110  # the head's 10 plus one committed batch
+    assert 100 <= written_rows(pg.url)[0] <= 110  # the head's 10 plus one committed batch
 
     # After the lease (and its backoff) the job is resumed from its cursor and finishes
     # with exact counts: nothing lost, nothing counted twice.
@@ -236,4 +227,4 @@ async def test_postgres_restart_in_the_middle_of_a_job(
     row = job_row(pg.url, job_id)
     assert row["status"] == "done" and row["attempts"] == 2, row
     assert row["processed"] == row["total"] == MANUFACTURING_ROWS
-    assert counts(pg.url) == (MANUFACTURING_ROWS, MANUFACTURING_ROWS, 1)
+    assert written_rows(pg.url) == (MANUFACTURING_ROWS, MANUFACTURING_ROWS, 1)

@@ -27,23 +27,13 @@ from api.app import app
 from api.pagination import encode_cursor, scope_of
 from graph.graph import graph
 from nodes.resolve import MAX_TERMS, resolve_terms
+from tests.helpers import written_rows
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 OUR_CODE = tuple(str(ROOT / pkg) for pkg in ("nodes", "graph", "db", "jobs", "api", "icp"))
 HELP_WORDS = ("industry", "couldn't match")
-
-
-def counts(url: str) -> tuple[int, int, int]:
-    """Return (companies, lead_scores, background_jobs) row counts."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT (SELECT count(*) FROM companies), (SELECT count(*) FROM lead_scores),"
-            " (SELECT count(*) FROM background_jobs)"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2])
 
 
 def human(content: Any) -> dict[str, Any]:
@@ -135,7 +125,7 @@ async def test_hostile_messages_get_a_clear_reply_and_write_nothing(app_db: str)
         failures.check(content, len(out["terms"]) <= MAX_TERMS, out["terms"])
         bad = [t for t in out["terms"] if not 2 <= len(t) <= 60 or "\x00" in t]
         failures.check(content, not bad, bad)
-        failures.check(content, counts(app_db) == (0, 0, 0), counts(app_db))
+        failures.check(content, written_rows(app_db) == (0, 0, 0), written_rows(app_db))
     assert not failures, str(failures)
 
 
@@ -164,7 +154,7 @@ async def test_no_human_request_gets_help(app_db: str) -> None:
         out = await graph.ainvoke(graph_input)  # type: ignore[arg-type]
         failures.check(graph_input, "industry" in reply_of(out).lower(), reply_of(out))
         failures.check(graph_input, out.get("terms") == [], out.get("terms"))
-        failures.check(graph_input, counts(app_db) == (0, 0, 0), counts(app_db))
+        failures.check(graph_input, written_rows(app_db) == (0, 0, 0), written_rows(app_db))
     assert not failures, str(failures)
 
 
@@ -195,7 +185,7 @@ async def test_non_messages_are_a_clean_validation_error(app_db: str) -> None:
             failures.check(graph_input, not ours, f"raised from our code: {ours}")
         else:
             failures.check(graph_input, False, "accepted")
-        failures.check(graph_input, counts(app_db) == (0, 0, 0), counts(app_db))
+        failures.check(graph_input, written_rows(app_db) == (0, 0, 0), written_rows(app_db))
     assert not failures, str(failures)
 
 
@@ -219,7 +209,7 @@ async def test_sql_around_an_industry_is_just_text(app_db: str) -> None:
     out = await graph.ainvoke({"messages": [human(text)]})  # type: ignore[arg-type]
     assert out["terms"][0] == "manufacturing" and out["total"] == 1171
     assert "1,171" in reply_of(out)
-    assert counts(app_db) == (10, 10, 1)  # the tables are all still there
+    assert written_rows(app_db) == (10, 10, 1)  # the tables are all still there
 
 
 async def test_industry_among_junk_does_bounded_work(app_db: str) -> None:
@@ -232,7 +222,7 @@ async def test_industry_among_junk_does_bounded_work(app_db: str) -> None:
     assert {c["term"] for c in out["codes"]} == {"bakery"}
     assert len(out["head"]) == 10 and out["job"] is not None
     assert "bakery" in reply_of(out).lower()
-    assert counts(app_db) == (10, 10, 1)
+    assert written_rows(app_db) == (10, 10, 1)
 
 
 # ---------------------------------------------------------------- resolution
@@ -355,7 +345,7 @@ async def test_staging_upsert_rejects_hostile_bodies(
         )
         failures.check(content[:60], _clear_4xx(response), (response.status_code, response.text))
     assert not failures, str(failures)
-    assert counts(app_db) == (0, 0, 0)
+    assert written_rows(app_db) == (0, 0, 0)
 
 
 async def test_nul_in_a_term_is_a_400_not_a_503(client: httpx.AsyncClient, app_db: str) -> None:
@@ -363,7 +353,7 @@ async def test_nul_in_a_term_is_a_400_not_a_503(client: httpx.AsyncClient, app_d
     # raw term in the job's JSONB failed and the route answered 503 "database unavailable".
     response = await client.post("/jobs/staging_upsert", json={"terms": ["bakery\x00"]})
     assert _clear_4xx(response) and "control characters" in response.json()["detail"]
-    assert counts(app_db) == (0, 0, 0)
+    assert written_rows(app_db) == (0, 0, 0)
 
 
 BAD_LIST_PARAMS: list[dict[str, str]] = [
@@ -397,7 +387,7 @@ async def test_list_jobs_rejects_bad_parameters(client: httpx.AsyncClient, app_d
         named = _clear_4xx(response) and next(iter(params)) in response.json()["detail"]
         failures.check(params, named, (response.status_code, response.text))
     assert not failures, str(failures)
-    assert counts(app_db) == (0, 0, 0)
+    assert written_rows(app_db) == (0, 0, 0)
 
 
 BAD_JOB_IDS = [
@@ -423,4 +413,4 @@ async def test_job_routes_answer_404_for_bad_ids(client: httpx.AsyncClient, app_
         ):
             failures.check(job_id, _clear_4xx(response, 404), (response.status_code, response.text))
     assert not failures, str(failures)
-    assert counts(app_db) == (0, 0, 0)
+    assert written_rows(app_db) == (0, 0, 0)

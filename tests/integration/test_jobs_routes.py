@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import jwt
@@ -11,26 +10,8 @@ import psycopg
 import pytest
 
 from jobs.runner import drain
+from tests.helpers import AUTH_SECRET as SECRET
 from tests.integration.jobs_support import MANUFACTURING_ROWS, enqueue, manufacturing_codes
-
-SECRET = "route-test-secret-0123456789-0123456789"
-
-
-@pytest.fixture
-async def client(app_db: str) -> AsyncIterator[httpx.AsyncClient]:
-    from api.app import app
-
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-
-
-@pytest.fixture
-def auth_on(monkeypatch: pytest.MonkeyPatch, app_db: str) -> None:
-    from icp.settings import reset_settings
-
-    monkeypatch.setenv("ICP_AUTH_JWT_SECRET", SECRET)
-    reset_settings()
 
 
 def bearer(tenant: str, sub: str = "user", key: str = SECRET, ttl: int = 600) -> dict[str, str]:

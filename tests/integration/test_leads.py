@@ -4,7 +4,6 @@ cursor validation, tenant isolation and the plans that keep deep pages fast."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,27 +11,11 @@ import jwt
 import psycopg
 import pytest
 
+from tests.helpers import AUTH_SECRET as SECRET
+
 pytestmark = pytest.mark.integration
 
-SECRET = "leads-test-secret-0123456789-0123456789"
 CODES = ["10711", "10712", "47111", "56111", "62011"]
-
-
-@pytest.fixture
-async def client(app_db: str) -> AsyncIterator[httpx.AsyncClient]:
-    from api.app import app
-
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        yield c
-
-
-@pytest.fixture
-def auth_on(monkeypatch: pytest.MonkeyPatch, app_db: str) -> None:
-    from icp.settings import reset_settings
-
-    monkeypatch.setenv("ICP_AUTH_JWT_SECRET", SECRET)
-    reset_settings()
 
 
 def bearer(tenant: str) -> dict[str, str]:
