@@ -110,6 +110,15 @@ class Keyset:
             return dict(self.start)
         return decode_cursor(cursor, self.kind, self.fields, scope=scope)
 
+    def after_or_400(self, cursor: str | None, scope: str) -> dict[str, Any]:
+        """Return :meth:`after`, turning an invalid cursor into a 400 for the routes."""
+        from fastapi import HTTPException
+
+        try:
+            return self.after(cursor, scope)
+        except CursorError as exc:
+            raise HTTPException(400, f"cursor: {exc}") from None
+
     def page(
         self,
         rows: Sequence[R],

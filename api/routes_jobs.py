@@ -21,7 +21,7 @@ from psycopg_pool import PoolTimeout
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.deps import Conn, CurrentTenant
-from api.pagination import CursorError, decode_cursor, encode_cursor
+from api.pagination import Keyset, scope_of
 from db.companies import IcpCode, count_matching
 from icp.settings import get_settings
 from jobs import queue
@@ -77,6 +77,9 @@ class JobsRoute(APIRoute):
 
         return route
 
+
+JOBS = Keyset("jobs", {"before": int}, {"before": 2**63 - 1})
+"""Jobs newest first: the position is the last job_id seen (the next page has smaller ids)."""
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], route_class=JobsRoute)
 
@@ -216,21 +219,13 @@ async def list_jobs(
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor")] = None,
 ) -> JobsPage:
     """List the tenant's jobs, newest first, keyset-paged."""
-    before = None
-    if cursor:
-        try:
-            before = int(decode_cursor(cursor, "jobs", {"before": int})["before"])
-        except CursorError as exc:
-            raise HTTPException(400, f"cursor: {exc}") from None
+    scope = scope_of(tenant, status=status)
+    before = int(JOBS.after_or_400(cursor, scope)["before"])
     rows = await queue.list_jobs(
         conn, tenant_id=tenant, status=status, before=before, limit=limit + 1
     )
-    page = rows[:limit]
-    more = len(rows) > limit
-    return JobsPage(
-        data=[_public(r) for r in page],
-        next_cursor=encode_cursor("jobs", {"before": page[-1]["job_id"]}) if more else None,
-    )
+    page, next_cursor = JOBS.page(rows, limit, scope, key=lambda r: {"before": r["job_id"]})
+    return JobsPage(data=[_public(r) for r in page], next_cursor=next_cursor)
 
 
 @router.get(

@@ -23,7 +23,6 @@ from api.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
-    CursorError,
     Keyset,
     scope_of,
 )
@@ -110,13 +109,6 @@ def _code_prefix(name: str, value: str | None) -> str | None:
     return value
 
 
-def _position(keyset: Keyset, cursor: str | None, scope: str) -> dict[str, Any]:
-    try:
-        return keyset.after(cursor, scope)
-    except CursorError as exc:
-        raise HTTPException(400, f"cursor: {exc}") from None
-
-
 def _like_escape(text: str) -> str:
     """Return text with LIKE's metacharacters escaped (backslash is LIKE's escape)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -144,7 +136,7 @@ async def list_leads(
     """List the tenant's scored companies, best first, keyset-paged."""
     industry_code = _code_prefix("industry_code", industry_code)
     scope = scope_of(tenant, bucket=bucket, industry_code=industry_code)
-    after = _position(LEADS, cursor, scope)
+    after = LEADS.after_or_400(cursor, scope)
     filters = []
     if bucket:
         filters.append("leads_bucket_filter")
@@ -191,7 +183,7 @@ async def list_companies(
         raise HTTPException(400, "q: must not be blank")
     keyset = COMPANIES_BY_NAME if name_prefix else COMPANIES
     scope = scope_of(tenant, industry=industry, q=(name_prefix or "").lower())
-    after = _position(keyset, cursor, scope)
+    after = keyset.after_or_400(cursor, scope)
     params: dict[str, Any] = {
         "company_id": after["company_id"],
         "industry_prefix": industry,

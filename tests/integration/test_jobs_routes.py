@@ -9,6 +9,7 @@ import jwt
 import psycopg
 import pytest
 
+from db.companies import IcpCode
 from jobs.runner import drain
 from tests.helpers import AUTH_SECRET as SECRET
 from tests.integration.jobs_support import MANUFACTURING_ROWS, enqueue, manufacturing_codes
@@ -207,3 +208,22 @@ async def test_openapi_documents_the_job_models(client: httpx.AsyncClient) -> No
     assert {"JobPublic", "JobsPage", "JobEnqueued"} <= set(spec["components"]["schemas"])
     post = spec["paths"]["/jobs/staging_upsert"]["post"]
     assert "202" in post["responses"] and "400" in post["responses"]
+
+
+async def test_jobs_cursor_is_bound_to_tenant_and_filter(
+    client: httpx.AsyncClient, app_db: str, auth_on: None
+) -> None:
+    for code in ("10711", "10712", "10719"):
+        await enqueue(app_db, [IcpCode(code, 1.0, "bakery")], tenant="a")
+    first = await client.get("/jobs", params={"limit": 1}, headers=bearer("a"))
+    cursor = first.json()["next_cursor"]
+    assert cursor
+    assert (
+        await client.get("/jobs", params={"cursor": cursor}, headers=bearer("a"))
+    ).status_code == 200
+    foreign = await client.get("/jobs", params={"cursor": cursor}, headers=bearer("b"))
+    assert foreign.status_code == 400 and "cursor" in foreign.json()["detail"]
+    other_filter = await client.get(
+        "/jobs", params={"cursor": cursor, "status": "done"}, headers=bearer("a")
+    )
+    assert other_filter.status_code == 400
