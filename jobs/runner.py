@@ -306,6 +306,9 @@ async def _walk(
                 "the range this job covered (the registry changed during the run?)",
             )
             raise _Finished
+        # End this job first: the continuation is the same request, and only one job per
+        # request may be queued or running (background_jobs_active_request_base).
+        await finish("done", progress.processed)
         if rest > 0:
             base_key = job.request_key.split(":after:")[0]
             child = await queue.enqueue_staging_upsert(
@@ -325,7 +328,6 @@ async def _walk(
                 key=f"{base_key}:after:{job.job_id}",
             )
             report.next_job_id = child.job_id
-        await finish("done", progress.processed)
     log_event(
         "job_continued",
         job_id=job.job_id,

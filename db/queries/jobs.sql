@@ -1,12 +1,13 @@
 -- name: enqueue_job
--- Idempotent enqueue: the partial unique index on (tenant_id, job_type, request_key)
--- over queued/running jobs decides; a concurrent twin returns the existing job.
+-- Idempotent enqueue: the partial unique index on (tenant_id, job_type, request_base)
+-- over queued/running jobs decides; a concurrent twin, or a live continuation of the same
+-- request, is returned instead of a new job.
 WITH ins AS (
     INSERT INTO background_jobs (tenant_id, job_type, params, request_key, total, max_attempts,
                                  parent_job_id, cursor)
     VALUES (%(tenant_id)s, %(job_type)s, %(params)s, %(request_key)s, %(total)s,
             %(max_attempts)s, %(parent_job_id)s, %(cursor)s)
-    ON CONFLICT (tenant_id, job_type, request_key) WHERE status IN ('queued', 'running')
+    ON CONFLICT (tenant_id, job_type, request_base) WHERE status IN ('queued', 'running')
     DO NOTHING
     RETURNING job_id, status, processed, total, true AS created
 )
@@ -14,7 +15,8 @@ SELECT * FROM ins
 UNION ALL
 SELECT job_id, status, processed, total, false AS created
 FROM background_jobs
-WHERE tenant_id = %(tenant_id)s AND job_type = %(job_type)s AND request_key = %(request_key)s
+WHERE tenant_id = %(tenant_id)s AND job_type = %(job_type)s
+  AND request_base = split_part(%(request_key)s::text, ':after:', 1)
   AND status IN ('queued', 'running') AND NOT EXISTS (SELECT 1 FROM ins)
 LIMIT 1
 

@@ -236,3 +236,33 @@ async def test_cap_continues_in_follow_up_jobs_until_every_row_is_upserted(
     async with await psycopg.AsyncConnection.connect(app_db) as conn:
         shown = await queue.get_job(conn, first, "default")
     assert shown is not None and shown["next_job_id"] == chain[1]["job_id"]
+
+
+async def test_repeat_while_a_continuation_is_live_returns_the_continuation(
+    app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from icp.settings import reset_settings
+
+    monkeypatch.setenv("STAGING_BATCH_SIZE", "250")
+    monkeypatch.setenv("UPSERT_MAX_PER_JOB", "500")
+    reset_settings()
+    codes = manufacturing_codes(app_db)
+    first = await enqueue(app_db, codes)
+    [report] = await drain(max_jobs=1)
+    assert report.status == "done" and report.next_job_id is not None
+    # The same request again: the queued continuation is that request, not a new job.
+    async with await psycopg.AsyncConnection.connect(app_db, autocommit=True) as conn:
+        again = await queue.enqueue_staging_upsert(
+            conn, tenant_id="default", terms=["manufactoring"], codes=codes, total=1171
+        )
+    assert not again.created
+    assert again.job_id == report.next_job_id != first
+    with psycopg.connect(app_db) as conn:
+        live = conn.execute(
+            "SELECT count(*) FROM background_jobs WHERE status IN ('queued', 'running')"
+        ).fetchone()
+    assert live == (1,)
+    reports = await drain()
+    assert [r.status for r in reports] == ["done", "done"]
+    uens = company_uens(app_db)
+    assert len(uens) == len(set(uens)) == MANUFACTURING_ROWS
