@@ -182,6 +182,8 @@ def _term(segment: str) -> str | None:
     seg = _NOT_TERM_CHAR.sub(" ", seg)
     seg = _FILLER.sub(" ", seg)
     words = _SPACE.sub(" ", seg).strip().split(" ")
+    # A lone letter carries no industry ("a b a b ..." matched "F&B" through the stemmer).
+    words = [w for w in words if len(w) > 1 or not w.isalpha()] or words[:1]
     while words and (words[0] in _EDGE_WORDS or words[0].isdigit()) and len(words) > 1:
         words.pop(0)
     while words and (words[-1] in _EDGE_WORDS or words[-1].isdigit()) and len(words) > 1:

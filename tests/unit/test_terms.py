@@ -344,3 +344,9 @@ def test_end_to_end_from_agent_chat_ui_message() -> None:
         },
     ]
     assert extract_terms(latest_human_text(msgs)) == ["bakeries", "f&b", "logistics"]
+
+
+def test_lone_letters_are_not_industry_words() -> None:
+    assert extract_terms("a b a b a b a b") == []
+    assert extract_terms("vitamin c manufacturing") == ["vitamin manufacturing"]
+    assert extract_terms("f&b") == ["f&b"]
