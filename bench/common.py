@@ -379,3 +379,37 @@ def bench_main(
     args = ap.parse_args(argv)
     benchmark(RunOptions(rows=args.rows, repeats=args.repeats))
     return 0
+
+
+_GOAL = re.compile(
+    r"\*\*(?P<what>[^*]+?): (?P<value>[\d.,]+ ?(?:\u00d7|ms))\*\* \u2014 goal (?P<goal>[^:]+): "
+    r"\*\*(?P<verdict>met|missed)\*\*"
+)
+
+
+def goal_summary(text: str) -> str:
+    """Return a markdown table of every goal line (``**x: 1.2×** — goal ≤ 1.3×: **met**``)."""
+    rows = ["| section | measured | goal | verdict |", "|---|---|---|---|"]
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("## ") and line[3:] != "Summary":
+            section = line[3:]
+        for m in _GOAL.finditer(line):
+            verdict = "met" if m["verdict"] == "met" else "**missed**"
+            rows.append(f"| {section} | {m['what']}: {m['value']} | {m['goal']} | {verdict} |")
+    return "\n".join(rows)
+
+
+def write_summary(path: Path = BENCHMARKS_MD) -> None:
+    """Rewrite the Summary section of BENCHMARKS.md from the goal lines of the others."""
+    text = path.read_text(encoding="utf-8")
+    body = (
+        "## Summary\n\nEvery goal with the ratio measured by its section below (same run, "
+        "same machine). Rerun everything: `make bench`.\n\n" + goal_summary(text) + "\n"
+    )
+    if "## Summary" not in text:
+        first = text.find("\n## ")
+        text = text[: first + 1] + body + "\n" + text[first + 1 :] if first >= 0 else text + body
+    else:
+        text = replace_section(text, "Summary", body)
+    path.write_text(text, encoding="utf-8")

@@ -138,7 +138,7 @@ def report(local: dict[str, Stats], server: dict[str, Stats], rows: int, pg: str
         "",
         f"**Ratio {big} / 25k (p50): {r:.2f}\u00d7** \u2014 goal \u2264 1.3\u00d7: "
         f"**{'met' if r <= 1.3 else 'missed'}**. "
-        f"p95 at {rows:,} rows: {local[big].p95:.1f} ms \u2014 goal < 50 ms: "
+        f"**p95 at {rows:,} rows: {local[big].p95:.1f} ms** \u2014 goal < 50 ms: "
         f"**{'met' if p95_ok else 'missed'}**.",
     ]
     write_section(TITLE_LOCAL, "\n".join(lines), pg_version=pg)

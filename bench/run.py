@@ -16,7 +16,7 @@ import sys
 import time
 
 import bench
-from bench.common import REGISTRY, RunOptions, log
+from bench.common import REGISTRY, RunOptions, log, write_summary
 
 HARNESS = frozenset({"common", "gen", "run"})
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         fn(opts)
         log(f"== {name} done in {time.perf_counter() - t0:.0f} s")
+    write_summary()
     return 0
 
 
