@@ -43,6 +43,7 @@ from bench.common import (
     OUT,
     RunOptions,
     Stats,
+    goal_line,
     log,
     measure_interleaved,
     register,
@@ -316,9 +317,8 @@ def report(
             else []
         ),
         "",
-        f"**Ratio loader/bare (rows/s at p50): {r:.2f}×** — goal ≥ {GOAL}×: "
-        + ("**met**." if r >= GOAL else "**missed**.")
-        + f" Across repeats the ratio lies between {worst:.2f}× (slowest loader vs fastest"
+        goal_line("Ratio loader/bare (rows/s at p50)", r, at_least=GOAL)
+        + f". Across repeats the ratio lies between {worst:.2f}× (slowest loader vs fastest"
         f" bare) and {best:.2f}×.",
         "",
         f"Reference (same run): a bare COPY into the same all-text table carrying staging's"

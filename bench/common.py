@@ -413,3 +413,30 @@ def write_summary(path: Path = BENCHMARKS_MD) -> None:
     else:
         text = replace_section(text, "Summary", body)
     path.write_text(text, encoding="utf-8")
+
+
+def goal_line(
+    what: str,
+    value: float,
+    *,
+    at_most: float | None = None,
+    at_least: float | None = None,
+    unit: str = "\u00d7",
+    digits: int = 2,
+    also: bool = True,
+) -> str:
+    """Return ``**what: 1.23×** — goal ≤ 1.3×: **met**`` (the form :func:`goal_summary` reads).
+
+    ``also`` is a further condition of the goal (e.g. zero errors) that must hold to meet it.
+    """
+    if (at_most is None) == (at_least is None):
+        raise ValueError("give exactly one of at_most / at_least")
+    target = at_most if at_most is not None else at_least
+    assert target is not None
+    met = also and (value <= target if at_most is not None else value >= target)
+    sign = "\u2264" if at_most is not None else "\u2265"
+    space = " " if unit != "\u00d7" else ""
+    return (
+        f"**{what}: {value:,.{digits}f}{space}{unit}** \u2014 goal {sign} {target:g}{space}{unit}: "
+        f"**{'met' if met else 'missed'}**"
+    )

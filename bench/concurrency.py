@@ -23,6 +23,7 @@ from bench.common import (
     Stats,
     bench_main,
     generated_database,
+    goal_line,
     log,
     register,
     server_version,
@@ -152,8 +153,8 @@ def run(opts: RunOptions) -> None:
             single.row("one chat at a time"),
             conc.row(f"{CONCURRENCY} at once"),
             "",
-            f"**p95 concurrent / p95 single: {r:.2f}\u00d7** \u2014 goal \u2264 3\u00d7: "
-            f"**{'met' if r <= 3 and res['errors'] == 0 else 'missed'}**; errors: "
+            goal_line("p95 concurrent / p95 single", r, at_most=3, also=res["errors"] == 0)
+            + "; errors: "
             f"{res['errors']} of {conc.n} concurrent, {res['errors_single']} of {single.n} single.",
             "",
             f"Server RSS (process and children): {res['rss_rest'] / mib:,.0f} MiB at rest after "

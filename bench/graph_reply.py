@@ -28,6 +28,7 @@ from bench.common import (
     Stats,
     bench_main,
     generated_database,
+    goal_line,
     log,
     ratio,
     register,
@@ -136,10 +137,17 @@ def report(local: dict[str, Stats], server: dict[str, Stats], rows: int, pg: str
         local[real].row("25k real ACRA rows"),
         local[big].row(f"{rows:,} generated rows"),
         "",
-        f"**Ratio {big} / 25k (p50): {r:.2f}\u00d7** \u2014 goal \u2264 1.3\u00d7: "
-        f"**{'met' if r <= 1.3 else 'missed'}**. "
-        f"**p95 at {rows:,} rows: {local[big].p95:.1f} ms** \u2014 goal < 50 ms: "
-        f"**{'met' if p95_ok else 'missed'}**.",
+        goal_line(f"Ratio {big} / 25k (p50)", r, at_most=1.3)
+        + ". "
+        + goal_line(
+            f"p95 at {rows:,} rows",
+            local[big].p95,
+            at_most=50,
+            unit="ms",
+            digits=1,
+            also=p95_ok,
+        )
+        + ".",
     ]
     write_section(TITLE_LOCAL, "\n".join(lines), pg_version=pg)
     s = ratio(server["icp_search"], server["noop"])
@@ -151,8 +159,7 @@ def report(local: dict[str, Stats], server: dict[str, Stats], rows: int, pg: str
         server["icp_search"].row("icp_search (\u201cManufacturing\u201d)"),
         server["noop"].row("no-op 4-node graph"),
         "",
-        f"**Ratio icp_search / no-op (p50): {s:.2f}\u00d7** \u2014 goal \u2264 1.1\u00d7: "
-        f"**{'met' if s <= 1.1 else 'missed'}**.",
+        goal_line("Ratio icp_search / no-op (p50)", s, at_most=1.1) + ".",
         "",
         "The server's own floor is the no-op row: the dev runtime (`langgraph dev`, in-memory)"
         " picks queued runs up by polling every 0.5 s, so any run's first event arrives"

@@ -29,6 +29,7 @@ from bench.common import (
     Stats,
     bench_main,
     generated_database,
+    goal_line,
     log,
     register,
     server_version,
@@ -195,10 +196,8 @@ def run(opts: RunOptions) -> None:
                 f"{PER_ROW_SAMPLE:,}",
             ),
             "",
-            f"**Runner / one statement: {vs_one:.2f}\u00d7** \u2014 goal \u2265 0.75\u00d7: "
-            f"**{'met' if vs_one >= 0.75 else 'missed'}**.  ",
-            f"**Runner / per-row loop: {vs_loop:.1f}\u00d7** \u2014 goal \u2265 5\u00d7: "
-            f"**{'met' if vs_loop >= 5 else 'missed'}**.",
+            goal_line("Runner / one statement", vs_one, at_least=0.75) + ".  ",
+            goal_line("Runner / per-row loop", vs_loop, at_least=5, digits=1) + ".",
         ]
     )
     write_section(TITLE, body, pg_version=server_version(url))
