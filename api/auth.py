@@ -16,6 +16,7 @@ import jwt
 from langgraph_sdk import Auth
 
 from icp.settings import get_settings
+from nodes.context import MAX_TENANT_CHARS
 
 auth = Auth()
 
@@ -71,6 +72,8 @@ def verify_authorization(authorization: str | None) -> TenantUser:
         raise _unauthorized("token has no subject")
     if not isinstance(tenant, str) or not tenant:
         raise _unauthorized("token has no tenant_id")
+    if len(tenant) > MAX_TENANT_CHARS or not tenant.isprintable():
+        raise _unauthorized("token has an unusable tenant_id")
     return TenantUser(
         identity=sub, tenant_id=tenant, display_name=sub, is_authenticated=True, permissions=[]
     )

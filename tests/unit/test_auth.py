@@ -73,6 +73,7 @@ async def test_expired_forged_and_incomplete_tokens_are_401(secret: str) -> None
             {"sub": "a", "tenant_id": "t"}, key="another-secret-0123456789-abcdefgh"
         ),
         "token has no tenant_id": token({"sub": "a"}),
+        "token has an unusable tenant_id": token({"sub": "a", "tenant_id": "t\u0000x"}),
     }
     # alg=none is a forgery too: never accepted.
     cases["invalid token "] = jwt.encode({"sub": "a", "tenant_id": "t"}, None, algorithm="none")
