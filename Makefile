@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/icp dev --port $(PORT)
 
+## Debian's Chromium for the browser tests (Playwright drives it; it downloads no browser).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make test: the browser tests need Debian's chromium at $(CHROMIUM)" >&2; exit 1; }
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 ## Run the whole suite (embedded PostgreSQL unless DATABASE_URL/TEST_DATABASE_URL is set).
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 test-integration: $(STAMP)
