@@ -16,7 +16,7 @@ import jwt
 from langgraph_sdk import Auth
 
 from icp.settings import get_settings
-from nodes.context import MAX_TENANT_CHARS
+from nodes.context import MAX_TENANT_CHARS, user_tenant
 
 auth = Auth()
 
@@ -112,12 +112,9 @@ async def authenticate(
 
 def tenant_of_user(user: Any) -> str:
     """Return the tenant of an authenticated user object (dict or langgraph's proxy)."""
-    try:
-        value = user["tenant_id"]
-    except (KeyError, TypeError, AttributeError):
-        value = getattr(user, "tenant_id", None)
-    if isinstance(value, str) and value:
-        return value
+    tenant = user_tenant(user)
+    if tenant:
+        return tenant
     return get_settings().default_tenant if not get_settings().auth_jwt_secret else ""
 
 

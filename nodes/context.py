@@ -27,9 +27,9 @@ def tenant_of(config: RunnableConfig | None) -> str:
     configurable: Mapping[str, Any] = (config or {}).get("configurable") or {}
     user = configurable.get("langgraph_auth_user")
     if user is not None:
-        tenant = _get(user, "tenant_id")
+        tenant = user_tenant(user)
         if tenant:
-            return str(tenant)
+            return tenant
     if settings.auth_jwt_secret:
         return settings.default_tenant if user is None else str(_get(user, "identity") or "")
     tenant = configurable.get("tenant_id")
@@ -45,10 +45,16 @@ def _valid_tenant(tenant: object) -> TypeGuard[str]:
     return isinstance(tenant, str) and 0 < len(tenant) <= MAX_TENANT_CHARS and tenant.isprintable()
 
 
+def user_tenant(user: Any) -> str | None:
+    """Return the tenant_id an authenticated user carries (a dict or langgraph's proxy)."""
+    value = _get(user, "tenant_id")
+    return value if isinstance(value, str) and value else None
+
+
 def _get(obj: Any, key: str) -> Any:
     try:
         return obj[key]
-    except (KeyError, TypeError, IndexError):
+    except (KeyError, TypeError, IndexError, AttributeError):
         return getattr(obj, key, None)
 
 

@@ -58,10 +58,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
                 if codes and mode != "off":
                     out["total"], _live = await count_matching(conn, codes)
                 if codes and mode == "sync_preview":
-                    out["candidates"] = [
-                        {k: v for k, v in row.items()}
-                        for row in await sample_matching(conn, codes, PREVIEW_LIMIT)
-                    ]
+                    out["candidates"] = await sample_matching(conn, codes, PREVIEW_LIMIT)
     except DB_ERRORS as exc:
         out["errors"] = [f"Looking up industries failed: {describe_error(exc)}."]
     return out
