@@ -42,7 +42,7 @@ from bench.common import (
     server_version,
     with_dbname,
 )
-from db.companies import IcpCode, icp_params, upsert_scored
+from db.companies import IcpCode, icp_params, upsert_scored, with_source
 from db.queries import _all as all_blocks
 from db.queries import q
 
@@ -576,9 +576,10 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
             skipped.append(block)
             continue
         for name, params, shown, writes in spec[block]:
-            out.append(Case(name, q(block), _with_times(params), shown, writes))
+            sql = with_source(block, "head_source") if block == "sample_matching" else q(block)
+            out.append(Case(name, sql, _with_times(params), shown, writes))
         if block == "head_source":
-            sql = q("upsert_scored").replace("/*source*/", q("head_source"))
+            sql = with_source("upsert_scored", "head_source")
             out.append(
                 Case(
                     "upsert_scored (head_source)",
@@ -589,7 +590,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
                 )
             )
         if block == "batch_source":
-            sql = q("upsert_scored").replace("/*source*/", q("batch_source"))
+            sql = with_source("upsert_scored", "batch_source")
             out.append(
                 Case(
                     "upsert_scored (batch_source, middle)",

@@ -41,8 +41,9 @@ def icp_params(codes: Sequence[IcpCode]) -> dict[str, list[Any]]:
     }
 
 
-def _upsert_sql(source: Source) -> str:
-    return q("upsert_scored").replace("/*source*/", q(source))
+def with_source(block: str, source: Source) -> str:
+    """Return the named block with its ``/*source*/`` placeholder filled by a source block."""
+    return q(block).replace("/*source*/", q(source))
 
 
 async def upsert_scored(
@@ -65,7 +66,7 @@ async def upsert_scored(
         "after_uen": after[1],
     }
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_upsert_sql(source), params, prepare=False)
+        await cur.execute(with_source("upsert_scored", source), params, prepare=False)
         return await cur.fetchall()
 
 
@@ -82,7 +83,9 @@ async def sample_matching(
     """Return up to ``limit`` matching staging rows (live first) without writing anything."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            q("sample_matching"), {"codes": list(codes), "limit": limit}, prepare=False
+            with_source("sample_matching", "head_source"),
+            {"codes": list(codes), "limit": limit},
+            prepare=False,
         )
         return await cur.fetchall()
 

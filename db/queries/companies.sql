@@ -132,13 +132,7 @@ SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS
 FROM staging_ssic_counts WHERE code = ANY(%(codes)s::text[])
 
 -- name: sample_matching
--- A preview sample without writes: live first, index order, early stop.
+-- A preview sample without writes: the head step's pick (live first, index order, early
+-- stop), only read. The placeholder is replaced by the head_source block.
 SELECT uen, entity_name AS name, primary_ssic_code AS industry_code, is_live
-FROM ((SELECT s.uen, s.entity_name, s.primary_ssic_code, s.is_live FROM staging_acra_companies s
-        WHERE s.is_live AND s.primary_ssic_code = ANY(%(codes)s::text[])
-        ORDER BY s.primary_ssic_code, s.uen LIMIT %(limit)s)
-      UNION ALL
-      (SELECT s.uen, s.entity_name, s.primary_ssic_code, s.is_live FROM staging_acra_companies s
-        WHERE NOT s.is_live AND s.primary_ssic_code = ANY(%(codes)s::text[])
-        ORDER BY s.primary_ssic_code, s.uen LIMIT %(limit)s)) AS pick
-LIMIT %(limit)s
+FROM (/*source*/) AS pick
