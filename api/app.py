@@ -13,8 +13,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from config.settings import get_settings
 from db.pool import close_pool, get_pool
-from icp.settings import get_settings
 from nodes.context import DB_ERRORS, describe_error
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypedDict
 import jwt
 from langgraph_sdk import Auth
 
-from icp.settings import get_settings
+from config.settings import get_settings
 from nodes.context import MAX_TENANT_CHARS, user_tenant
 
 auth = Auth()

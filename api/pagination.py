@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from icp.settings import get_settings
+from config.settings import get_settings
 
 VERSION = 1
 DEFAULT_LIMIT = 50

@@ -22,8 +22,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from api.deps import Conn, CurrentTenant
 from api.pagination import Keyset, scope_of
+from config.settings import get_settings
 from db.companies import IcpCode, count_matching
-from icp.settings import get_settings
 from jobs import queue
 
 JobStatus = Literal["queued", "running", "done", "error", "cancelled"]

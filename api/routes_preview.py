@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import Conn, CurrentTenant
 from api.routes_jobs import ERRORS, JobsRoute
+from config.settings import get_settings
 from db.companies import count_matching, sample_matching
-from icp.settings import get_settings
 from nodes.resolve import resolve_terms
 from nodes.terms import extract_terms
 

@@ -62,8 +62,8 @@ def prepare_databases(rows: int) -> dict[str, str]:
 
 
 async def _use(url: str) -> None:
+    from config.settings import reset_settings
     from db.pool import close_pool, get_pool
-    from icp.settings import reset_settings
 
     await close_pool()
     os.environ["DATABASE_URL"] = url

@@ -133,8 +133,8 @@ async def measure_all(
     url: str, codes: list[Any], total: int, repeats: int
 ) -> dict[str, list[float]]:
     """Interleave the three cases; return rows/s samples per case."""
+    from config.settings import reset_settings
     from db.pool import close_pool
-    from icp.settings import reset_settings
 
     os.environ.update(DATABASE_URL=url, UPSERT_MAX_PER_JOB=str(10**9), STAGING_BATCH_SIZE="500")
     reset_settings()

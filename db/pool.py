@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from icp.settings import get_settings
+from config.settings import get_settings
 
 _pool: AsyncConnectionPool[Any] | None = None
 _pool_loop: asyncio.AbstractEventLoop | None = None

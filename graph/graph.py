@@ -6,8 +6,8 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
+from config.settings import get_settings
 from graph.state import InputState, OutputState, State
-from icp.settings import get_settings
 from nodes.enqueue import enqueue
 from nodes.head_upsert import head_upsert
 from nodes.normalize import normalize

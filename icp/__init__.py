@@ -1,1 +1,1 @@
-"""The product's core: settings and the operator CLI (``icp``)."""
+"""The top layer: the operator CLI (``icp``) and the dev-server launcher."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from icp.settings import UPSERT_MODES, SettingsError, get_settings
+from config.settings import UPSERT_MODES, SettingsError, get_settings
 
 
 def _conninfo() -> str:
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("mode", choices=[*UPSERT_MODES, "default"])
     mode.set_defaults(func=cmd_tenant_mode)
 
-    from jobs.cli import add_job_commands
+    from icp.jobs_cli import add_job_commands
 
     add_job_commands(sub)
     return p

@@ -36,9 +36,9 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from config.settings import get_settings
 from db.companies import IcpCode, count_matching, row_key, upsert_scored
 from db.pool import get_pool
-from icp.settings import get_settings
 from jobs import queue
 from jobs.logs import log_event
 from jobs.metrics import BATCH_SECONDS, JOBS_FINISHED, ROWS_PROCESSED

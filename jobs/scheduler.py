@@ -28,8 +28,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from psycopg_pool import AsyncConnectionPool
 
+from config.settings import get_settings
 from db.pool import get_pool
-from icp.settings import get_settings
 from jobs import queue
 from jobs.logs import log_event
 from jobs.runner import drain, new_owner, prune

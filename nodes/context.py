@@ -10,8 +10,8 @@ from langchain_core.runnables import RunnableConfig
 from psycopg import AsyncConnection
 from psycopg_pool import PoolTimeout
 
+from config.settings import UpsertMode, get_settings
 from db.queries import q
-from icp.settings import UpsertMode, get_settings
 
 DB_ERRORS = (psycopg.Error, PoolTimeout, TimeoutError, OSError)
 MAX_TENANT_CHARS = 200

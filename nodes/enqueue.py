@@ -7,9 +7,9 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from config.settings import get_settings
 from db.pool import get_pool
 from graph.state import JobInfo, State
-from icp.settings import get_settings
 from jobs.queue import enqueue_staging_upsert
 from nodes.context import DB_ERRORS, budget_s, describe_error, tenant_of
 from nodes.head_upsert import icp_codes

@@ -7,10 +7,10 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from config.settings import get_settings
 from db.companies import IcpCode, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
-from icp.settings import get_settings
 from nodes.context import DB_ERRORS, budget_s, describe_error, tenant_of
 
 

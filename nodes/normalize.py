@@ -8,10 +8,10 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
+from config.settings import get_settings
 from db.companies import count_matching, sample_matching
 from db.pool import get_pool
 from graph.state import CodeMatch, State
-from icp.settings import get_settings
 from nodes.context import DB_ERRORS, budget_s, describe_error, effective_mode, tenant_of
 from nodes.resolve import Resolution, resolve_terms
 from nodes.terms import extract_terms, latest_human_text

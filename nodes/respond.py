@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
+from config.settings import get_settings
 from graph.state import State
-from icp.settings import get_settings
 from jobs.metrics import observe_chat_reply
 
 HELP = (

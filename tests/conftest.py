@@ -55,7 +55,10 @@ class Server:
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
         fp = _fingerprint()
-        self.templates = {"empty": f"icp_tmpl_empty_{fp}", "sample": f"icp_tmpl_sample_{fp}"}
+        # Checkouts sharing one server (parallel work on the machine's PostgreSQL) keep
+        # their own templates: each drops only its own stale ones.
+        self.prefix = f"icp_tmpl_{hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]}_"
+        self.templates = {kind: f"{self.prefix}{kind}_{fp}" for kind in ("empty", "sample")}
 
     def admin(self) -> psycopg.Connection:
         return psycopg.connect(self.admin_url, autocommit=True)
@@ -75,7 +78,9 @@ class Server:
                 existing = {
                     r[0]
                     for r in conn.execute(
-                        "SELECT datname FROM pg_database WHERE datname LIKE 'icp_tmpl_%'"
+                        "SELECT datname FROM pg_database WHERE starts_with(datname, %s)"
+                        " OR datname ~ '^icp_tmpl_(empty|sample)_'",  # the older naming
+                        (self.prefix,),
                     )
                 }
                 for stale in existing - set(self.templates.values()):
@@ -168,8 +173,8 @@ def bare_db(pg_server: Server) -> Iterator[str]:
 @pytest.fixture
 async def app_db(sample_db: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     """Point the product's settings and pool at a fresh sample database."""
+    from config.settings import reset_settings
     from db.pool import close_pool
-    from icp.settings import reset_settings
 
     await close_pool()
     monkeypatch.setenv("DATABASE_URL", sample_db)
@@ -192,7 +197,7 @@ async def client(app_db: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def auth_on(monkeypatch: pytest.MonkeyPatch, app_db: str) -> None:
     """Turn auth on with the tests' secret (tests.helpers.AUTH_SECRET)."""
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
     from tests.helpers import AUTH_SECRET
 
     monkeypatch.setenv("ICP_AUTH_JWT_SECRET", AUTH_SECRET)
@@ -201,7 +206,7 @@ def auth_on(monkeypatch: pytest.MonkeyPatch, app_db: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     reset_settings()
     yield

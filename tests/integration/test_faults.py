@@ -30,9 +30,9 @@ from langchain_core.messages import AIMessage
 from psycopg_pool import PoolTimeout
 
 from api.app import app
+from config.settings import reset_settings
 from db.pool import close_pool, get_pool
 from graph.graph import graph
-from icp.settings import reset_settings
 from tests.helpers import written_rows
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
+from config.settings import reset_settings
 from graph.graph import graph
-from icp.settings import reset_settings
 
 MANUFACTURING_ROWS = 1171
 

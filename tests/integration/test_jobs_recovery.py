@@ -174,7 +174,7 @@ async def test_cancel_queued_job_at_once(app_db: str) -> None:
 async def test_cancel_running_job_stops_at_the_next_batch(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "100")
     reset_settings()
@@ -197,7 +197,7 @@ async def test_cancel_running_job_stops_at_the_next_batch(
 async def test_graceful_stop_releases_the_job_at_a_batch_boundary(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "100")
     reset_settings()

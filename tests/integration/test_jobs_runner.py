@@ -60,7 +60,7 @@ async def test_icp_jobs_run_finishes_manufacturing_with_exact_counts(sample_db: 
 async def test_progress_is_visible_from_another_connection(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "150")
     reset_settings()
@@ -87,7 +87,7 @@ async def test_progress_is_visible_from_another_connection(
 async def test_sql_failure_ends_error_with_the_message(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "200")
     reset_settings()
@@ -124,7 +124,7 @@ async def test_sql_failure_ends_error_with_the_message(
 async def test_rows_deleted_behind_the_cursor_end_error_not_done(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "300")
     reset_settings()
@@ -153,7 +153,7 @@ async def test_rows_deleted_behind_the_cursor_end_error_not_done(
 async def test_transient_failure_is_retried_and_finishes(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "400")
     monkeypatch.setattr(queue, "BACKOFF_BASE_SECONDS", 0.0)
@@ -211,7 +211,7 @@ async def test_a_job_that_keeps_failing_transiently_ends_error_after_max_attempt
 async def test_cap_continues_in_follow_up_jobs_until_every_row_is_upserted(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "120")
     monkeypatch.setenv("UPSERT_MAX_PER_JOB", "500")
@@ -241,7 +241,7 @@ async def test_cap_continues_in_follow_up_jobs_until_every_row_is_upserted(
 async def test_repeat_while_a_continuation_is_live_returns_the_continuation(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "250")
     monkeypatch.setenv("UPSERT_MAX_PER_JOB", "500")

@@ -70,7 +70,7 @@ async def test_three_schedulers_firing_the_same_minute_drain_the_queue_once(app_
 async def test_catch_up_runs_a_missed_fire_once_then_recovers_left_work(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("NIGHTLY_CRON", "0 2 * * *")
     monkeypatch.setenv("NIGHTLY_TZ", "Asia/Singapore")
@@ -101,7 +101,7 @@ async def test_catch_up_runs_a_missed_fire_once_then_recovers_left_work(
 async def test_scheduler_starts_catches_up_and_stops_gracefully_mid_job(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "50")
     reset_settings()

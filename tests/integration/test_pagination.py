@@ -58,7 +58,7 @@ def test_kind_version_and_field_types_are_checked() -> None:
 
 
 def test_cursors_depend_on_the_server_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     token = encode_cursor("jobs", {"before": 5})
     monkeypatch.setenv("ICP_AUTH_JWT_SECRET", "another-secret-another-secret-0123456789")

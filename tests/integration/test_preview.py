@@ -122,7 +122,7 @@ async def test_long_queries_are_400(client: httpx.AsyncClient) -> None:
 
 
 async def test_page_routes(client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("CHAT_DEBOUNCE_MS", "250")
     reset_settings()

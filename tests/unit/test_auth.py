@@ -24,7 +24,7 @@ SECRET = "test-secret-0123456789-0123456789-abcdef"
 
 @pytest.fixture
 def secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from icp.settings import reset_settings
+    from config.settings import reset_settings
 
     monkeypatch.setenv("ICP_AUTH_JWT_SECRET", SECRET)
     reset_settings()

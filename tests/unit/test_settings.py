@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from icp.settings import SettingsError, load_settings
+from config.settings import SettingsError, load_settings
 
 
 def test_defaults() -> None:

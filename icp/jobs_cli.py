@@ -167,7 +167,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     """Delete finished jobs older than ICP_JOB_RETENTION_DAYS."""
-    from icp.settings import get_settings
+    from config.settings import get_settings
     from jobs.runner import prune
 
     async def main() -> int:
