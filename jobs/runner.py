@@ -157,185 +157,218 @@ async def _notify(on_progress: ProgressFn | None, job_id: int, processed: int, t
             await result
 
 
-async def _walk(
-    conn: AsyncConnection[Any],
-    job: queue.Claimed,
-    report: RunReport,
-    *,
-    owner: str,
-    stop: asyncio.Event,
-    on_progress: ProgressFn | None,
-) -> None:
-    """Run a staging_upsert job's batches; write its final status (raises _Finished)."""
-    settings = get_settings()
-    lease = float(settings.job_lease_seconds)
-    codes: list[IcpCode] = queue.codes_from_params(job.params)
-    code_list = sorted({c.code for c in codes})
-    terms = [str(t) for t in job.params.get("terms", [])]
+class _Walk:
+    """One run of a staging_upsert job, step by step as the module docstring tells it.
 
-    async def finish(status: str, total: int, error: str | None = None) -> None:
+    ``resume`` starts (or resumes) the job at its cursor; ``run`` then repeats
+    ``one_batch`` until the walk is stopped (``release``), cancelled, reaches the end of
+    its range (``finish_range``) or the cap (``hand_over`` to a continuation job). Every
+    step that ends the job writes its final status and raises ``_Finished``.
+    """
+
+    def __init__(
+        self,
+        conn: AsyncConnection[Any],
+        job: queue.Claimed,
+        report: RunReport,
+        *,
+        owner: str,
+        stop: asyncio.Event,
+        on_progress: ProgressFn | None,
+    ) -> None:
+        self.conn, self.job, self.report, self.owner = conn, job, report, owner
+        self.stop, self.on_progress = stop, on_progress
+        settings = get_settings()
+        self.lease = float(settings.job_lease_seconds)
+        self.cap = settings.upsert_max_per_job
+        self.batch_size = settings.staging_batch_size
+        self.codes: list[IcpCode] = queue.codes_from_params(job.params)
+        self.code_list = sorted({c.code for c in self.codes})
+        self.terms = [str(t) for t in job.params.get("terms", [])]
+        cursor = job.cursor or {}
+        self.start = _key(cursor, "from") or ("", "")
+        """Where this job's range begins (a continuation starts where its parent stopped)."""
+        self.after = (str(cursor.get("code", self.start[0])), str(cursor.get("uen", self.start[1])))
+        """The last row committed (the keyset cursor)."""
+        self.covered = int(cursor.get("covered", 0))
+        """Rows the job's ancestors in a continuation chain processed before its range."""
+        self.progress = queue.Progress(job.processed, job.total, False)
+
+    def log(self, event: str, *, level: int = logging.INFO, **fields: Any) -> None:
+        """Log one event of this job."""
+        log_event(event, level=level, job_id=self.job.job_id, tenant=self.job.tenant_id, **fields)
+
+    def cursor_doc(self, after: tuple[str, str] | None = None) -> dict[str, Any]:
+        """Return the cursor document stored on the job."""
+        code, uen = after or self.after
+        return {"from": list(self.start), "code": code, "uen": uen, "covered": self.covered}
+
+    async def finish(self, status: str, total: int, error: str | None = None) -> None:
+        """Write the job's final status (inside the caller's transaction)."""
         await queue.finish_job(
-            conn, job_id=job.job_id, owner=owner, status=status, total=total, error=error
+            self.conn,
+            job_id=self.job.job_id,
+            owner=self.owner,
+            status=status,
+            total=total,
+            error=error,
         )
-        report.status, report.total, report.error = status, total, error
+        self.report.status, self.report.total, self.report.error = status, total, error
 
-    if not codes:
-        async with conn.transaction():
-            await finish("error", job.total, "the job has no SSIC codes to process")
-        raise _Finished
+    async def run(self) -> None:
+        """Walk the job's range batch by batch to an end; always raises ``_Finished``."""
+        await self.resume()
+        while True:
+            if self.stop.is_set():
+                await self.release()
+            limit = min(self.batch_size, self.cap - self.progress.processed)
+            if limit <= 0:
+                await self.hand_over()  # capped (also a resumed job already at the cap)
+            rows = await self.one_batch(limit)
+            if self.progress.cancel_requested:
+                async with self.conn.transaction():
+                    await self.finish("cancelled", self.progress.total)
+                raise _Finished
+            if rows < limit:
+                await self.finish_range()
 
-    start = _key(job.cursor, "from") or ("", "")
-    after = (
-        str((job.cursor or {}).get("code", start[0])),
-        str((job.cursor or {}).get("uen", start[1])),
-    )
-    covered = int((job.cursor or {}).get("covered", 0))
-
-    def cursor_doc() -> dict[str, Any]:
-        return {"from": list(start), "code": after[0], "uen": after[1], "covered": covered}
-
-    async with conn.transaction():
-        matching, _live = await count_matching(conn, code_list)
-        progress = await queue.start_job(
-            conn,
-            job_id=job.job_id,
-            owner=owner,
-            lease_seconds=lease,
-            total=max(matching - covered, 0),
-            cursor=cursor_doc(),
-        )
-        if progress.cancel_requested:
-            await finish("cancelled", progress.total)
+    async def resume(self) -> None:
+        """Mark the job started at its cursor, with the rows still to do as its total."""
+        if not self.codes:
+            async with self.conn.transaction():
+                await self.finish("error", self.job.total, "the job has no SSIC codes to process")
             raise _Finished
-    report.processed, report.total = progress.processed, progress.total
-    log_event(
-        "job_start",
-        job_id=job.job_id,
-        tenant=job.tenant_id,
-        rows=progress.processed,
-        total=progress.total,
-        attempt=job.attempts,
-        resumed=job.resumed,
-        cursor=list(after),
-    )
-
-    cap = settings.upsert_max_per_job
-    batch_size = settings.staging_batch_size
-    while True:
-        if stop.is_set():
-            async with conn.transaction():
-                await queue.release_job(conn, job_id=job.job_id, owner=owner)
-            report.status = "queued"
-            log_event(
-                "job_released", job_id=job.job_id, tenant=job.tenant_id, rows=progress.processed
+        async with self.conn.transaction():
+            matching, _live = await count_matching(self.conn, self.code_list)
+            self.progress = await queue.start_job(
+                self.conn,
+                job_id=self.job.job_id,
+                owner=self.owner,
+                lease_seconds=self.lease,
+                total=max(matching - self.covered, 0),
+                cursor=self.cursor_doc(),
             )
-            raise _Finished
-        limit = min(batch_size, cap - progress.processed)
-        if limit <= 0:
-            break  # capped (also when a resumed job had already reached the cap)
-        log_event(
-            "batch_start", job_id=job.job_id, tenant=job.tenant_id, limit=limit, cursor=list(after)
+            if self.progress.cancel_requested:
+                await self.finish("cancelled", self.progress.total)
+                raise _Finished
+        self.report.processed, self.report.total = self.progress.processed, self.progress.total
+        self.log(
+            "job_start",
+            rows=self.progress.processed,
+            total=self.progress.total,
+            attempt=self.job.attempts,
+            resumed=self.job.resumed,
+            cursor=list(self.after),
         )
+
+    async def one_batch(self, limit: int) -> int:
+        """Upsert the next ``limit`` rows and move the cursor in one transaction."""
+        self.log("batch_start", limit=limit, cursor=list(self.after))
         t0 = time.perf_counter()
-        async with conn.transaction():
+        async with self.conn.transaction():
             rows = await upsert_scored(
-                conn,
+                self.conn,
                 "batch_source",
-                codes,
-                tenant_id=job.tenant_id,
+                self.codes,
+                tenant_id=self.job.tenant_id,
                 limit=limit,
-                job_id=job.job_id,
-                after=after,
+                job_id=self.job.job_id,
+                after=self.after,
             )
-            new_after = max((row_key(r) for r in rows), default=after)
-            progress = await queue.record_batch(
-                conn,
-                job_id=job.job_id,
-                owner=owner,
-                lease_seconds=lease,
+            new_after = max((row_key(r) for r in rows), default=self.after)
+            self.progress = await queue.record_batch(
+                self.conn,
+                job_id=self.job.job_id,
+                owner=self.owner,
+                lease_seconds=self.lease,
                 rows=len(rows),
-                cursor={**cursor_doc(), "code": new_after[0], "uen": new_after[1]},
+                cursor=self.cursor_doc(new_after),
             )
-        after = new_after
+        self.after = new_after
         ms = (time.perf_counter() - t0) * 1000
+        report, progress = self.report, self.progress
         report.batches += 1
         report.rows += len(rows)
         report.batch_ms.append(ms)
         report.processed, report.total = progress.processed, progress.total
-        ROWS_PROCESSED.labels(job.job_type).inc(len(rows))
-        BATCH_SECONDS.labels(job.job_type).observe(ms / 1000)
-        log_event(
+        ROWS_PROCESSED.labels(self.job.job_type).inc(len(rows))
+        BATCH_SECONDS.labels(self.job.job_type).observe(ms / 1000)
+        self.log(
             "batch_end",
-            job_id=job.job_id,
-            tenant=job.tenant_id,
             rows=len(rows),
             processed=progress.processed,
             total=progress.total,
             duration_ms=round(ms, 1),
         )
-        await _notify(on_progress, job.job_id, progress.processed, progress.total)
-        if progress.cancel_requested:
-            async with conn.transaction():
-                await finish("cancelled", progress.total)
-            raise _Finished
-        if len(rows) < limit:
-            # The walk reached the end of the range: done only if nothing was lost.
-            async with conn.transaction():
-                actual = await queue.count_staging_after(conn, code_list, start)
-                if actual != progress.processed:
-                    await finish(
-                        "error",
-                        progress.total,
-                        f"processed {progress.processed:,} rows but {actual:,} staging rows "
-                        "match this job's range (the registry changed during the run?); "
-                        "run the request again",
-                    )
-                else:
-                    await finish("done", progress.processed)
-            raise _Finished
+        await _notify(self.on_progress, self.job.job_id, progress.processed, progress.total)
+        return len(rows)
 
-    # Capped: end this job with its exact share and hand the rest to a continuation job.
-    async with conn.transaction():
-        rest = await queue.count_staging_after(conn, code_list, after)
-        in_range = await queue.count_staging_after(conn, code_list, start) - rest
-        if in_range != progress.processed:
-            await finish(
-                "error",
-                progress.total,
-                f"processed {progress.processed:,} rows but {in_range:,} staging rows match "
-                "the range this job covered (the registry changed during the run?)",
-            )
-            raise _Finished
-        # End this job first: the continuation is the same request, and only one job per
-        # request may be queued or running (background_jobs_active_request_base).
-        await finish("done", progress.processed)
-        if rest > 0:
-            base_key = job.request_key.split(":after:")[0]
-            child = await queue.enqueue_staging_upsert(
-                conn,
-                tenant_id=job.tenant_id,
-                terms=terms,
-                codes=codes,
-                total=rest,
-                max_attempts=job.max_attempts,
-                parent_job_id=job.job_id,
-                cursor={
-                    "from": list(after),
-                    "code": after[0],
-                    "uen": after[1],
-                    "covered": covered + progress.processed,
-                },
-                key=f"{base_key}:after:{job.job_id}",
-            )
-            report.next_job_id = child.job_id
-    log_event(
-        "job_continued",
-        job_id=job.job_id,
-        tenant=job.tenant_id,
-        rows=progress.processed,
-        next_job_id=report.next_job_id,
-    )
-    raise _Finished
+    async def release(self) -> None:
+        """Stop at a batch boundary (graceful shutdown): the job goes back to the queue."""
+        async with self.conn.transaction():
+            await queue.release_job(self.conn, job_id=self.job.job_id, owner=self.owner)
+        self.report.status = "queued"
+        self.log("job_released", rows=self.progress.processed)
+        raise _Finished
+
+    async def finish_range(self) -> None:
+        """End of the range: ``done`` only if the rows re-counted match what was processed."""
+        processed = self.progress.processed
+        async with self.conn.transaction():
+            actual = await queue.count_staging_after(self.conn, self.code_list, self.start)
+            if actual != processed:
+                await self.finish(
+                    "error",
+                    self.progress.total,
+                    f"processed {processed:,} rows but {actual:,} staging rows "
+                    "match this job's range (the registry changed during the run?); "
+                    "run the request again",
+                )
+            else:
+                await self.finish("done", processed)
+        raise _Finished
+
+    async def hand_over(self) -> None:
+        """Capped: end this job with its exact share and queue a continuation for the rest."""
+        processed = self.progress.processed
+        async with self.conn.transaction():
+            rest = await queue.count_staging_after(self.conn, self.code_list, self.after)
+            in_range = await queue.count_staging_after(self.conn, self.code_list, self.start)
+            if in_range - rest != processed:
+                await self.finish(
+                    "error",
+                    self.progress.total,
+                    f"processed {processed:,} rows but {in_range - rest:,} staging rows match "
+                    "the range this job covered (the registry changed during the run?)",
+                )
+                raise _Finished
+            # End this job first: the continuation is the same request, and only one job
+            # per request may be queued or running (background_jobs_active_request_base).
+            await self.finish("done", processed)
+            if rest > 0:
+                self.report.next_job_id = await self._enqueue_continuation(rest)
+        self.log("job_continued", rows=processed, next_job_id=self.report.next_job_id)
+        raise _Finished
+
+    async def _enqueue_continuation(self, rest: int) -> int:
+        base_key = self.job.request_key.split(":after:")[0]
+        child = await queue.enqueue_staging_upsert(
+            self.conn,
+            tenant_id=self.job.tenant_id,
+            terms=self.terms,
+            codes=self.codes,
+            total=rest,
+            max_attempts=self.job.max_attempts,
+            parent_job_id=self.job.job_id,
+            cursor={
+                "from": list(self.after),
+                "code": self.after[0],
+                "uen": self.after[1],
+                "covered": self.covered + self.progress.processed,
+            },
+            key=f"{base_key}:after:{self.job.job_id}",
+        )
+        return child.job_id
 
 
 async def run_job(
@@ -368,7 +401,8 @@ async def run_job(
                         )
                     report.status = "error"
                 else:
-                    await _walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
+                    walk = _Walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
+                    await walk.run()
     except _Finished:
         pass
     except queue.LeaseLost as exc:
