@@ -40,7 +40,7 @@ app = FastAPI(
     lifespan=lifespan,
     # /docs and /openapi.json belong to the LangGraph server; custom routes match first,
     # so the app's own documentation lives under /icp.
-    docs_url="/icp/docs",
+    docs_url=None,  # api.docs serves /icp/docs with local assets
     redoc_url=None,
     openapi_url="/icp/openapi.json",
 )
@@ -58,7 +58,8 @@ async def health() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-from api import metrics as _metrics  # noqa: E402  (routers after the app they join)
+from api import docs as _docs  # noqa: E402  (routers after the app they join)
+from api import metrics as _metrics  # noqa: E402
 from api import routes_jobs as _routes_jobs  # noqa: E402
 from api import routes_leads as _routes_leads  # noqa: E402
 from api import routes_preview as _routes_preview  # noqa: E402
@@ -72,5 +73,6 @@ for _router in (
     _routes_preview.router,
     _routes_preview.page_router,
     _metrics.router,
+    _docs.router,
 ):
     app.router.routes.extend(_router.routes)

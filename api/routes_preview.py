@@ -109,7 +109,7 @@ async def preview(
 # The page: GET only, under /app (the LangGraph server owns /ui).
 page_router = APIRouter(tags=["page"], include_in_schema=False)
 
-_ASSETS = {"app.js": "text/javascript", "app.css": "text/css"}
+_ASSETS = {"app.js": "text/javascript", "app.css": "text/css", "favicon.svg": "image/svg+xml"}
 _HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
@@ -126,13 +126,13 @@ def _static(name: str) -> str:
     return resources.files("api").joinpath("static", name).read_text(encoding="utf-8")
 
 
-@page_router.get("/app")
+@page_router.api_route("/app", methods=["GET", "HEAD"])
 async def page_redirect() -> RedirectResponse:
     """Redirect to the page's canonical URL (relative asset paths need the slash)."""
     return RedirectResponse("/app/", status_code=308)
 
 
-@page_router.get("/app/")
+@page_router.api_route("/app/", methods=["GET", "HEAD"])
 async def page() -> Response:
     """Serve the page with its settings inlined."""
     settings = get_settings()
@@ -144,7 +144,7 @@ async def page() -> Response:
     return Response(text, media_type="text/html; charset=utf-8", headers=_HEADERS)
 
 
-@page_router.get("/app/{asset}")
+@page_router.api_route("/app/{asset}", methods=["GET", "HEAD"])
 async def page_asset(asset: str) -> Response:
     """Serve one of the page's static files."""
     media_type = _ASSETS.get(asset)

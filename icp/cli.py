@@ -113,18 +113,19 @@ def _port_free(host: str, port: int) -> bool:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Prepare the database and run the LangGraph dev server with the graph and routes."""
+    # The port first: a taken port should stop the command before any database work.
+    if not args.no_server and not _port_free(args.host, args.port):
+        print(
+            f"icp dev: port {args.port} on {args.host} is taken; stop what uses it or choose "
+            f"another: make dev PORT={args.port + 1} (icp dev --port {args.port + 1})",
+            file=sys.stderr,
+        )
+        return 1
     conninfo = _conninfo()
     _migrate(conninfo)
     _ensure_sample(conninfo)
     if args.no_server:
         return 0
-    if not _port_free(args.host, args.port):
-        print(
-            f"icp dev: port {args.port} on {args.host} is taken; stop what uses it or pass"
-            " --port (langgraph dev would silently pick another)",
-            file=sys.stderr,
-        )
-        return 1
     langgraph = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or "langgraph"
     env = dict(os.environ)
     env.update(
@@ -137,7 +138,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     print(
         f"\nICP industry search: {url}\n"
         f"  product page:  {url}/app/\n"
-        f"  API docs:      {url}/docs\n"
+        f"  API docs:      {url}/icp/docs (custom routes), {url}/docs (LangGraph API)\n"
         f"  agent-chat-ui: NEXT_PUBLIC_API_URL={url} NEXT_PUBLIC_ASSISTANT_ID=icp_search\n"
         f"  Studio:        https://smith.langchain.com/studio/?baseUrl={url}\n",
         flush=True,

@@ -76,3 +76,5 @@ def test_taken_port_fails_loudly(tmp_path: Path) -> None:
         )  # fmt: skip
     assert proc.returncode == 1
     assert f"port {port}" in proc.stderr and "taken" in proc.stderr
+    assert f"make dev PORT={port + 1}" in proc.stderr  # the knob a make user has
+    assert not (tmp_path / "pg").exists()  # stopped before starting a database or migrating

@@ -138,6 +138,29 @@ async def test_page_routes(client: httpx.AsyncClient, monkeypatch: pytest.Monkey
         res = await client.get(f"/app/{asset}")
         assert res.status_code == 200 and res.headers["content-type"].startswith(kind)
         assert "http://" not in res.text and "https://" not in res.text, asset
+    assert '<link rel="icon" href="favicon.svg"' in page.text
+    icon = await client.get("/app/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    for path in ("/app/", "/app/app.js", "/app/favicon.svg"):
+        head = await client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
     for bad in ("/app/nope.js", "/app/..%2Fapp.py", "/app/index.html/x"):
         assert (await client.get(bad)).status_code == 404, bad
     assert (await client.post("/app/")).status_code == 405
+
+
+async def test_api_docs_are_served_from_local_assets(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/icp/docs")
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert "http://" not in docs.text and "https://" not in docs.text
+    assert "/icp/openapi.json" in docs.text
+    for asset, kind in (
+        ("swagger-ui-bundle.js", "text/javascript"),
+        ("swagger-ui.css", "text/css"),
+        ("favicon-32x32.png", "image/png"),
+    ):
+        res = await client.get(f"/icp/docs/assets/{asset}")
+        assert res.status_code == 200 and res.headers["content-type"].startswith(kind), asset
+        assert len(res.content) > 500, asset
+    assert (await client.get("/icp/docs/assets/..%2F..%2F__init__.py")).status_code == 404
+    assert (await client.get("/icp/docs/assets/index.html")).status_code == 404
