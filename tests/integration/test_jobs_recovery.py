@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from jobs import queue
-from jobs.runner import claim_next, drain, new_owner, run_job
+from jobs.runner import claim_next, drain, run_job
 from tests.integration.jobs_support import (
     ICP,
     MANUFACTURING_ROWS,
@@ -241,4 +241,3 @@ async def test_prune_deletes_only_old_finished_jobs(app_db: str) -> None:
     with psycopg.connect(app_db) as conn:
         left = [r[0] for r in conn.execute("SELECT job_id FROM background_jobs ORDER BY 1")]
     assert left == [recent, live]
-    assert new_owner() != new_owner()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -143,4 +143,8 @@ def test_latest_fire_before_now() -> None:
     assert latest_fire(monthly, datetime(2025, 3, 20, tzinfo=SGT)) == datetime(
         2025, 3, 1, 3, 0, tzinfo=SGT
     )
-    assert timedelta(0) < datetime(2025, 3, 20, tzinfo=SGT) - datetime(2025, 3, 1, tzinfo=SGT)
+    # A fire far back is found (a leap day, 385 days before), one beyond the look-back
+    # window (400 days) is not: a schedule that never fired recently has no missed fire.
+    leap = CronTrigger.from_crontab("0 0 29 2 *", timezone=SGT)
+    assert latest_fire(leap, datetime(2025, 3, 20, tzinfo=SGT)) == datetime(2024, 2, 29, tzinfo=SGT)
+    assert latest_fire(leap, datetime(2027, 3, 20, tzinfo=SGT)) is None
