@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import CoverServerMetaRoutes
+from api.errors import failure_response
 from config.settings import get_settings
 from db.pool import close_pool, get_pool
-from nodes.context import DB_ERRORS, describe_error
 
 
 @asynccontextmanager
@@ -46,15 +47,24 @@ app = FastAPI(
 )
 
 
-@app.get("/icp/health", tags=["health"], responses={503: {"description": "database down"}})
-async def health() -> JSONResponse:
+# Outermost middleware of the whole server (langgraph-api puts a custom app's middleware
+# before its own): covers the server's /metrics, /docs and /openapi.json with auth on.
+app.add_middleware(CoverServerMetaRoutes)
+
+
+@app.get(
+    "/icp/health",
+    tags=["health"],
+    responses={503: {"description": "database down or busy"}, 500: {"description": "bug"}},
+)
+async def health(request: Request) -> JSONResponse:
     """Report whether the database answers (503 with the reason when it does not)."""
     try:
         pool = await get_pool()
         async with pool.connection(timeout=2) as conn:
             await conn.execute("SELECT 1")
-    except DB_ERRORS as exc:
-        return JSONResponse({"status": "error", "detail": describe_error(exc)}, status_code=503)
+    except Exception as exc:  # reported once; the answer says busy, down or bug
+        return await failure_response(request, exc, status="error")
     return JSONResponse({"status": "ok"})
 
 

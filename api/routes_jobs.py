@@ -1,8 +1,10 @@
 """``/jobs``: enqueue a staging upsert, read a job's live progress, list and cancel jobs.
 
 Every route is scoped to the caller's tenant (another tenant's job is a 404). Invalid
-input on these routes is a 400 with a one-line ``detail`` (FastAPI's 422 is converted),
-and an unreachable database is a 503, never a 500.
+input on these routes is a 400 with a one-line ``detail`` (FastAPI's 422 is converted);
+any other failure is logged once and answered by ``api.errors.failure_response``: 503
+(with ``Retry-After`` when busy) only when the database is busy or down, else a 500 with
+an error id.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from psycopg_pool import PoolTimeout
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import Conn, CurrentTenant
+from api.errors import failure_response
 from api.pagination import Keyset, scope_of
 from config.settings import get_settings
 from db.companies import IcpCode, count_matching
@@ -54,7 +57,7 @@ def _printable(value: str) -> str:
 
 
 class JobsRoute(APIRoute):
-    """Turn validation errors into 400 and database outages into 503 on these routes."""
+    """Turn validation errors into 400, and report every unexpected failure once."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """Wrap FastAPI's handler with the error mapping."""
@@ -69,11 +72,10 @@ class JobsRoute(APIRoute):
                 # Input the database cannot store (NUL bytes, unpaired surrogates): the
                 # request is at fault, not the database.
                 return JSONResponse({"detail": _data_error_detail(exc)}, status_code=400)
-            except (psycopg.Error, PoolTimeout, OSError):
-                return JSONResponse(
-                    {"detail": "the database is unavailable; please try again shortly"},
-                    status_code=503,
-                )
+            except StarletteHTTPException:
+                raise  # a deliberate answer (4xx), not a failure
+            except Exception as exc:  # 503 busy/down or 500 bug, one log line each
+                return await failure_response(request, exc)
 
         return route
 
@@ -143,12 +145,19 @@ class ErrorBody(BaseModel):
     """An error with a message for people."""
 
     detail: str
+    error_id: str | None = Field(
+        default=None, description="quote it to the operator: it names the failure's log line"
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid input"},
     401: {"model": ErrorBody, "description": "missing, expired or invalid bearer token"},
-    503: {"model": ErrorBody, "description": "database unavailable"},
+    500: {"model": ErrorBody, "description": "a bug (logged under error_id)"},
+    503: {
+        "model": ErrorBody,
+        "description": "busy (retry after Retry-After seconds) or database unavailable",
+    },
 }
 
 

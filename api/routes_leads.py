@@ -1,7 +1,8 @@
 """``/leads`` and ``/companies``: keyset-paged lists (``{data, next_cursor}``).
 
 ``/leads`` is the caller's scored companies, best first, in the unique order
-(score DESC, company_id DESC); ``/companies`` is the shared company table by id, or by
+(score DESC, company_id DESC); ``/companies`` is the companies the caller's own searches
+scored (never those only another tenant's searches reached), by id, or by
 (lower(name), company_id) when a name prefix is given. Every page is one indexed walk of
 ``limit + 1`` rows from the cursor's position (``api.pagination.Keyset``): no OFFSET, no
 COUNT(*). ``limit`` is 1-200 (default 50); out of range, a bad filter or a cursor from
@@ -176,7 +177,7 @@ async def list_companies(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> CompaniesPage:
-    """List companies by id, or by name within a name prefix, keyset-paged."""
+    """List the tenant's companies by id, or by name within a name prefix, keyset-paged."""
     industry = _code_prefix("industry", industry)
     name_prefix = q_.strip() if q_ is not None else None
     if q_ is not None and not name_prefix:
@@ -185,6 +186,7 @@ async def list_companies(
     scope = scope_of(tenant, industry=industry, q=(name_prefix or "").lower())
     after = keyset.after_or_400(cursor, scope)
     params: dict[str, Any] = {
+        "tenant_id": tenant,
         "company_id": after["company_id"],
         "industry_prefix": industry,
         "limit": limit + 1,

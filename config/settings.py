@@ -42,6 +42,10 @@ class Settings:
     job_lease_seconds: int
     job_max_attempts: int
     job_retention_days: int
+    db_pool_max: int = 10
+    auth_jwt_audience: str | None = None
+    auth_jwt_issuer: str | None = None
+    auth_jwt_max_ttl_s: int = 86_400
     default_tenant: str = "default"
 
 
@@ -85,6 +89,23 @@ def _tz(name: str, raw: str) -> str:
     return raw
 
 
+MIN_SECRET_BYTES = 32
+"""HS256 keys shorter than the hash (32 bytes) are guessable offline (RFC 7518 section 3.2)."""
+
+
+def _secret(name: str, raw: str) -> str | None:
+    if not raw:
+        return None
+    size = len(raw.encode("utf-8"))
+    if size < MIN_SECRET_BYTES:
+        # Never echo the value: it is a secret, even when it is a bad one.
+        raise SettingsError(
+            f"{name}: expected at least {MIN_SECRET_BYTES} bytes (got {size}); "
+            "use a random value, e.g. `openssl rand -hex 32`"
+        )
+    return raw
+
+
 def _url(name: str, raw: str) -> str:
     if not raw.startswith(("postgresql://", "postgres://")) and "=" not in raw:
         raise SettingsError(f"{name}={raw!r}: expected a postgresql:// URL or a libpq conninfo")
@@ -109,11 +130,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         chat_debounce_ms=get("CHAT_DEBOUNCE_MS", "400", lambda n, v: _int(n, v, 0)),
         nightly_cron=get("NIGHTLY_CRON", "0 2 * * *", _cron),
         nightly_tz=get("NIGHTLY_TZ", "Asia/Singapore", _tz),
-        auth_jwt_secret=env.get("ICP_AUTH_JWT_SECRET") or None,
+        auth_jwt_secret=get("ICP_AUTH_JWT_SECRET", "", _secret),
+        auth_jwt_audience=env.get("ICP_AUTH_JWT_AUDIENCE") or None,
+        auth_jwt_issuer=env.get("ICP_AUTH_JWT_ISSUER") or None,
+        auth_jwt_max_ttl_s=get("ICP_AUTH_JWT_MAX_TTL_S", "86400", lambda n, v: _int(n, v, 60)),
         head_budget_ms=get("ICP_HEAD_BUDGET_MS", "800", lambda n, v: _int(n, v, 1)),
         job_lease_seconds=get("ICP_JOB_LEASE_SECONDS", "60", lambda n, v: _int(n, v, 2)),
         job_max_attempts=get("ICP_JOB_MAX_ATTEMPTS", "3", lambda n, v: _int(n, v, 1)),
         job_retention_days=get("ICP_JOB_RETENTION_DAYS", "30", lambda n, v: _int(n, v, 1)),
+        db_pool_max=get("ICP_DB_POOL_MAX", "10", lambda n, v: _int(n, v, 2)),
     )
 
 

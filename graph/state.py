@@ -59,8 +59,8 @@ class State(InputState, total=False):
     """Effective mode: tenant override, else STAGING_UPSERT_MODE."""
     tenant_id: str
     """Tenant the request runs for."""
-    total: int
-    """Matching registry rows."""
+    total: int | None
+    """Matching registry rows (None when counting them failed: never reported as 0)."""
     head: list[dict[str, Any]]
     """Companies upserted and scored during the chat, best first."""
     job: JobInfo | None
@@ -81,7 +81,7 @@ class OutputState(TypedDict, total=False):
     resolutions: list[dict[str, Any]]
     codes: list[CodeMatch]
     mode: str
-    total: int
+    total: int | None
     head: list[dict[str, Any]]
     job: JobInfo | None
     candidates: list[dict[str, Any]]

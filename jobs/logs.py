@@ -19,12 +19,13 @@ def log_event(
 
 
 def configure_cli_logging(level: int = logging.INFO) -> None:
-    """Send the job logs to stderr as bare JSON lines (the CLI's progress goes to stdout)."""
-    if any(getattr(h, "_icp_jobs", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._icp_jobs = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    """Send the job and failure logs to stderr as bare JSON lines (progress goes to stdout)."""
+    for target in (logger, logging.getLogger("icp.errors")):
+        if any(getattr(h, "_icp_jobs", False) for h in target.handlers):
+            continue
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._icp_jobs = True  # type: ignore[attr-defined]
+        target.addHandler(handler)
+        target.setLevel(level)
+        target.propagate = False

@@ -40,6 +40,7 @@ from config.settings import get_settings
 from db.companies import IcpCode, count_matching, row_key, upsert_scored
 from db.pool import get_pool
 from jobs import queue
+from jobs.failures import describe, report_failure
 from jobs.logs import log_event
 from jobs.metrics import BATCH_SECONDS, JOBS_FINISHED, ROWS_PROCESSED
 
@@ -69,13 +70,6 @@ def is_transient(exc: BaseException) -> bool:
         return True
     # A lost connection has no SQLSTATE; server-reported errors (disk full, bad SQL) do.
     return isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None
-
-
-def describe(exc: BaseException) -> str:
-    """Return the one-line reason kept on the job for a failure."""
-    primary = exc.diag.message_primary if isinstance(exc, psycopg.Error) else None
-    text = " ".join((primary or str(exc)).split()) or "no message"
-    return f"{type(exc).__name__}: {text}"[:1000]
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
@@ -451,12 +445,11 @@ async def _record_failure(
     exc: BaseException,
 ) -> None:
     transient = is_transient(exc)
-    log_event(
-        "error",
-        level=logging.ERROR,
+    await report_failure(  # the one log line of this failure (with its traceback if a bug)
+        exc,
+        stage=job.job_type,
         job_id=job.job_id,
         tenant=job.tenant_id,
-        error=report.error,
         transient=transient,
         rows=report.processed,
     )
@@ -481,12 +474,8 @@ async def _record_failure(
     except (psycopg.Error, PoolTimeout, OSError) as exc2:
         # The database is unreachable: the lease expires and the job is resumed later.
         report.status = "running"
-        log_event(
-            "error",
-            level=logging.ERROR,
-            job_id=job.job_id,
-            tenant=job.tenant_id,
-            error=f"could not record the failure: {describe(exc2)}",
+        await report_failure(
+            exc2, stage=job.job_type, job_id=job.job_id, tenant=job.tenant_id, recording=True
         )
 
 

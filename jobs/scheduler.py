@@ -18,7 +18,6 @@ by the custom app's lifespan. Guarantees:
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from config.settings import get_settings
 from db.pool import get_pool
 from jobs import queue
+from jobs.failures import report_failure
 from jobs.logs import log_event
 from jobs.runner import drain, new_owner, prune
 
@@ -144,7 +144,10 @@ async def _scheduled_fire(handle: SchedulerHandle) -> None:
     _track(handle)
     now = datetime.now(handle.trigger.timezone)
     fire = latest_fire(handle.trigger, now) or now.replace(second=0, microsecond=0)
-    await run_fire(fire, owner=handle.owner, stop=handle.stop)
+    try:
+        await run_fire(fire, owner=handle.owner, stop=handle.stop)
+    except Exception as exc:  # one log line; the next fire (or the catch-up) retries
+        await report_failure(exc, stage="scheduler", owner=handle.owner, fire_time=fire)
 
 
 async def _start_catch_up(handle: SchedulerHandle) -> None:
@@ -152,14 +155,8 @@ async def _start_catch_up(handle: SchedulerHandle) -> None:
     try:
         outcome = await catch_up(handle.trigger, owner=handle.owner, stop=handle.stop)
         log_event("catch_up", stage="scheduler", owner=handle.owner, outcome=outcome)
-    except Exception as exc:  # logged; the next fire retries, the server keeps serving
-        log_event(
-            "error",
-            stage="scheduler",
-            level=logging.ERROR,
-            owner=handle.owner,
-            error=f"catch-up failed: {type(exc).__name__}: {exc}",
-        )
+    except Exception as exc:  # one log line; the next fire retries, the server keeps serving
+        await report_failure(exc, stage="scheduler", owner=handle.owner, step="catch-up")
 
 
 async def start_scheduler() -> SchedulerHandle:

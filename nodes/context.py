@@ -5,23 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-import psycopg
 from langchain_core.runnables import RunnableConfig
 from psycopg import AsyncConnection
-from psycopg_pool import PoolTimeout
 
 from config.settings import UpsertMode, get_settings
 from db.queries import q
+from jobs.failures import report_failure, run_ids
 
-DB_ERRORS = (psycopg.Error, PoolTimeout, TimeoutError, OSError)
 MAX_TENANT_CHARS = 200
+NO_TENANT = (
+    "Your sign-in carries no workspace (the token has no tenant_id), so nothing was looked up."
+)
 
 
 def tenant_of(config: RunnableConfig | None) -> str:
     """Return the tenant of this run: the authenticated user's, else the default.
 
     With auth on, only the verified token decides; a client-supplied
-    ``configurable.tenant_id`` is honoured only when auth is off (local use, tests).
+    ``configurable.tenant_id`` is honoured only when auth is off (local use, tests). A
+    run whose user carries no tenant_id gets "" (no tenant): the nodes then refuse to
+    touch the database rather than guess one (a user's id is no tenant id).
     """
     settings = get_settings()
     configurable: Mapping[str, Any] = (config or {}).get("configurable") or {}
@@ -31,7 +34,8 @@ def tenant_of(config: RunnableConfig | None) -> str:
         if tenant:
             return tenant
     if settings.auth_jwt_secret:
-        return settings.default_tenant if user is None else str(_get(user, "identity") or "")
+        # No user at all: an in-process script (the server always sets one).
+        return settings.default_tenant if user is None else ""
     tenant = configurable.get("tenant_id")
     return tenant if _valid_tenant(tenant) else settings.default_tenant
 
@@ -73,12 +77,11 @@ def budget_s() -> float:
     return get_settings().head_budget_ms / 1000
 
 
-def describe_error(exc: BaseException) -> str:
-    """Return a one-line, user-safe description of a database failure."""
-    if isinstance(exc, TimeoutError | PoolTimeout):
-        return "the database did not answer in time"
-    if isinstance(exc, psycopg.errors.QueryCanceled):
-        return "the database query took too long and was cancelled"
-    if isinstance(exc, psycopg.OperationalError | OSError):
-        return "the database is unreachable"
-    return f"a database error occurred ({type(exc).__name__})"
+async def failed_step(
+    step: str, exc: BaseException, config: RunnableConfig | None, *, node: str
+) -> str:
+    """Report a step's failure once (one JSON log line) and return the reply's sentence."""
+    failure = await report_failure(
+        exc, stage="chat", node=node, tenant=tenant_of(config) or None, **run_ids(config)
+    )
+    return f"{step} failed: {failure.message}."

@@ -11,13 +11,13 @@ from config.settings import get_settings
 from db.pool import get_pool
 from graph.state import JobInfo, State
 from jobs.queue import enqueue_staging_upsert
-from nodes.context import DB_ERRORS, budget_s, describe_error, tenant_of
+from nodes.context import budget_s, failed_step, tenant_of
 from nodes.head_upsert import icp_codes
 
 
 async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Queue a staging_upsert job for the matching rows (or return the identical live job)."""
-    total = int(state.get("total", 0))
+    total = int(state.get("total") or 0)
     done = len(state.get("head", []))
     if total <= done or not state.get("codes"):  # nothing left beyond the head
         return {"job": None}
@@ -33,9 +33,9 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
                     total=total,
                     max_attempts=get_settings().job_max_attempts,
                 )
-    except DB_ERRORS as exc:
-        errors = [*state.get("errors", []), f"Queueing the rest failed: {describe_error(exc)}."]
-        return {"job": None, "errors": errors}
+    except Exception as exc:  # reported once and told to the user
+        error = await failed_step("Queueing the rest", exc, config, node="enqueue")
+        return {"job": None, "errors": [*state.get("errors", []), error]}
     info = JobInfo(
         job_id=job.job_id,
         status=job.status,

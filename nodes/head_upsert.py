@@ -11,7 +11,7 @@ from config.settings import get_settings
 from db.companies import IcpCode, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
-from nodes.context import DB_ERRORS, budget_s, describe_error, tenant_of
+from nodes.context import budget_s, failed_step, tenant_of
 
 
 def icp_codes(codes: list[CodeMatch]) -> list[IcpCode]:
@@ -39,12 +39,9 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                         tenant_id=tenant_of(config),
                         limit=limit,
                     )
-    except DB_ERRORS as exc:
-        errors = [
-            *state.get("errors", []),
-            f"Scoring the first companies failed: {describe_error(exc)}.",
-        ]
-        return {"head": [], "errors": errors}
+    except Exception as exc:  # reported once and told to the user
+        error = await failed_step("Scoring the first companies", exc, config, node="head_upsert")
+        return {"head": [], "errors": [*state.get("errors", []), error]}
     return {"head": [_public(r) for r in rows]}
 
 

@@ -12,7 +12,7 @@ from config.settings import get_settings
 from db.companies import count_matching, sample_matching
 from db.pool import get_pool
 from graph.state import CodeMatch, State
-from nodes.context import DB_ERRORS, budget_s, describe_error, effective_mode, tenant_of
+from nodes.context import NO_TENANT, budget_s, effective_mode, failed_step, tenant_of
 from nodes.resolve import Resolution, resolve_terms
 from nodes.terms import extract_terms, latest_human_text
 
@@ -46,6 +46,10 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
     }
     if not terms:
         return out
+    if not tenant:
+        out["errors"] = [NO_TENANT]
+        return out
+    step = "Looking up industries"
     try:
         async with asyncio.timeout(budget_s()):
             pool = await get_pool()
@@ -56,9 +60,12 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
                 out["codes"] = code_matches(resolution)
                 codes = resolution.code_list
                 if codes and mode != "off":
+                    # Unknown until counted: a failed count must never read as zero.
+                    step, out["total"] = "Counting the matching companies", None
                     out["total"], _live = await count_matching(conn, codes)
                 if codes and mode == "sync_preview":
+                    step = "Sampling the matching companies"
                     out["candidates"] = await sample_matching(conn, codes, PREVIEW_LIMIT)
-    except DB_ERRORS as exc:
-        out["errors"] = [f"Looking up industries failed: {describe_error(exc)}."]
+    except Exception as exc:  # reported once and told to the user, never a silent zero
+        out["errors"] = [await failed_step(step, exc, config, node="normalize")]
     return out

@@ -13,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 from config.settings import get_settings
 from graph.state import State
 from jobs.metrics import observe_chat_reply
+from nodes.context import failed_step
 
 HELP = (
     "Tell me an industry and I'll find matching companies in the registry, for example "
@@ -80,12 +81,14 @@ def compose(state: State) -> str:
         return f"I couldn't match {quoted} to an industry in SSIC 2020. " + HELP
     matched = "; ".join(_term_line(r) for r in resolutions)
     mode = state.get("mode", "background")
-    total = int(state.get("total", 0))
     if mode == "off":
         return (
             f"{matched}.\n\nRegistry search is switched off for your workspace, "
             "so nothing was looked up."
         )
+    if "total" in state and state["total"] is None:  # the count failed: never "0 companies"
+        return "\n\n".join([f"{matched}.", " ".join(errors) or "Counting failed."])
+    total = int(state.get("total") or 0)
     head = state.get("head", [])
     job = state.get("job")
     lines = [f"{matched}: {_n(total)} {'company' if total == 1 else 'companies'}."]
@@ -116,7 +119,11 @@ def compose(state: State) -> str:
 
 async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Append the assistant's reply and record the time to reply."""
-    reply = AIMessage(content=compose(state))
+    try:
+        text = compose(state)
+    except Exception as exc:  # reported once; the user still gets an answer
+        text = await failed_step("Writing the reply", exc, config, node="respond")
+    reply = AIMessage(content=text)
     started = state.get("started_at")
     if started:
         observe_chat_reply(max(time.time() - started, 0.0))

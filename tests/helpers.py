@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from typing import Any
+
 import psycopg
 
 AUTH_SECRET = "test-secret-0123456789-0123456789-0123"
@@ -17,3 +21,18 @@ def written_rows(url: str) -> tuple[int, int, int]:
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
+
+
+def error_lines(records: list[Any]) -> list[dict[str, Any]]:
+    """Return the JSON failure lines (``jobs.failures``) among captured log records.
+
+    Every record any logger captured is checked: a failure that also left a second,
+    unstructured line (a traceback from a framework, say) shows up as a non-JSON record.
+    """
+    out = []
+    for rec in records:
+        if rec.name == "icp.errors":
+            out.append(json.loads(rec.getMessage()))
+        elif rec.levelno >= logging.ERROR or rec.exc_info:
+            raise AssertionError(f"an unstructured error line: {rec.name}: {rec.getMessage()}")
+    return out

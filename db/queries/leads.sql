@@ -24,17 +24,22 @@ AND ls.bucket = %(bucket)s::text
 AND c.industry_code LIKE %(industry_prefix)s::text || '%%'
 
 -- name: companies_page
--- Companies by id (the primary key walk), optionally within an SSIC code prefix.
+-- The tenant's companies (those its searches scored) by id, optionally within an SSIC code
+-- prefix: walks the lead_scores primary key (tenant_id, company_id) from the cursor on.
 SELECT c.company_id, c.uen, c.name, c.industry_code, c.industry_norm, c.incorporation_year,
        c.entity_status, c.is_live, c.postal_code
-FROM companies c
-WHERE c.company_id > %(company_id)s::bigint
+FROM lead_scores ls
+JOIN companies c ON c.company_id = ls.company_id
+WHERE ls.tenant_id = %(tenant_id)s
+  AND ls.company_id > %(company_id)s::bigint
   /*filters*/
-ORDER BY c.company_id
+ORDER BY ls.company_id
 LIMIT %(limit)s
 
 -- name: companies_by_name_page
--- Companies whose lowercased name starts with a prefix, in (lower(name), company_id) order.
+-- The tenant's companies whose lowercased name starts with a prefix, in
+-- (lower(name), company_id) order; each row of the name range is checked against the
+-- tenant's scores by their primary key.
 -- Both the prefix LIKE and the keyset use the pattern operators (~>=~, ~>~) so the walk
 -- stays on companies_lower_name_idx (lower(name) text_pattern_ops, company_id), whose
 -- order is byte order whatever the database's collation; the statement is run unprepared
@@ -45,6 +50,8 @@ FROM companies c
 WHERE lower(c.name) LIKE lower(%(name_prefix)s::text) || '%%'
   AND lower(c.name) ~>=~ %(name_key)s::text
   AND (lower(c.name) ~>~ %(name_key)s::text OR c.company_id > %(company_id)s::bigint)
+  AND EXISTS (SELECT 1 FROM lead_scores ls
+              WHERE ls.tenant_id = %(tenant_id)s AND ls.company_id = c.company_id)
   /*filters*/
 ORDER BY lower(c.name) USING ~<~, c.company_id
 LIMIT %(limit)s

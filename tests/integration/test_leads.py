@@ -240,20 +240,45 @@ async def test_leads_filters(client: httpx.AsyncClient, app_db: str) -> None:
         assert res.json()["detail"].startswith(fragment), res.text
 
 
+def score_for(url: str, tenant: str, uens: list[str]) -> None:
+    """Give ``tenant`` a score for each company of ``uens`` (as its search would)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO lead_scores (tenant_id, company_id, score, bucket, rationale)"
+            " SELECT %s, company_id, 50, 'medium', 'seeded' FROM companies WHERE uen = ANY(%s)",
+            (tenant, uens),
+        )
+
+
 async def test_companies_by_id_and_by_name_prefix(client: httpx.AsyncClient, app_db: str) -> None:
     seed(app_db, 150)
+    # Companies only another tenant's searches reached, some with matching names: never
+    # listed for this tenant, by id or by name.
+    seed(app_db, 40, tenant="other", start=1_000)
     with psycopg.connect(app_db, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO companies (uen, name, industry_code) VALUES"
             " ('N1', 'ACME 100% Pte Ltd', '10711'), ('N2', 'acme 100x Pte Ltd', '10711'),"
             " ('N3', 'Acme_Works', '47111'), ('N4', 'AcmeXWorks', '47111'),"
             " ('N5', 'acme', '62011'), ('N6', 'ACME', '62011'), ('N7', 'Acme', '10712'),"
-            " ('N8', 'Ácme Unicode', '10711'), ('N9', 'a\\cme', '10711')"
+            " ('N8', 'Ácme Unicode', '10711'), ('N9', 'a\\cme', '10711'),"
+            " ('X1', 'Acme Rival', '10711'), ('X2', 'ACME 100% Rival', '47111')"
         )
-        by_id = [r[0] for r in conn.execute("SELECT company_id FROM companies ORDER BY 1")]
+    score_for(app_db, "default", [f"N{i}" for i in range(1, 10)])
+    score_for(app_db, "other", ["X1", "X2", "N1"])
+    with psycopg.connect(app_db) as conn:
+        by_id = [
+            r[0]
+            for r in conn.execute(
+                "SELECT company_id FROM lead_scores WHERE tenant_id = 'default' ORDER BY 1"
+            )
+        ]
         acme = conn.execute(
             "SELECT company_id, lower(name) FROM companies WHERE lower(name) LIKE 'acme%'"
+            " AND uen LIKE 'N%'"
         ).fetchall()
+        total = conn.execute("SELECT count(*) FROM companies").fetchone()
+    assert total and total[0] == 150 + 40 + 11 and len(by_id) == 150 + 9
     got = await walk(client, "/companies", {"limit": 11})
     assert [r["company_id"] for r in got] == by_id
     assert set(got[0]) >= {"company_id", "uen", "name", "industry_code", "industry_norm"}
@@ -322,7 +347,15 @@ async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
         app_db,
         "companies_by_name_page",
         [],
-        {"name_prefix": "company 1", "name_key": "company 15", "company_id": 5, "limit": 51},
-    )
+        {"name_prefix": "company 1", "name_key": "company 15", "company_id": 5, "limit": 51,
+         "tenant_id": "default"},
+    )  # fmt: skip
     assert "companies_lower_name_idx" in text and "Sort" not in text, text
     assert "~>=~ 'company 1'" in text and "~<~ 'company 2'" in text, text
+    assert "lead_scores_pkey" in text, text  # the tenant check: one key probe per row
+    # The tenant's companies by id walk its scores' primary key from the cursor on.
+    params = {"tenant_id": "default", "company_id": 10_000, "limit": 51, "industry_prefix": "10"}
+    for filters in ([], ["companies_industry_filter"]):
+        text = plan(app_db, "companies_page", filters, params)
+        assert "lead_scores_pkey" in text and "Sort" not in text, text
+        assert "company_id > '10000'" in text, text

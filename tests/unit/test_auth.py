@@ -15,7 +15,7 @@ import jwt
 import pytest
 from langgraph_sdk import Auth
 
-from api.auth import authenticate, owned_by_user, verify_authorization
+from api.auth import LEEWAY_S, authenticate, owned_by_user, verify_authorization
 from api.pagination import CursorError, decode_cursor, encode_cursor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,24 +67,73 @@ async def test_missing_or_malformed_token_is_401(
 
 async def test_expired_forged_and_incomplete_tokens_are_401(secret: str) -> None:
     now = int(time.time())
+    soon = now + 600
     cases = {
-        "token expired": token({"sub": "a", "tenant_id": "t", "exp": now - 10}),
+        "token expired": token({"sub": "a", "tenant_id": "t", "exp": now - LEEWAY_S - 5}),
         "invalid token": token(
-            {"sub": "a", "tenant_id": "t"}, key="another-secret-0123456789-abcdefgh"
+            {"sub": "a", "tenant_id": "t", "exp": soon}, key="another-secret-0123456789-abcdefgh"
         ),
-        "token has no tenant_id": token({"sub": "a"}),
-        "token has an unusable tenant_id": token({"sub": "a", "tenant_id": "t\u0000x"}),
+        "token has no exp claim": token({"sub": "a", "tenant_id": "t"}),
+        "token has no sub claim": token({"tenant_id": "t", "exp": soon}),
+        "token has no tenant_id": token({"sub": "a", "exp": soon}),
+        "token has an unusable tenant_id": token(
+            {"sub": "a", "tenant_id": "t\u0000x", "exp": soon}
+        ),
+        "token is not valid yet": token(
+            {"sub": "a", "tenant_id": "t", "exp": soon, "nbf": now + LEEWAY_S + 60}
+        ),
+        "token lifetime too long: exp is more than 86400 s ahead": token(
+            {"sub": "a", "tenant_id": "t", "exp": now + 86_400 + LEEWAY_S + 60}
+        ),
     }
     # alg=none is a forgery too: never accepted.
-    cases["invalid token "] = jwt.encode({"sub": "a", "tenant_id": "t"}, None, algorithm="none")
+    cases["invalid token "] = jwt.encode(
+        {"sub": "a", "tenant_id": "t", "exp": soon}, None, algorithm="none"
+    )
     for detail, bad in cases.items():
         with pytest.raises(Auth.exceptions.HTTPException) as err:
             verify_authorization(f"Bearer {bad}")
         assert (err.value.status_code, err.value.detail) == (401, detail.strip())
 
 
+async def test_clock_skew_within_the_leeway_is_accepted(secret: str) -> None:
+    now = int(time.time())
+    # Expired a little (the issuer's clock runs ahead of ours), or not valid for a few
+    # seconds yet: both within LEEWAY_S.
+    late = token({"sub": "a", "tenant_id": "t", "exp": now - LEEWAY_S // 2})
+    early = token({"sub": "a", "tenant_id": "t", "exp": now + 60, "nbf": now + LEEWAY_S // 2})
+    assert verify_authorization(f"Bearer {late}")["tenant_id"] == "t"
+    assert verify_authorization(f"Bearer {early}")["tenant_id"] == "t"
+
+
+async def test_audience_and_issuer_are_checked_when_configured(
+    secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.settings import reset_settings
+
+    soon = int(time.time()) + 600
+    base = {"sub": "a", "tenant_id": "t", "exp": soon}
+    # Not configured: a token may carry any aud/iss (or none).
+    assert verify_authorization(f"Bearer {token({**base, 'aud': 'x', 'iss': 'y'})}")
+    monkeypatch.setenv("ICP_AUTH_JWT_AUDIENCE", "icp")
+    monkeypatch.setenv("ICP_AUTH_JWT_ISSUER", "https://idp.example")
+    reset_settings()
+    good = {**base, "aud": "icp", "iss": "https://idp.example"}
+    assert verify_authorization(f"Bearer {token(good)}")["identity"] == "a"
+    cases = {
+        "token has no aud claim": {k: v for k, v in good.items() if k != "aud"},
+        "token has no iss claim": {k: v for k, v in good.items() if k != "iss"},
+        "token is for another audience": {**good, "aud": "another-app"},
+        "token is from another issuer": {**good, "iss": "https://evil.example"},
+    }
+    for detail, claims in cases.items():
+        with pytest.raises(Auth.exceptions.HTTPException) as err:
+            verify_authorization(f"Bearer {token(claims)}")
+        assert (err.value.status_code, err.value.detail) == (401, detail)
+
+
 _SERVER_BACKEND = """
-import asyncio, json, sys
+import asyncio, json, sys, time
 import jwt
 from starlette.authentication import AuthenticationError
 from starlette.requests import HTTPConnection
@@ -101,7 +150,8 @@ async def main():
             out.append("allowed")
         except AuthenticationError as exc:
             out.append(getattr(exc, "status_code", None))
-    good = jwt.encode({"sub": "alice", "tenant_id": "acme"}, sys.argv[1], algorithm="HS256")
+    good = jwt.encode({"sub": "alice", "tenant_id": "acme", "exp": int(time.time()) + 60},
+                      sys.argv[1], algorithm="HS256")
     scope["headers"] = [(b"authorization", b"Bearer " + good.encode()),
                         (b"x-auth-scheme", b"langsmith")]
     _creds, user = await backend.authenticate(HTTPConnection(scope))
