@@ -7,6 +7,8 @@ it opens the process's one connection pool and starts the scheduler. Routes live
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,14 +17,20 @@ from fastapi.responses import JSONResponse
 
 from api.auth import CoverServerMetaRoutes
 from api.errors import failure_response
-from config.settings import get_settings
+from config.settings import SettingsError, get_settings
 from db.pool import close_pool, get_pool
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Open the pool and the scheduler for the server's lifetime."""
-    get_settings()  # a bad value stops start-up here, naming the variable
+    try:
+        get_settings()
+    except SettingsError as exc:
+        # A bad value stops start-up with one line naming the variable (as the CLI does),
+        # not a lifespan traceback; nothing is open yet, so the process just ends.
+        print(f"icp: configuration error: {exc}", file=sys.stderr, flush=True)
+        os._exit(2)
     await get_pool()
     from jobs.scheduler import start_scheduler, stop_scheduler
 

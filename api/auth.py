@@ -53,10 +53,19 @@ OPEN_ENDPOINTS: tuple[tuple[str, str, str], ...] = (
         "server version and feature flags; agent-chat-ui and Studio call it to check the "
         "server before they have a token; no tenant data",
     ),
-    ("GET", "/ui/*", "the server's generative-UI bundles (static code, no data)"),
+    (
+        "GET",
+        "/ui/*",
+        "the server's generative-UI files, which langgraph-api never authenticates; switched "
+        "off here (http.disable_ui), so every such request is a 404",
+    ),
     ("GET", "/app*", "the product page's static files; the page asks for the token itself"),
 )
-"""(method, path or ``prefix*``, why) of every endpoint that answers without a token."""
+"""(method, path or ``prefix*``, why) of every endpoint that answers without a token.
+
+``GET`` includes ``HEAD``. CORS preflights (``OPTIONS`` with ``Access-Control-Request-Method``)
+are answered by the server's CORS middleware without a token, as browsers send them.
+"""
 
 COVERED_SERVER_PATHS = frozenset({"/metrics", "/docs", "/openapi.json"})
 """The LangGraph server's own routes that it leaves open and this app covers (see below)."""
