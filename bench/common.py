@@ -382,7 +382,8 @@ def bench_main(
 
 
 _GOAL = re.compile(
-    r"\*\*(?P<what>[^*]+?): (?P<value>[\d.,]+ ?(?:\u00d7|ms))\*\* \u2014 goal (?P<goal>[^:]+): "
+    r"\*\*(?P<what>[^*]+?): (?P<value>[\d.,]+ ?(?:\u00d7|ms|answers))\*\* "
+    r"\u2014 goal (?P<goal>[^:]+): "
     r"\*\*(?P<verdict>met|missed)\*\*"
 )
 

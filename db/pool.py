@@ -7,9 +7,12 @@ the event loop that opened it (its workers are tasks of that loop): a second
 ``asyncio.run`` in the same process gets a new pool instead of one whose workers died
 with the first loop.
 
-The pool holds at most ``ICP_DB_POOL_MAX`` connections. When every one is in use, a
-caller waits for one up to its own timeout; :func:`database_reachable` then tells a
-full pool (busy: retry) from a database that does not answer (down).
+The pool holds at most ``ICP_DB_POOL_MAX`` connections. When every one is in use, at
+most ``QUEUE_PER_CONNECTION`` callers per connection wait for one (each up to its own
+timeout); beyond that a caller is refused at once (``psycopg_pool.TooManyRequests``), so
+a burst far beyond the pool gets quick "busy, retry" answers instead of a long queue on a
+saturated event loop. :func:`database_reachable` tells a full pool (busy) from a
+database that does not answer (down) when a wait times out.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ _pool_loop: asyncio.AbstractEventLoop | None = None
 _lock: asyncio.Lock | None = None
 _lock_loop: asyncio.AbstractEventLoop | None = None
 
-PROBE_TIMEOUT_S = 1.0
-"""How long a reachability probe waits for PostgreSQL to accept a new connection."""
+QUEUE_PER_CONNECTION = 5
+"""Callers that may wait for a connection, per connection of the pool."""
+PROBE_CONNECT_TIMEOUT_S = 5
+"""libpq's connect_timeout of a reachability probe (a stopped server refuses at once)."""
 PROBE_TTL_S = 2.0
-"""How long a probe's answer is reused: under overload one probe serves every request."""
-_probe: tuple[asyncio.AbstractEventLoop, float, asyncio.Task[bool]] | None = None
+"""How long a finished probe's answer is reused: under overload one probe serves all."""
+_probe: tuple[asyncio.AbstractEventLoop, asyncio.Task[bool], float] | None = None
 
 
 def resolve_database_url() -> str:
@@ -57,11 +62,13 @@ def make_pool(
     conninfo: str, *, min_size: int = 1, max_size: int | None = None
 ) -> AsyncConnectionPool[Any]:
     """Build a closed pool of at most ``max_size`` (default ICP_DB_POOL_MAX) connections."""
+    max_size = max_size or get_settings().db_pool_max
     return AsyncConnectionPool(
         conninfo,
         open=False,
         min_size=min_size,
-        max_size=max_size or get_settings().db_pool_max,
+        max_size=max_size,
+        max_waiting=QUEUE_PER_CONNECTION * max_size,
         check=AsyncConnectionPool.check_connection,
         kwargs={"application_name": "icp"},
         timeout=10.0,
@@ -114,15 +121,21 @@ def pool_saturated() -> bool:
     )
 
 
+_FULL_SERVER = ("too many clients", "too many connections", "remaining connection slots")
+"""PostgreSQL's refusals when every server connection is taken: up, but full (busy)."""
+
+
 async def _probe_once() -> bool:
     try:
         conn = await psycopg.AsyncConnection.connect(
             await aresolve_database_url(),
-            connect_timeout=2,
+            connect_timeout=PROBE_CONNECT_TIMEOUT_S,
             application_name="icp-probe",
         )
-    except (psycopg.Error, OSError):
-        return False
+    except psycopg.errors.TooManyConnections:
+        return True
+    except (psycopg.Error, OSError) as exc:
+        return any(text in str(exc) for text in _FULL_SERVER)
     try:
         await conn.execute("SELECT 1")
         return True
@@ -135,17 +148,25 @@ async def _probe_once() -> bool:
 async def database_reachable() -> bool:
     """Return whether PostgreSQL accepts a new connection now, outside the pool.
 
-    One probe runs at a time and its answer is reused for ``PROBE_TTL_S``, so a burst of
-    requests that all timed out waiting for the pool costs the database one connection.
-    A probe that takes longer than ``PROBE_TIMEOUT_S`` counts as unreachable.
+    One probe runs at a time and its answer is reused for ``PROBE_TTL_S`` after it
+    finished, so a burst of requests that all timed out waiting for the pool costs the
+    database one connection. The probe is judged by its own result only (a stopped server
+    refuses at once; silence counts as down after libpq's connect timeout), never by how
+    long it waited for a saturated event loop.
     """
     global _probe
     loop = asyncio.get_running_loop()
-    now = time.monotonic()
-    if _probe is None or _probe[0] is not loop or now - _probe[1] > PROBE_TTL_S:
-        _probe = (loop, now, loop.create_task(_probe_once(), name="icp-db-probe"))
-    task = _probe[2]
-    try:
-        return await asyncio.wait_for(asyncio.shield(task), PROBE_TIMEOUT_S)
-    except TimeoutError:
-        return False
+    if _probe is not None and _probe[0] is loop:
+        _loop, task, finished = _probe
+        if not task.done() or time.monotonic() - finished <= PROBE_TTL_S:
+            return await asyncio.shield(task)
+    task = loop.create_task(_probe_once(), name="icp-db-probe")
+    _probe = (loop, task, float("inf"))
+
+    def _finished(done: asyncio.Task[bool]) -> None:
+        global _probe
+        if _probe is not None and _probe[1] is done:
+            _probe = (loop, done, time.monotonic())
+
+    task.add_done_callback(_finished)
+    return await asyncio.shield(task)

@@ -5,9 +5,10 @@ Every exception that a route, a chat node or the runner does not expect goes thr
 ``icp.errors`` logger (with the request, run or job id the caller passes) and returns a
 :class:`Failure` the caller turns into its answer:
 
-* ``busy`` - every pooled connection is in use (or the database reported contention:
-  serialization failure, deadlock, lock timeout, too many connections) while PostgreSQL
-  is healthy. Routes answer 503 with ``Retry-After``; the chat says it is busy.
+* ``busy`` - every pooled connection is in use and the queue for one is full or its wait
+  timed out (or the database reported contention: serialization failure, deadlock, lock
+  timeout, too many connections) while PostgreSQL is healthy. Routes answer 503 with
+  ``Retry-After``; the chat says it is busy.
 * ``slow`` - a step ran past its time budget while PostgreSQL answers and the pool is
   not full. Routes answer 503 with ``Retry-After``; the chat says the step took too long.
 * ``unavailable`` - PostgreSQL does not answer (connection refused or lost, shut down).
@@ -47,7 +48,6 @@ _CONTENTION = (
     pg_errors.DeadlockDetected,
     pg_errors.LockNotAvailable,
     pg_errors.TooManyConnections,
-    TooManyRequests,
 )
 _DOWN = (
     pg_errors.AdminShutdown,
@@ -83,12 +83,13 @@ class Failure:
 
 async def classify(exc: BaseException) -> Kind:
     """Return what an exception means for the caller (see the module docstring)."""
-    if isinstance(exc, PoolTimeout | TimeoutError | pg_errors.QueryCanceled):
-        # Waited for a connection or a statement past a budget: full pool, slow step,
-        # or a database that does not answer at all.
+    if isinstance(exc, PoolTimeout | TooManyRequests | TimeoutError | pg_errors.QueryCanceled):
+        # Waited for a connection (or was refused a place in the queue for one) or ran a
+        # statement past a budget: full pool, slow step, or a database that does not
+        # answer at all (its callers pile up in the pool's queue too).
         if not await database_reachable():
             return "unavailable"
-        if isinstance(exc, PoolTimeout) or pool_saturated():
+        if isinstance(exc, PoolTimeout | TooManyRequests) or pool_saturated():
             return "busy"
         return "slow"
     if isinstance(exc, _CONTENTION):

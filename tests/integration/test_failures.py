@@ -10,6 +10,7 @@ never "the database is down" while it is up, never "0 companies" for a failed co
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -150,6 +151,30 @@ async def test_a_full_pool_is_a_503_with_retry_after_not_database_down(
     assert line["error"].startswith("PoolTimeout:")
 
 
+async def test_a_queue_beyond_five_per_connection_is_refused_at_once_as_busy(
+    small_pool: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from api import deps
+    from api.app import app
+    from db.pool import QUEUE_PER_CONNECTION
+
+    monkeypatch.setattr(deps, "ROUTE_CONNECT_TIMEOUT_S", 2.0)
+    queue = QUEUE_PER_CONNECTION * 2  # ICP_DB_POOL_MAX=2
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answers = await asyncio.gather(
+            *(client.get("/icp/preview", params={"q": "bakery"}) for _ in range(queue + 4))
+        )
+    assert {(r.status_code, r.headers.get("retry-after")) for r in answers} == {(503, "1")}
+    assert {r.json()["detail"] for r in answers} == {
+        "the service is busy right now; please retry in a moment"
+    }
+    lines = error_lines(caplog.records)
+    assert {line["kind"] for line in lines} == {"busy"} and len(lines) == queue + 4
+    kinds = Counter(line["error"].split(":")[0] for line in lines)
+    assert kinds == {"PoolTimeout": queue, "TooManyRequests": 4}  # waited / refused at once
+
+
 async def test_a_bug_in_a_route_is_a_500_with_an_error_id(
     client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -220,3 +245,35 @@ def test_a_second_asyncio_run_gets_a_working_pool(
     assert out["job"] is not None and not out["job"]["created"]  # the first chat's job
     with psycopg.connect(sample_db) as conn:
         assert conn.execute("SELECT count(*) FROM background_jobs").fetchone() == (1,)
+
+
+async def test_a_server_out_of_connections_is_busy_not_down(
+    app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL refusing new connections because all are taken is up, just full."""
+    import uuid
+
+    from psycopg_pool import PoolTimeout
+
+    from db import pool as pool_mod
+    from jobs.failures import classify
+
+    role = f"icp_full_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+    try:
+        as_role = psycopg.conninfo.make_conninfo(app_db, user=role)
+        await pool_mod.close_pool()
+        monkeypatch.setenv("DATABASE_URL", as_role)
+        monkeypatch.setattr(pool_mod, "_probe", None)
+        reset_settings()
+        async with await psycopg.AsyncConnection.connect(as_role):  # the only one allowed
+            assert await pool_mod.database_reachable()
+            assert await classify(PoolTimeout("no connection in 3 s")) == "busy"
+        monkeypatch.setattr(pool_mod, "_probe", None)
+        monkeypatch.setenv("DATABASE_URL", psycopg.conninfo.make_conninfo(app_db, port="1"))
+        reset_settings()
+        assert await classify(PoolTimeout("no connection in 3 s")) == "unavailable"
+    finally:
+        with psycopg.connect(app_db, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
