@@ -174,3 +174,21 @@ async def test_reply_time_is_recorded(app_db: str) -> None:
     await ask("bakery")
     await ask("thanks")
     assert count() == before + 2
+
+
+async def test_with_auth_on_a_run_acts_only_for_its_users_tenant(
+    app_db: str, auth_on: None
+) -> None:
+    from nodes.context import NO_TENANT
+
+    # The verified user's tenant decides; a client-supplied tenant_id is ignored.
+    out = await ask("bakery", langgraph_auth_user={"identity": "bob", "tenant_id": "acme"},
+                    tenant_id="globex")  # fmt: skip
+    assert len(out["head"]) == 10
+    assert counts(app_db, "acme")[1] == 10 and counts(app_db, "globex")[1] == 0
+    # A user without a tenant (a run the server started for a bare user id) acts for no
+    # tenant at all: before, its id ("acme" here) was taken as the tenant.
+    before = counts(app_db, "acme")
+    out = await ask("logistics", langgraph_auth_user={"identity": "acme"})
+    assert out["errors"] == [NO_TENANT] and reply(out).startswith(NO_TENANT)
+    assert out["codes"] == [] and counts(app_db, "acme") == before
