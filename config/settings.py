@@ -46,6 +46,7 @@ class Settings:
     auth_jwt_audience: str | None = None
     auth_jwt_issuer: str | None = None
     auth_jwt_max_ttl_s: int = 86_400
+    load_workers: int = 1
     default_tenant: str = "default"
 
 
@@ -139,6 +140,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_max_attempts=get("ICP_JOB_MAX_ATTEMPTS", "3", lambda n, v: _int(n, v, 1)),
         job_retention_days=get("ICP_JOB_RETENTION_DAYS", "30", lambda n, v: _int(n, v, 1)),
         db_pool_max=get("ICP_DB_POOL_MAX", "10", lambda n, v: _int(n, v, 2)),
+        load_workers=get("ICP_LOAD_WORKERS", str(os.cpu_count() or 1), lambda n, v: _int(n, v, 1)),
     )
 
 

@@ -1,23 +1,47 @@
 """Load ACRA "Information on Corporate Entities" CSVs into ``staging_acra_companies``.
 
-The file is streamed with COPY into a temporary all-text table, then converted strictly
-(``na`` -> NULL, SSIC codes padded to 5 digits, ISO dates only) and merged into staging
-by ``uen`` in the same transaction. A value the conversion must not take raises inside
+**Fast path** (:func:`load_file`): the file is checked chunk by chunk and COPied, typed,
+by ``ICP_LOAD_WORKERS`` parallel streams into a load table shaped like staging
+(:mod:`db.acra_copy`); short SSIC codes are padded by one UPDATE. Into an empty staging
+the load table then gets staging's CHECKs and indexes (built in parallel) and exact
+per-code counts, and replaces staging in one short transaction (:mod:`db.swap`: every
+index, constraint, option and privilege is derived from the catalog and the schema is
+verified unchanged). Into a populated staging it is merged by UEN with
+``INSERT ... ON CONFLICT``, which leaves readers of staging unblocked. Either way the
+publishing transaction holds the registry lock (:mod:`db.registry`): it waits for
+running jobs to finish their walk, and concurrent loads publish one after the other.
+
+**Strict path**: anything the fast path does not load exactly as this path would (a
+value to reject, a record to normalise, a UEN repeated in the file) sends the whole file
+here. The file is streamed with COPY into a temporary all-text table, then converted
+strictly (``na`` -> NULL, SSIC codes padded to 5 digits, ISO dates only) and merged into
+staging by ``uen`` in one transaction. A value the conversion must not take raises inside
 the merge; only then the detailed validation query runs, so a malformed file leaves
-staging exactly as it was and the error names the file, line and column. Into an empty
-staging the rows are inserted with the indexes dropped and rebuilt afterwards."""
+staging exactly as it was and the error names the file, line and column."""
 
 from __future__ import annotations
 
 import csv
+import logging
+import os
 import re
+import secrets
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import psycopg
 from psycopg import sql
+
+from config.settings import get_settings
+from db import swap
+from db.acra_copy import CHUNK, NotFastPath, copy_parallel
+from db.queries import q
+from db.registry import lock_for_load
 
 COLUMNS: tuple[str, ...] = (
     "uen",
@@ -58,7 +82,6 @@ DATE_COLUMNS = frozenset(
 )
 CODE_COLUMNS = frozenset({"primary_ssic_code", "secondary_ssic_code"})
 INT_COLUMNS = frozenset({"no_of_officers"})
-CHUNK = 1 << 20
 
 _DATE_RE = r"^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
@@ -179,6 +202,25 @@ END $$
 """
 
 
+def _merge_sql(src: sql.Composable) -> sql.Composed:
+    """Return the merge by UEN of the rows ``src`` selects (result: inserted, updated)."""
+    cols = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    updates = sql.SQL(", ").join(
+        sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in COLUMNS[1:]
+    )
+    changed = sql.SQL(" OR ").join(
+        sql.SQL("s.{c} IS DISTINCT FROM EXCLUDED.{c}").format(c=sql.Identifier(c))
+        for c in COLUMNS[1:]
+    )
+    return sql.SQL(
+        "WITH up AS (INSERT INTO staging_acra_companies AS s ({cols}, source_file) {src}"
+        " ON CONFLICT (uen) DO UPDATE SET {updates}, source_file = EXCLUDED.source_file,"
+        " loaded_at = now() WHERE {changed} RETURNING (xmax = 0) AS inserted)"
+        " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)"
+        " FROM up"
+    ).format(cols=cols, src=src, updates=updates, changed=changed)
+
+
 def _statements() -> dict[str, sql.Composed]:
     cols = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
     text_cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in COLUMNS)
@@ -187,13 +229,6 @@ def _statements() -> dict[str, sql.Composed]:
         sql.SQL("WHEN {} THEN {}").format(_bad_expr(c), sql.Literal(c)) for c in _CHECKED
     )
     converted = sql.SQL(", ").join(_convert(c) for c in COLUMNS)
-    updates = sql.SQL(", ").join(
-        sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in COLUMNS[1:]
-    )
-    changed = sql.SQL(" OR ").join(
-        sql.SQL("s.{c} IS DISTINCT FROM EXCLUDED.{c}").format(c=sql.Identifier(c))
-        for c in COLUMNS[1:]
-    )
     # The file's rows in file order, or (de-duplicating) only the last row of each UEN.
     sources = {
         "": sql.SQL("SELECT {converted}, %(source_file)s FROM acra_load").format(
@@ -221,17 +256,12 @@ def _statements() -> dict[str, sql.Composed]:
         stmts["insert" + suffix] = sql.SQL(
             "INSERT INTO staging_acra_companies ({cols}, source_file) {src}"
         ).format(cols=cols, src=src)
-        stmts["merge" + suffix] = sql.SQL(
-            "WITH up AS (INSERT INTO staging_acra_companies AS s ({cols}, source_file) {src}"
-            " ON CONFLICT (uen) DO UPDATE SET {updates}, source_file = EXCLUDED.source_file,"
-            " loaded_at = now() WHERE {changed} RETURNING (xmax = 0) AS inserted)"
-            " SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)"
-            " FROM up"
-        ).format(cols=cols, src=src, updates=updates, changed=changed)
+        stmts["merge" + suffix] = _merge_sql(src)
     return stmts
 
 
 _STMTS = _statements()
+
 
 REFRESH_COUNTS = """
 WITH fresh AS (
@@ -282,11 +312,11 @@ _CONTEXT_LINE = re.compile(r"line (\d+)(?:, column (\w+))?")
 _VALUE_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
 
-def _chunks(path: Path, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+def _chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             if progress:
-                progress(len(chunk))
+                progress.chunk(len(chunk), chunk.count(b"\n"))
             yield chunk
 
 
@@ -303,9 +333,51 @@ def physical_line(path: Path, rec_no: int) -> int:
 
 
 def load_file(
-    conn: psycopg.Connection, path: Path, *, progress: Callable[[int], None] | None = None
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    conninfo: str | None = None,
 ) -> LoadResult:
-    """Load one ACRA CSV into staging in one transaction; raise LoadError if it is malformed.
+    """Load one ACRA CSV into staging; raise LoadError (staging unchanged) if it is malformed.
+
+    ``conn`` must be in autocommit mode. The fast path streams over ``workers`` extra
+    connections (default ``ICP_LOAD_WORKERS``) made from ``conninfo`` (default: ``conn``'s
+    parameters); whatever it cannot load exactly as the strict path would goes to the
+    strict path (:func:`load_file_strict`), which loads it or names the bad line.
+    """
+    path = Path(path)
+    _read_header(path)
+    try:
+        return _load_fast(
+            conn,
+            path,
+            workers=workers or get_settings().load_workers,
+            conninfo=conninfo or _conninfo(conn),
+            progress=progress,
+        )
+    except _NOT_FAST as exc:
+        if isinstance(exc, swap.SwapMismatch):
+            logging.getLogger("icp.db").warning("registry swap refused, loading in place: %s", exc)
+        if progress:
+            progress.restart("checking every value")
+    return load_file_strict(conn, path, progress=progress)
+
+
+def _read_header(path: Path) -> None:
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            first = fh.readline()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: cannot read: {exc}") from None
+    check_header(path, first)
+
+
+def load_file_strict(
+    conn: psycopg.Connection, path: Path, *, progress: Progress | None = None
+) -> LoadResult:
+    """Load one ACRA CSV the strict way, in one transaction (see the module docstring).
 
     The file is COPied into a temporary all-text table and converted strictly inside the
     merge itself: a bad value raises, the merge is rolled back to a savepoint, and only then
@@ -315,12 +387,7 @@ def load_file(
     ``INSERT ... ON CONFLICT``, which leaves readers of the indexes unblocked.
     """
     path = Path(path)
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            first = fh.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LoadError(f"{path}: cannot read: {exc}") from None
-    check_header(path, first)
+    _read_header(path)
     with conn.transaction():
         for name, value in LOCAL_SETTINGS.items():
             conn.execute("SELECT set_config(%s, %s, true)", (name, value))
@@ -334,6 +401,9 @@ def load_file(
                 n = max(cur.rowcount, 0)
         except psycopg.errors.DataError as exc:  # bad quoting, column count, encoding
             raise _copy_error(path, exc) from None
+        if progress:
+            progress.phase("merging")
+        lock_for_load(conn)
         try:
             with conn.transaction():
                 inserted, updated, fresh = _merge(conn, path.name)
@@ -342,7 +412,205 @@ def load_file(
         conn.execute(REFRESH_COUNTS)
     if _needs_analyze(conn, inserted + updated, fresh):
         conn.execute("ANALYZE staging_acra_companies")
+    if progress:
+        progress.done(n)
     return LoadResult(path, n, inserted, updated, n - inserted - updated)
+
+
+# What sends a file from the fast path to the strict one: data the fast path does not
+# take (NotFastPath, a COPY or constraint error, a UEN repeated in the file) or a schema
+# the swap cannot reproduce.
+_NOT_FAST = (
+    NotFastPath,
+    swap.SwapMismatch,
+    psycopg.errors.DataError,
+    psycopg.errors.IntegrityError,
+    psycopg.errors.CardinalityViolation,
+)
+STAGING = "staging_acra_companies"
+LOAD_TABLE_LOCK = 0x1C9_0003  # pg_advisory_lock(LOAD_TABLE_LOCK, oid): the load table is in use
+_PAD = """
+UPDATE {load} SET
+    primary_ssic_code = CASE WHEN length(primary_ssic_code) < 5
+                             THEN lpad(primary_ssic_code, 5, '0') ELSE primary_ssic_code END,
+    secondary_ssic_code = CASE WHEN length(secondary_ssic_code) < 5
+                               THEN lpad(secondary_ssic_code, 5, '0') ELSE secondary_ssic_code END
+WHERE length(primary_ssic_code) < 5 OR length(secondary_ssic_code) < 5
+"""
+_COUNTS = """
+SELECT primary_ssic_code, count(*), count(*) FILTER (WHERE is_live)
+FROM {load} WHERE primary_ssic_code IS NOT NULL GROUP BY 1
+"""
+_REPLACE_COUNTS = """
+WITH gone AS (DELETE FROM staging_ssic_counts)
+INSERT INTO staging_ssic_counts (code, n, n_live)
+SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[])
+"""
+
+
+def _conninfo(conn: psycopg.Connection) -> str:
+    """Return a conninfo for more connections like ``conn`` (its password included)."""
+    password = conn.info.password
+    return psycopg.conninfo.make_conninfo(
+        conn.info.dsn, **({"password": password} if password else {})
+    )
+
+
+def _drop_stale_load_tables(conn: psycopg.Connection) -> None:
+    """Drop load tables whose loader died (nobody holds their advisory lock)."""
+    for oid, name in conn.execute(q("stale_load_tables")).fetchall():
+        row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOAD_TABLE_LOCK, oid)).fetchone()
+        if row and row[0]:
+            try:
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOAD_TABLE_LOCK, oid))
+
+
+def _load_fast(
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    workers: int,
+    conninfo: str,
+    progress: Progress | None,
+) -> LoadResult:
+    """Typed parallel COPY into a load table, then swap it in or merge it (see module doc)."""
+    _drop_stale_load_tables(conn)
+    swappable = _is_empty(conn) and not swap.blockers(conn, STAGING)
+    load = f"acra_load_{os.getpid()}_{secrets.token_hex(4)}"
+    ident = sql.Identifier(load)
+    swap.create_copy(conn, STAGING, load, logged=swappable)
+    oid = conn.execute("SELECT %s::regclass::oid::int", (load,)).fetchone()[0]  # type: ignore[index]
+    conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOAD_TABLE_LOCK, oid))
+    try:
+        # Every row of one load carries the same source file and load time.
+        conn.execute(
+            sql.SQL(
+                "ALTER TABLE {} ALTER COLUMN source_file SET DEFAULT {},"
+                " ALTER COLUMN loaded_at SET DEFAULT {}"
+            ).format(ident, sql.Literal(path.name), sql.Literal(_now(conn)))
+        )
+        n = copy_parallel(
+            conninfo,
+            load,
+            COLUMNS,
+            path,
+            workers=workers,
+            on_chunk=progress.chunk if progress else None,
+        )
+        if progress:
+            progress.phase("padding SSIC codes")
+        conn.execute(sql.SQL(_PAD).format(load=ident))
+        conn.execute(
+            sql.SQL("ALTER TABLE {} ").format(ident)
+            + sql.SQL(", ").join(
+                swap.column_default(conn, STAGING, c) for c in ("source_file", "loaded_at")
+            )
+        )
+        builds: list[swap.IndexBuild] = []
+        counts: list[tuple[str, int, int]] = []
+        if swappable:
+            if progress:
+                progress.phase("constraints")
+            swap.add_constraints_and_settings(conn, STAGING, load)
+            builds = swap.index_builds(conn, STAGING, load)
+            if progress:
+                progress.phase(f"building {len(builds)} indexes, counting")
+            counts = _build_and_count(conninfo, load, builds, workers)
+            if progress:
+                progress.phase("ANALYZE")
+            conn.execute(sql.SQL("ANALYZE {}").format(ident))
+        if progress:
+            progress.phase("publishing (waits for running jobs)")
+        with conn.transaction():
+            for name, value in LOCAL_SETTINGS.items():
+                conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+            lock_for_load(conn)
+            if swappable:
+                conn.execute(
+                    sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+                        sql.Identifier(STAGING)
+                    )
+                )
+            if swappable and _is_empty(conn):
+                swap.swap(conn, STAGING, load, builds)
+                conn.execute(
+                    _REPLACE_COUNTS, [list(x) for x in zip(*counts, strict=True)] or [[], [], []]
+                )
+                inserted, updated, fresh = n, 0, True
+            else:
+                params = {"source_file": path.name}
+                row = conn.execute(_merge_from(load), params, prepare=False).fetchone()
+                assert row is not None
+                inserted, updated, fresh = int(row[0]), int(row[1]), False
+                conn.execute(REFRESH_COUNTS)
+    finally:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident))
+        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOAD_TABLE_LOCK, oid))
+    if not fresh and _needs_analyze(conn, inserted + updated, fresh):
+        conn.execute("ANALYZE staging_acra_companies")
+    if progress:
+        progress.done(n)
+    return LoadResult(path, n, inserted, updated, n - inserted - updated)
+
+
+def _now(conn: psycopg.Connection) -> object:
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _merge_from(load: str) -> sql.Composed:
+    """Return the merge of a typed load table into staging (rows: inserted, updated)."""
+    cols = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    src = sql.SQL("SELECT {cols}, source_file FROM {load}").format(
+        cols=cols, load=sql.Identifier(load)
+    )
+    return _merge_sql(src)
+
+
+def _build_and_count(
+    conninfo: str, load: str, builds: list[swap.IndexBuild], workers: int
+) -> list[tuple[str, int, int]]:
+    """Build the indexes on ``workers`` connections at once; return the per-code counts."""
+    counts: list[tuple[str, int, int]] = []
+
+    def count(conn: psycopg.Connection) -> None:
+        rows = conn.execute(sql.SQL(_COUNTS).format(load=sql.Identifier(load))).fetchall()
+        counts.extend((str(c), int(n), int(live)) for c, n, live in rows)
+
+    tasks: list[Callable[[psycopg.Connection], None]] = [
+        *(lambda conn, b=b: swap.build_index(conn, b) for b in builds),
+        count,
+    ]
+    todo = list(reversed(tasks))
+    errors: list[BaseException] = []
+    guard = threading.Lock()
+
+    def worker() -> None:
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute("SET maintenance_work_mem = '512MB'")
+                if workers > 1:  # the indexes are built side by side instead
+                    conn.execute("SET max_parallel_maintenance_workers = 0")
+                while not errors:
+                    with guard:
+                        if not todo:
+                            return
+                        task = todo.pop()
+                    task(conn)
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return counts
 
 
 def _merge(conn: psycopg.Connection, source_file: str) -> tuple[int, int, bool]:
@@ -459,21 +727,55 @@ def _copy_error(path: Path, exc: psycopg.Error) -> LoadError:
     return LoadError(f"{path}: {where}: {detail}")
 
 
-class ByteProgress:
-    """Print load progress to stderr for files large enough to take a while."""
+class Progress:
+    """Show one file's load on a terminal: rows, rows/s and ETA, then each later phase.
 
-    def __init__(self, path: Path, *, min_bytes: int = 32 * CHUNK) -> None:
-        """Track progress through ``path``."""
-        self.total = max(path.stat().st_size, 1)
-        self.seen = 0
-        self.last_pct = -10
-        self.enabled = self.total >= min_bytes
+    Quiet unless ``stream`` is a terminal (or ``enabled`` says otherwise). Rows are counted
+    as newlines sent, so a quoted multi-line value counts more than once; the ETA comes
+    from the bytes sent and the file's size.
+    """
+
+    def __init__(
+        self, path: Path, *, stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
+        """Track the load of ``path``."""
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
         self.name = path.name
+        self.total = max(path.stat().st_size, 1) if path.exists() else 1
+        self.restart("")
 
-    def __call__(self, n: int) -> None:
-        """Record ``n`` more bytes sent."""
-        self.seen += n
-        pct = self.seen * 100 // self.total
-        if self.enabled and pct >= self.last_pct + 10:
-            self.last_pct = pct
-            print(f"  {self.name}: {pct}% sent to COPY", file=sys.stderr, flush=True)
+    def restart(self, what: str) -> None:
+        """Start counting the file again (the strict path reads it once more)."""
+        self.bytes = self.rows = 0
+        self.t0 = time.monotonic()
+        self.shown = 0.0
+        if what:
+            self._show(what, end="\n")
+
+    def chunk(self, nbytes: int, rows: int) -> None:
+        """Record one more chunk sent to COPY."""
+        self.bytes += nbytes
+        self.rows += rows
+        now = time.monotonic()
+        if now - self.shown >= 0.5:
+            self.shown = now
+            elapsed = max(now - self.t0, 1e-6)
+            rate = self.rows / elapsed
+            eta = elapsed * (self.total - self.bytes) / max(self.bytes, 1)
+            self._show(
+                f"{self.rows:,} rows, {rate:,.0f} rows/s, "
+                f"{min(self.bytes * 100 // self.total, 100)} %, ETA {eta:,.0f} s"
+            )
+
+    def phase(self, what: str) -> None:
+        """Show the phase after COPY that is running now."""
+        self._show(f"{self.rows:,} rows sent; {what}")
+
+    def done(self, rows: int) -> None:
+        """End the progress line."""
+        self._show(f"{rows:,} rows in {time.monotonic() - self.t0:,.1f} s", end="\n")
+
+    def _show(self, text: str, end: str = "") -> None:
+        if self.enabled:
+            print(f"\r\x1b[K{self.name}: {text}", end=end, file=self.stream, flush=True)

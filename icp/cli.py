@@ -50,12 +50,12 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
 def _load(conninfo: str, files: Sequence[Path]) -> int:
     import psycopg
 
-    from db.acra import ByteProgress, load_file
+    from db.acra import Progress, load_file
 
     total = 0
     with psycopg.connect(conninfo, autocommit=True) as conn:
         for path in files:
-            res = load_file(conn, path, progress=ByteProgress(path) if path.exists() else None)
+            res = load_file(conn, path, progress=Progress(path))
             total += res.rows_in_file
             print(
                 f"{path.name}: {res.rows_in_file:,} rows read, {res.inserted:,} inserted, "

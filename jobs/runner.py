@@ -39,6 +39,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from config.settings import get_settings
 from db.companies import IcpCode, count_matching, row_key, upsert_scored
 from db.pool import get_pool
+from db.registry import registry_stable
 from jobs import queue
 from jobs.failures import describe, report_failure
 from jobs.logs import log_event
@@ -396,7 +397,9 @@ async def run_job(
                     report.status = "error"
                 else:
                     walk = _Walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
-                    await walk.run()
+                    # A registry load publishes between walks, never during one.
+                    async with registry_stable(conn):
+                        await walk.run()
     except _Finished:
         pass
     except queue.LeaseLost as exc:

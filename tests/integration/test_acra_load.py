@@ -287,7 +287,7 @@ class _Recording(psycopg.Connection[Any]):
         return super().execute(query, params, **kwargs)
 
 
-def test_fast_path_on_empty_staging_and_analyze_only_when_needed(
+def test_empty_staging_is_swapped_and_a_small_merge_skips_analyze(
     empty_db: str, tmp_path: Path
 ) -> None:
     lines = X_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -297,10 +297,13 @@ def test_fast_path_on_empty_staging_and_analyze_only_when_needed(
     newer.write_text(lines[0] + ",".join(cells), encoding="utf-8")
     with _Recording.connect(empty_db, autocommit=True) as conn:
         conn.statements = []
-        load_file(conn, X_FILE)  # empty staging: indexes dropped and rebuilt, then ANALYZE
-        assert any(s.startswith("DROP INDEX") for s in conn.statements)
-        assert conn.statements[-1].startswith("ANALYZE")
+        load_file(conn, X_FILE, workers=2)  # empty staging: a rebuilt, analysed table swapped in
+        assert 'DROP TABLE "staging_acra_companies"' in conn.statements
+        assert any(s.startswith('ANALYZE "acra_load_') for s in conn.statements)
         for f in (X_FILE, newer):  # populated: merged, nothing dropped; too few changes
             conn.statements = []
-            load_file(conn, f)
-            assert not any(s.startswith(("DROP", "LOCK", "ANALYZE")) for s in conn.statements)
+            load_file(conn, f, workers=2)
+            assert not any(
+                s.startswith(("DROP INDEX", "LOCK", "ANALYZE", 'DROP TABLE "staging'))
+                for s in conn.statements
+            )
