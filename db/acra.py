@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -441,6 +442,7 @@ _COUNTS = """
 SELECT primary_ssic_code, count(*), count(*) FILTER (WHERE is_live)
 FROM {load} WHERE primary_ssic_code IS NOT NULL GROUP BY 1
 """
+_DUPLICATE = "SELECT uen FROM {load} GROUP BY uen HAVING count(*) > 1 LIMIT 1"
 _REPLACE_COUNTS = """
 WITH gone AS (DELETE FROM staging_ssic_counts)
 INSERT INTO staging_ssic_counts (code, n, n_live)
@@ -501,7 +503,8 @@ def _load_fast(
         )
         if progress:
             progress.phase("padding SSIC codes")
-        conn.execute(sql.SQL(_PAD).format(load=ident))
+        with _beside(None if swappable else lambda: _check_unique(conninfo, load)):
+            conn.execute(sql.SQL(_PAD).format(load=ident))
         conn.execute(
             sql.SQL("ALTER TABLE {} ").format(ident)
             + sql.SQL(", ").join(
@@ -555,6 +558,28 @@ def _load_fast(
     return LoadResult(path, n, inserted, updated, n - inserted - updated)
 
 
+@contextmanager
+def _beside(task: Callable[[], None] | None) -> Iterator[None]:
+    """Run ``task`` in a thread while the block runs; re-raise its error at the end."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            if task is not None:
+                task()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
 def _now(conn: psycopg.Connection) -> object:
     row = conn.execute("SELECT now()").fetchone()
     assert row is not None
@@ -562,12 +587,34 @@ def _now(conn: psycopg.Connection) -> object:
 
 
 def _merge_from(load: str) -> sql.Composed:
-    """Return the merge of a typed load table into staging (rows: inserted, updated)."""
-    cols = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
-    src = sql.SQL("SELECT {cols}, source_file FROM {load}").format(
-        cols=cols, load=sql.Identifier(load)
-    )
+    """Return the merge of a typed load table into staging (rows: inserted, updated).
+
+    Only rows that are new or differ from staging reach ``INSERT ... ON CONFLICT``: a
+    conflicting row is locked (a WAL record) even when nothing changes, so a reload of
+    mostly unchanged rows is cheaper as one join. The load table must hold each UEN once
+    (:data:`_DUPLICATE`), or an unchanged later row would not override an earlier one.
+    """
+    cols = sql.SQL(", ").join(sql.SQL("l.{}").format(sql.Identifier(c)) for c in COLUMNS)
+
+    def row(alias: str) -> sql.Composable:
+        return sql.SQL(", ").join(
+            sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in COLUMNS[1:]
+        )
+
+    src = sql.SQL(
+        "SELECT {cols}, l.source_file FROM {load} l"
+        " LEFT JOIN staging_acra_companies s ON s.uen = l.uen"
+        " WHERE s.uen IS NULL OR ({old}) IS DISTINCT FROM ({new})"
+    ).format(cols=cols, load=sql.Identifier(load), old=row("s"), new=row("l"))
     return _merge_sql(src)
+
+
+def _check_unique(conninfo: str, load: str) -> None:
+    """Raise NotFastPath if the load table repeats a UEN (the strict path de-duplicates)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SET work_mem = '256MB'")
+        if conn.execute(sql.SQL(_DUPLICATE).format(load=sql.Identifier(load))).fetchone():
+            raise NotFastPath("the file repeats a UEN")
 
 
 def _build_and_count(
