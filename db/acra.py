@@ -254,9 +254,6 @@ def _statements() -> dict[str, sql.Composed]:
         ).format(which=which, bad=bad_any),
     }
     for suffix, src in sources.items():
-        stmts["insert" + suffix] = sql.SQL(
-            "INSERT INTO staging_acra_companies ({cols}, source_file) {src}"
-        ).format(cols=cols, src=src)
         stmts["merge" + suffix] = _merge_sql(src)
     return stmts
 
@@ -275,23 +272,6 @@ INSERT INTO staging_ssic_counts (code, n, n_live) SELECT code, n, n_live FROM fr
 ON CONFLICT (code) DO UPDATE SET n = EXCLUDED.n, n_live = EXCLUDED.n_live
 """
 
-# Indexes of staging with what recreates them: a constraint's definition (the primary key)
-# or the index's CREATE statement. The empty-table fast path drops and rebuilds them.
-INDEX_DEFS = """
-SELECT ic.relname, con.conname,
-       coalesce(pg_get_constraintdef(con.oid), pg_get_indexdef(i.indexrelid)) AS definition,
-       i.indisvalid AND i.indisready AS usable
-FROM pg_index i
-JOIN pg_class ic ON ic.oid = i.indexrelid
-LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
-                           AND con.contype IN ('p', 'u', 'x')
-WHERE i.indrelid = 'staging_acra_companies'::regclass
-ORDER BY con.conname IS NULL, ic.relname
-"""
-REFERENCED_BY_FK = """
-SELECT EXISTS (SELECT 1 FROM pg_constraint
-               WHERE contype = 'f' AND confrelid = 'staging_acra_companies'::regclass)
-"""
 IS_EMPTY = "SELECT NOT EXISTS (SELECT FROM staging_acra_companies)"
 # Settings for the load transaction only (SET LOCAL): an in-memory sort for the
 # de-duplicating DISTINCT ON and the counts, in-memory index builds on the fast path, and
@@ -383,9 +363,8 @@ def load_file_strict(
     The file is COPied into a temporary all-text table and converted strictly inside the
     merge itself: a bad value raises, the merge is rolled back to a savepoint, and only then
     the detailed validation query runs to name the first bad line and column. Into an
-    empty staging table (a first load) the rows are inserted with the indexes dropped and
-    rebuilt afterwards (:func:`_load_into_empty`); otherwise they are merged by UEN with
-    ``INSERT ... ON CONFLICT``, which leaves readers of the indexes unblocked.
+    The rows are merged by UEN with ``INSERT ... ON CONFLICT``, which leaves readers of
+    staging unblocked.
     """
     path = Path(path)
     _read_header(path)
@@ -663,76 +642,19 @@ def _build_and_count(
 def _merge(conn: psycopg.Connection, source_file: str) -> tuple[int, int, bool]:
     """Move the temp table into staging; return (inserted, updated, into an empty table)."""
     params = {"source_file": source_file}
-    if _is_empty(conn):
-        inserted = _load_into_empty(conn, params)
-        if inserted is not None:
-            return inserted, 0, True
+    fresh = _is_empty(conn)
     try:
         with conn.transaction():
             row = conn.execute(_STMTS["merge"], params, prepare=False).fetchone()
     except psycopg.errors.CardinalityViolation:  # the file repeats a UEN: the last row wins
         row = conn.execute(_STMTS["merge_dedup"], params, prepare=False).fetchone()
     assert row is not None
-    return int(row[0]), int(row[1]), False
-
-
-class _NoFastPath(Exception):
-    """Staging is not (or no longer) in a state the empty-table fast path handles."""
+    return int(row[0]), int(row[1]), fresh
 
 
 def _is_empty(conn: psycopg.Connection) -> bool:
     row = conn.execute(IS_EMPTY).fetchone()
     return bool(row and row[0])
-
-
-def _load_into_empty(conn: psycopg.Connection, params: dict[str, str]) -> int | None:
-    """Fill an empty staging with its indexes dropped, then rebuild them; None if not empty.
-
-    Sort-based index builds after the insert are far cheaper than a million random index
-    insertions. The ACCESS EXCLUSIVE lock this needs is taken in a savepoint: if another
-    load filled staging meanwhile, rolling the savepoint back releases it again. Indexes
-    and the primary key are recreated from their own catalog definitions, so they end up
-    exactly as the migrations made them (or the whole transaction rolls back).
-    """
-    table = sql.Identifier("staging_acra_companies")
-    try:
-        with conn.transaction():
-            conn.execute("LOCK TABLE staging_acra_companies IN ACCESS EXCLUSIVE MODE")
-            if not _is_empty(conn):
-                raise _NoFastPath
-            indexes = conn.execute(INDEX_DEFS).fetchall()
-            fk = conn.execute(REFERENCED_BY_FK).fetchone()
-            constraints = [(str(r[1]), str(r[2])) for r in indexes if r[1] is not None]
-            plain = [(str(r[0]), str(r[2])) for r in indexes if r[1] is None]
-            has_pk = any(d.startswith("PRIMARY KEY (uen)") for _, d in constraints)
-            if not has_pk or (fk and fk[0]) or not all(r[3] for r in indexes):
-                raise _NoFastPath
-            for name, _ in plain:
-                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-            for name, _ in constraints:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, sql.Identifier(name))
-                )
-            add = [
-                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
-                    table, sql.Identifier(name), sql.SQL(definition)
-                )
-                for name, definition in constraints
-            ]
-            try:
-                with conn.transaction():
-                    inserted = conn.execute(_STMTS["insert"], params, prepare=False).rowcount
-                    for stmt in add:  # a repeated UEN fails the primary key here
-                        conn.execute(stmt)
-            except psycopg.errors.UniqueViolation:  # the file repeats a UEN: last row wins
-                inserted = conn.execute(_STMTS["insert_dedup"], params, prepare=False).rowcount
-                for stmt in add:
-                    conn.execute(stmt)
-            for _, definition in plain:
-                conn.execute(definition.encode())
-            return inserted
-    except _NoFastPath:
-        return None
 
 
 def _needs_analyze(conn: psycopg.Connection, changed: int, fresh: bool) -> bool:

@@ -173,14 +173,22 @@ def test_bad_value_into_empty_staging_is_rejected_and_keeps_the_schema(
 
 
 def _schema(conn: psycopg.Connection) -> list[tuple[object, ...]]:
-    """Indexes, constraints and NOT NULL columns of staging, as the catalog shows them."""
+    """Staging as the catalog shows it: indexes (and comments), constraints, NOT NULL and
+    generated columns, statistics targets and options, extended statistics, the table's
+    options, privileges and comment."""
     rows = conn.execute(
-        "SELECT 'index', indexname, indexdef FROM pg_indexes"
-        " WHERE tablename = 'staging_acra_companies'"
-        " UNION ALL SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        "SELECT 'index', indexname, indexdef, obj_description(indexname::regclass, 'pg_class')"
+        " FROM pg_indexes WHERE tablename = 'staging_acra_companies'"
+        " UNION ALL SELECT 'constraint', conname, pg_get_constraintdef(oid), '' FROM pg_constraint"
         " WHERE conrelid = 'staging_acra_companies'::regclass"
-        " UNION ALL SELECT 'not null', attname, '' FROM pg_attribute"
-        " WHERE attrelid = 'staging_acra_companies'::regclass AND attnum > 0 AND attnotnull"
+        " UNION ALL SELECT 'column', attname, attnotnull || ' ' || attgenerated::text,"
+        " attstattarget::text || ' ' || coalesce(attoptions::text, '') FROM pg_attribute"
+        " WHERE attrelid = 'staging_acra_companies'::regclass AND attnum > 0 AND NOT attisdropped"
+        " UNION ALL SELECT 'statistics', stxname, pg_get_statisticsobjdef(oid), ''"
+        " FROM pg_statistic_ext WHERE stxrelid = 'staging_acra_companies'::regclass"
+        " UNION ALL SELECT 'table', reloptions::text, relacl::text,"
+        " obj_description(oid, 'pg_class') FROM pg_class"
+        " WHERE oid = 'staging_acra_companies'::regclass"
         " ORDER BY 1, 2"
     ).fetchall()
     return [tuple(r) for r in rows]
@@ -190,7 +198,7 @@ def test_first_load_rebuilds_indexes_exactly(empty_db: str) -> None:
     with psycopg.connect(empty_db, autocommit=True) as conn:
         before = _schema(conn)
         assert any(r[1] == "staging_live_ssic_uen_idx" for r in before)
-        load_file(conn, X_FILE)
+        load_file(conn, X_FILE, workers=2)
         assert _schema(conn) == before
         valid = conn.execute(
             "SELECT bool_and(indisvalid AND indisready) FROM pg_index"
@@ -307,3 +315,187 @@ def test_empty_staging_is_swapped_and_a_small_merge_skips_analyze(
                 s.startswith(("DROP INDEX", "LOCK", "ANALYZE", 'DROP TABLE "staging'))
                 for s in conn.statements
             )
+
+
+def _state(conn: psycopg.Connection) -> tuple[object, ...]:
+    """Staging's rows (all columns), the per-code counts and the schema."""
+    rows = conn.execute(
+        "SELECT md5(string_agg(s::text, '|' ORDER BY uen)) FROM staging_acra_companies s"
+    ).fetchone()
+    counts = conn.execute(
+        "SELECT md5(string_agg(c::text, '|' ORDER BY code)) FROM staging_ssic_counts c"
+    ).fetchone()
+    leftovers = conn.execute(
+        "SELECT count(*) FROM pg_class WHERE relname LIKE 'acra\\_load\\_%'"
+    ).fetchone()
+    assert leftovers == (0,)  # no load table survives a load, failed or not
+    return rows, counts, _schema(conn)
+
+
+def _with_cell(tmp_path: Path, line_no: int, column: str, value: str) -> Path:
+    """X_FILE whole, with one cell of physical line ``line_no`` replaced (csv-aware)."""
+    import csv
+
+    with X_FILE.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert "\n" not in "".join(rows[line_no - 1])  # records and lines coincide up to here
+    rows[line_no - 1][COLUMNS.index(column)] = value
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return bad
+
+
+def _stream_of_line(path: Path, line_no: int, workers: int) -> int:
+    """Return the COPY stream that sends physical line ``line_no`` (chunk i -> i % workers)."""
+    from db.acra_copy import chunks
+
+    seen = 1  # the header line
+    for i, chunk in enumerate(chunks(path)):
+        seen += chunk.count(b"\n")
+        if seen >= line_no:
+            return i % workers
+    raise AssertionError(f"line {line_no} not in {path}")
+
+
+@pytest.mark.parametrize("populated", [False, True])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("registration_incorporation_date", "2019-2-3"),  # refused by the chunk check
+        ("registration_incorporation_date", "2019-02-30"),  # refused by the typed COPY
+        ("no_of_officers", "+3"),  # PostgreSQL would take it
+    ],
+)
+@pytest.mark.parametrize(("line_no", "stream"), [(7, 0), (12_000, 1)])
+def test_parallel_load_bad_row_in_either_stream_changes_nothing(
+    empty_db: str,
+    tmp_path: Path,
+    populated: bool,
+    column: str,
+    value: str,
+    line_no: int,
+    stream: int,
+) -> None:
+    bad = _with_cell(tmp_path, line_no, column, value)
+    assert _stream_of_line(bad, line_no, 2) == stream
+    q_file = next(p for p in sample_files() if p.name.endswith("Q.csv"))
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        if populated:
+            load_file(conn, q_file, workers=2)
+        before = _state(conn)
+        with pytest.raises(LoadError) as info:
+            load_file(conn, bad, workers=2)
+        assert f"bad.csv: line {line_no}, column {column}: " in str(info.value)
+        assert value in str(info.value)
+        assert _state(conn) == before
+
+
+def test_fast_path_loads_exactly_what_the_strict_path_loads(empty_db: str) -> None:
+    from db.acra import load_file_strict
+
+    with _Recording.connect(empty_db, autocommit=True) as conn:
+        conn.statements = []
+        for f in sample_files():  # the first into empty staging (swap), the second merged
+            load_file(conn, f, workers=2)
+        assert not any(s.startswith("CREATE TEMP TABLE") for s in conn.statements)
+        fast = conn.execute(
+            "SELECT md5(string_agg(s::text, '|' ORDER BY uen)) FROM (SELECT uen, "
+            + ", ".join(COLUMNS[1:])
+            + ", is_live, source_file FROM staging_acra_companies) s"
+        ).fetchone()
+        counts = conn.execute(
+            "SELECT md5(string_agg(c::text, '|' ORDER BY code)) FROM staging_ssic_counts c"
+        ).fetchone()
+        conn.execute("TRUNCATE staging_acra_companies, staging_ssic_counts")
+        for f in sample_files():
+            load_file_strict(conn, f)
+        assert (
+            conn.execute(
+                "SELECT md5(string_agg(s::text, '|' ORDER BY uen)) FROM (SELECT uen, "
+                + ", ".join(COLUMNS[1:])
+                + ", is_live, source_file FROM staging_acra_companies) s"
+            ).fetchone()
+            == fast
+        )
+        assert (
+            conn.execute(
+                "SELECT md5(string_agg(c::text, '|' ORDER BY code)) FROM staging_ssic_counts c"
+            ).fetchone()
+            == counts
+        )
+
+
+def test_repeated_uen_later_row_wins_when_merging(empty_db: str, tmp_path: Path) -> None:
+    """An earlier changed row and a later unchanged one: the later one wins (no change)."""
+    lines = X_FILE.read_text(encoding="utf-8").splitlines(keepends=True)[:31]
+    cells = lines[3].rstrip("\n").split(",")
+    cells[2] = "EARLIER ROW PTE LTD"
+    dup = tmp_path / "dup.csv"
+    dup.write_text(lines[0] + ",".join(cells) + "\n" + "".join(lines[1:]), encoding="utf-8")
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        load_file(conn, X_FILE, workers=2)
+        before = _state(conn)
+        res = load_file(conn, dup, workers=2)
+        assert (res.rows_in_file, res.inserted, res.updated) == (31, 0, 0)
+        assert _state(conn) == before
+
+
+LATER_MIGRATION = """
+ALTER TABLE staging_acra_companies
+    ADD COLUMN name_length integer GENERATED ALWAYS AS (length(entity_name)) STORED,
+    ADD COLUMN score smallint NOT NULL DEFAULT 0 CONSTRAINT staging_score_range
+        CHECK (score BETWEEN 0 AND 100);
+CREATE INDEX staging_code_score_idx ON staging_acra_companies
+    (primary_ssic_code, score DESC, uen) WHERE is_live;
+CREATE INDEX staging_lower_name_idx ON staging_acra_companies
+    (lower(entity_name) text_pattern_ops) WITH (fillfactor = 80);
+CREATE UNIQUE INDEX staging_name_uen_key ON staging_acra_companies (entity_name, uen);
+ALTER TABLE staging_acra_companies ALTER COLUMN primary_ssic_code SET STATISTICS 1000,
+    ALTER COLUMN uen SET (n_distinct = -1);
+ALTER TABLE staging_acra_companies SET (fillfactor = 90, autovacuum_analyze_scale_factor = 0.02);
+CREATE STATISTICS staging_code_status_stats (dependencies)
+    ON primary_ssic_code, entity_status_description FROM staging_acra_companies;
+COMMENT ON TABLE staging_acra_companies IS 'the registry';
+COMMENT ON INDEX staging_code_score_idx IS 'ranked leads per code';
+GRANT SELECT ON staging_acra_companies TO PUBLIC;
+"""
+
+
+def _oid(conn: psycopg.Connection) -> object:
+    row = conn.execute("SELECT 'staging_acra_companies'::regclass::oid").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_swap_keeps_everything_a_later_migration_adds(empty_db: str) -> None:
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(LATER_MIGRATION.encode())
+        schema, oid = _schema(conn), _oid(conn)
+        load_file(conn, X_FILE, workers=2)
+        assert _oid(conn) != oid  # a rebuilt table was swapped in
+        assert _schema(conn) == schema
+        assert conn.execute(
+            "SELECT bool_and(indisvalid AND indisready) FROM pg_index"
+            " WHERE indrelid = 'staging_acra_companies'::regclass"
+        ).fetchone() == (True,)
+        assert conn.execute(
+            "SELECT count(*), bool_and(name_length = length(entity_name)), bool_and(score = 0)"
+            " FROM staging_acra_companies"
+        ).fetchone() == (12_505, True, True)
+        # ... and an index a still later migration creates on staging builds as usual.
+        conn.execute("CREATE INDEX staging_postal_idx ON staging_acra_companies (postal_code)")
+
+
+def test_a_view_on_staging_keeps_the_load_in_place(empty_db: str) -> None:
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute(
+            "CREATE VIEW live_registry AS SELECT uen FROM staging_acra_companies WHERE is_live"
+        )
+        oid = _oid(conn)
+        res = load_file(conn, X_FILE, workers=2)
+        assert res.inserted == 12_505
+        assert _oid(conn) == oid  # loaded in place
+        live = conn.execute("SELECT count(*) FROM live_registry").fetchone()
+        assert live is not None and live[0] > 0
+        assert conn.execute("SELECT sum(n) FROM staging_ssic_counts").fetchone() == (12_505,)
