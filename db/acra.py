@@ -30,8 +30,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -409,14 +409,17 @@ _NOT_FAST = (
 )
 STAGING = "staging_acra_companies"
 LOAD_TABLE_LOCK = 0x1C9_0003  # pg_advisory_lock(LOAD_TABLE_LOCK, oid): the load table is in use
+# Pads one block range of the load table (the ranges are padded side by side).
 _PAD = """
 UPDATE {load} SET
     primary_ssic_code = CASE WHEN length(primary_ssic_code) < 5
                              THEN lpad(primary_ssic_code, 5, '0') ELSE primary_ssic_code END,
     secondary_ssic_code = CASE WHEN length(secondary_ssic_code) < 5
                                THEN lpad(secondary_ssic_code, 5, '0') ELSE secondary_ssic_code END
-WHERE length(primary_ssic_code) < 5 OR length(secondary_ssic_code) < 5
+WHERE ctid >= format('(%%s,0)', %s::bigint)::tid AND ctid < format('(%%s,0)', %s::bigint)::tid
+  AND (length(primary_ssic_code) < 5 OR length(secondary_ssic_code) < 5)
 """
+_BLOCKS = "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int"
 _COUNTS = """
 SELECT primary_ssic_code, count(*), count(*) FILTER (WHERE is_live)
 FROM {load} WHERE primary_ssic_code IS NOT NULL GROUP BY 1
@@ -482,8 +485,8 @@ def _load_fast(
         )
         if progress:
             progress.phase("padding SSIC codes")
-        with _beside(None if swappable else lambda: _check_unique(conninfo, load)):
-            conn.execute(sql.SQL(_PAD).format(load=ident))
+        pad = _pad_tasks(conn, load, workers)
+        _run_tasks(conninfo, pad if swappable else [*pad, _check_unique(load)], workers)
         conn.execute(
             sql.SQL("ALTER TABLE {} ").format(ident)
             + sql.SQL(", ").join(
@@ -499,7 +502,11 @@ def _load_fast(
             builds = swap.index_builds(conn, STAGING, load)
             if progress:
                 progress.phase(f"building {len(builds)} indexes, counting")
-            counts = _build_and_count(conninfo, load, builds, workers)
+            _run_tasks(
+                conninfo,
+                [*(partial(swap.build_index, build=b) for b in builds), _count(load, counts)],
+                workers,
+            )
             if progress:
                 progress.phase("ANALYZE")
             conn.execute(sql.SQL("ANALYZE {}").format(ident))
@@ -537,28 +544,6 @@ def _load_fast(
     return LoadResult(path, n, inserted, updated, n - inserted - updated)
 
 
-@contextmanager
-def _beside(task: Callable[[], None] | None) -> Iterator[None]:
-    """Run ``task`` in a thread while the block runs; re-raise its error at the end."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            if task is not None:
-                task()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
 def _now(conn: psycopg.Connection) -> object:
     row = conn.execute("SELECT now()").fetchone()
     assert row is not None
@@ -588,28 +573,43 @@ def _merge_from(load: str) -> sql.Composed:
     return _merge_sql(src)
 
 
-def _check_unique(conninfo: str, load: str) -> None:
-    """Raise NotFastPath if the load table repeats a UEN (the strict path de-duplicates)."""
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("SET work_mem = '256MB'")
+Task = Callable[[psycopg.Connection], None]
+
+
+def _check_unique(load: str) -> Task:
+    """Return a task raising NotFastPath if the load table repeats a UEN."""
+
+    def task(conn: psycopg.Connection) -> None:
         if conn.execute(sql.SQL(_DUPLICATE).format(load=sql.Identifier(load))).fetchone():
             raise NotFastPath("the file repeats a UEN")
 
+    return task
 
-def _build_and_count(
-    conninfo: str, load: str, builds: list[swap.IndexBuild], workers: int
-) -> list[tuple[str, int, int]]:
-    """Build the indexes on ``workers`` connections at once; return the per-code counts."""
-    counts: list[tuple[str, int, int]] = []
 
-    def count(conn: psycopg.Connection) -> None:
+def _pad_tasks(conn: psycopg.Connection, load: str, workers: int) -> list[Task]:
+    """Return one padding task per block range of the load table."""
+    row = conn.execute(_BLOCKS, (load,)).fetchone()
+    step = (int(row[0]) if row else 0) // workers + 1
+    stmt = sql.SQL(_PAD).format(load=sql.Identifier(load))
+
+    def pad(conn: psycopg.Connection, start: int) -> None:
+        conn.execute(stmt, (start, start + step))
+
+    return [partial(pad, start=k * step) for k in range(workers)]
+
+
+def _count(load: str, into: list[tuple[str, int, int]]) -> Task:
+    """Return a task adding the load table's per-code counts to ``into``."""
+
+    def task(conn: psycopg.Connection) -> None:
         rows = conn.execute(sql.SQL(_COUNTS).format(load=sql.Identifier(load))).fetchall()
-        counts.extend((str(c), int(n), int(live)) for c, n, live in rows)
+        into.extend((str(c), int(n), int(live)) for c, n, live in rows)
 
-    tasks: list[Callable[[psycopg.Connection], None]] = [
-        *(lambda conn, b=b: swap.build_index(conn, b) for b in builds),
-        count,
-    ]
+    return task
+
+
+def _run_tasks(conninfo: str, tasks: list[Task], workers: int) -> None:
+    """Run the tasks on ``workers`` connections at once, in order; re-raise the first error."""
     todo = list(reversed(tasks))
     errors: list[BaseException] = []
     guard = threading.Lock()
@@ -617,8 +617,9 @@ def _build_and_count(
     def worker() -> None:
         try:
             with psycopg.connect(conninfo, autocommit=True) as conn:
-                conn.execute("SET maintenance_work_mem = '512MB'")
-                if workers > 1:  # the indexes are built side by side instead
+                for name, value in LOCAL_SETTINGS.items():
+                    conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+                if workers > 1:  # indexes are built side by side instead
                     conn.execute("SET max_parallel_maintenance_workers = 0")
                 while not errors:
                     with guard:
@@ -636,7 +637,6 @@ def _build_and_count(
         t.join()
     if errors:
         raise errors[0]
-    return counts
 
 
 def _merge(conn: psycopg.Connection, source_file: str) -> tuple[int, int, bool]:
