@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ def test_defaults() -> None:
     assert s.db_pool_max == 10
     assert (s.head_budget_ms, s.job_lease_seconds, s.job_max_attempts) == (800, 60, 3)
     assert s.job_retention_days == 30
+    assert s.load_workers == (os.cpu_count() or 1)
 
 
 def test_values_are_parsed() -> None:
@@ -48,10 +50,12 @@ def test_values_are_parsed() -> None:
             "ICP_JOB_MAX_ATTEMPTS": "5",
             "ICP_JOB_RETENTION_DAYS": "7",
             "ICP_DB_POOL_MAX": "40",
+            "ICP_LOAD_WORKERS": "3",
         }
     )
     assert s.database_url == "postgresql://u@db.example/icp"
     assert s.data_dir == Path("/srv/icp")
+    assert s.load_workers == 3
     assert s.staging_upsert_mode == "sync_preview"
     assert (s.upsert_sync_limit, s.upsert_max_per_job, s.staging_batch_size) == (0, 5, 250)
     assert s.chat_debounce_ms == 0
@@ -89,6 +93,7 @@ def test_short_secret_is_refused_without_echoing_it(secret: str) -> None:
         ("ICP_DB_POOL_MAX", "1"),
         ("ICP_DB_POOL_MAX", "many"),
         ("ICP_AUTH_JWT_MAX_TTL_S", "10"),
+        ("ICP_LOAD_WORKERS", "0"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
