@@ -529,8 +529,7 @@ def _load_fast(
                 )
                 inserted, updated, fresh = n, 0, True
             else:
-                params = {"source_file": path.name}
-                row = conn.execute(_merge_from(load), params, prepare=False).fetchone()
+                row = conn.execute(_merge_from(load), prepare=False).fetchone()
                 assert row is not None
                 inserted, updated, fresh = int(row[0]), int(row[1]), False
                 conn.execute(REFRESH_COUNTS)
