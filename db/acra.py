@@ -408,7 +408,7 @@ _NOT_FAST = (
     psycopg.errors.CardinalityViolation,
 )
 STAGING = "staging_acra_companies"
-LOAD_TABLE_LOCK = 0x1C9_0003  # pg_advisory_lock(LOAD_TABLE_LOCK, oid): the load table is in use
+LOAD_TABLE_LOCK = 0x1C9_0003  # pg_advisory_lock(LOAD_TABLE_LOCK << 32 | oid): a load table in use
 # Pads one block range of the load table (the ranges are padded side by side).
 _PAD = """
 UPDATE {load} SET
@@ -443,12 +443,13 @@ def _conninfo(conn: psycopg.Connection) -> str:
 def _drop_stale_load_tables(conn: psycopg.Connection) -> None:
     """Drop load tables whose loader died (nobody holds their advisory lock)."""
     for oid, name in conn.execute(q("stale_load_tables")).fetchall():
-        row = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOAD_TABLE_LOCK, oid)).fetchone()
+        key = LOAD_TABLE_LOCK << 32 | int(oid)
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
         if row and row[0]:
             try:
                 conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOAD_TABLE_LOCK, oid))
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def _load_fast(
@@ -465,8 +466,9 @@ def _load_fast(
     load = f"acra_load_{os.getpid()}_{secrets.token_hex(4)}"
     ident = sql.Identifier(load)
     swap.create_copy(conn, STAGING, load, logged=swappable)
-    oid = conn.execute("SELECT %s::regclass::oid::int", (load,)).fetchone()[0]  # type: ignore[index]
-    conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOAD_TABLE_LOCK, oid))
+    row = conn.execute("SELECT %s::regclass::oid::bigint", (load,)).fetchone()
+    key = LOAD_TABLE_LOCK << 32 | int(row[0] if row else 0)
+    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
     try:
         # Every row of one load carries the same source file and load time.
         conn.execute(
@@ -535,7 +537,7 @@ def _load_fast(
                 conn.execute(REFRESH_COUNTS)
     finally:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident))
-        conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOAD_TABLE_LOCK, oid))
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     if not fresh and _needs_analyze(conn, inserted + updated, fresh):
         conn.execute("ANALYZE staging_acra_companies")
     if progress:

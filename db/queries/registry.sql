@@ -142,5 +142,5 @@ WHERE a.attrelid = %(table)s::regclass AND a.attname = %(column)s
 
 -- name: stale_load_tables
 -- Load tables left by loaders that died (their owner's advisory lock is free).
-SELECT c.oid::int, c.relname FROM pg_class c
+SELECT c.oid::bigint, c.relname FROM pg_class c
 WHERE c.relkind = 'r' AND starts_with(c.relname, 'acra_load_') AND c.relnamespace = current_schema()::regnamespace

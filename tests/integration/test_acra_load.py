@@ -499,3 +499,22 @@ def test_a_view_on_staging_keeps_the_load_in_place(empty_db: str) -> None:
         live = conn.execute("SELECT count(*) FROM live_registry").fetchone()
         assert live is not None and live[0] > 0
         assert conn.execute("SELECT sum(n) FROM staging_ssic_counts").fetchone() == (12_505,)
+
+
+def test_a_dead_loaders_load_table_is_dropped_a_live_ones_kept(empty_db: str) -> None:
+    from db.acra import LOAD_TABLE_LOCK
+
+    with (
+        psycopg.connect(empty_db, autocommit=True) as conn,
+        psycopg.connect(empty_db, autocommit=True) as other,
+    ):
+        for name in ("acra_load_1_dead", "acra_load_2_live"):
+            conn.execute(f"CREATE TABLE {name} (LIKE staging_acra_companies)")
+        oid = other.execute("SELECT 'acra_load_2_live'::regclass::oid::bigint").fetchone()
+        assert oid is not None
+        other.execute("SELECT pg_advisory_lock(%s)", (LOAD_TABLE_LOCK << 32 | oid[0],))
+        load_file(conn, X_FILE, workers=2)
+        left = conn.execute(
+            "SELECT relname FROM pg_class WHERE relname LIKE 'acra\\_load\\_%' ORDER BY 1"
+        ).fetchall()
+        assert left == [("acra_load_2_live",)]
