@@ -41,13 +41,17 @@ WHERE c.oid = %(table)s::regclass AND p IS NOT NULL
 
 -- name: table_fingerprint
 -- Everything the swap must reproduce, by name: columns (type, NOT NULL, default or
--- generation expression, collation, options, statistics target, comment), constraints,
+-- generation expression, collation, the planner's options n_distinct[_inherited] (a
+-- server may stamp options of its own on every new column), statistics target,
+-- comment), constraints,
 -- indexes (definition, comment), extended statistics, and the table's options,
 -- privileges and comment. Equal fingerprints before and after a swap mean the same schema.
 SELECT concat_ws(E'\n',
   (SELECT string_agg(format('column %%s %%s notnull=%%s default=%%s generated=%%s coll=%%s opts=%%s stat=%%s comment=%%s',
             a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-            pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attcollation, a.attoptions,
+            pg_get_expr(ad.adbin, ad.adrelid), a.attgenerated, a.attcollation,
+            (SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o
+             WHERE split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')),
             nullif(a.attstattarget::int, -1), col_description(a.attrelid, a.attnum)), E'\n' ORDER BY a.attnum)
    FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
    WHERE a.attrelid = %(table)s::regclass AND a.attnum > 0 AND NOT a.attisdropped),
@@ -66,7 +70,8 @@ SELECT concat_ws(E'\n',
 
 -- name: copy_settings
 -- Statements that give the rebuilt copy the live table's comment, storage options,
--- column options and statistics targets, and privileges (LIKE copies none of them).
+-- column options (n_distinct[_inherited]) and statistics targets, and privileges (LIKE
+-- copies none of them).
 SELECT format('COMMENT ON TABLE %%s IS %%L', %(load)s::regclass, obj_description(c.oid, 'pg_class'))
 FROM pg_class c WHERE c.oid = %(table)s::regclass AND obj_description(c.oid, 'pg_class') IS NOT NULL
 UNION ALL
@@ -74,10 +79,11 @@ SELECT format('ALTER TABLE %%s SET (%%s)', %(load)s::regclass, array_to_string(c
 FROM pg_class c WHERE c.oid = %(table)s::regclass AND c.reloptions IS NOT NULL
 UNION ALL
 SELECT format('ALTER TABLE %%s ALTER COLUMN %%I SET (%%s)', %(load)s::regclass, a.attname,
-              array_to_string(a.attoptions, ', '))
-FROM pg_attribute a
+              string_agg(o, ', '))
+FROM pg_attribute a, unnest(a.attoptions) o
 WHERE a.attrelid = %(table)s::regclass AND a.attnum > 0 AND NOT a.attisdropped
-  AND a.attoptions IS NOT NULL
+  AND split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')
+GROUP BY a.attname
 UNION ALL
 SELECT format('ALTER TABLE %%s ALTER COLUMN %%I SET STATISTICS %%s', %(load)s::regclass, a.attname,
               a.attstattarget)
