@@ -498,20 +498,20 @@ def _load_fast(
         builds: list[swap.IndexBuild] = []
         counts: list[tuple[str, int, int]] = []
         if swappable:
+            # Options and statistics targets first: ANALYZE (beside the counts) uses them.
+            swap.copy_settings(conn, STAGING, load)
+            if progress:
+                progress.phase("counting, ANALYZE")
+            _run_tasks(conninfo, [_count(load, counts), _analyze(load)], workers)
             if progress:
                 progress.phase("constraints")
-            swap.add_constraints_and_settings(conn, STAGING, load)
+            swap.add_checks(conn, STAGING, load)
             builds = swap.index_builds(conn, STAGING, load)
             if progress:
-                progress.phase(f"building {len(builds)} indexes, counting")
-            _run_tasks(
-                conninfo,
-                [*(partial(swap.build_index, build=b) for b in builds), _count(load, counts)],
-                workers,
-            )
-            if progress:
-                progress.phase("ANALYZE")
-            conn.execute(sql.SQL("ANALYZE {}").format(ident))
+                progress.phase(f"building {len(builds)} indexes")
+            _run_tasks(conninfo, [partial(swap.build_index, build=b) for b in builds], workers)
+            if any(b.expressions for b in builds):  # their statistics come from ANALYZE
+                conn.execute(sql.SQL("ANALYZE {}").format(ident))
         if progress:
             progress.phase("publishing (waits for running jobs)")
         with conn.transaction():
@@ -605,6 +605,15 @@ def _count(load: str, into: list[tuple[str, int, int]]) -> Task:
     def task(conn: psycopg.Connection) -> None:
         rows = conn.execute(sql.SQL(_COUNTS).format(load=sql.Identifier(load))).fetchall()
         into.extend((str(c), int(n), int(live)) for c, n, live in rows)
+
+    return task
+
+
+def _analyze(load: str) -> Task:
+    """Return a task running ANALYZE on the load table."""
+
+    def task(conn: psycopg.Connection) -> None:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(load)))
 
     return task
 

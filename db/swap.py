@@ -38,6 +38,8 @@ class IndexBuild:
     kind: str | None
     """``p`` (primary key), ``u`` (unique) or None (a plain index)."""
     comment: str | None
+    expressions: bool
+    """The index has expression columns (ANALYZE gathers statistics for them)."""
 
 
 def _params(table: str, load: str = "") -> dict[str, str]:
@@ -74,8 +76,14 @@ def column_default(conn: psycopg.Connection, table: str, column: str) -> sql.Com
     return sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(column), sql.SQL(row[0]))
 
 
-def add_constraints_and_settings(conn: psycopg.Connection, table: str, load: str) -> None:
-    """Give ``load`` the CHECKs (one validating scan), options and privileges of ``table``."""
+def copy_settings(conn: psycopg.Connection, table: str, load: str) -> None:
+    """Give ``load`` the comment, options, statistics targets and privileges of ``table``."""
+    for (stmt,) in conn.execute(q("copy_settings"), _params(table, load)).fetchall():
+        conn.execute(str(stmt).encode())
+
+
+def add_checks(conn: psycopg.Connection, table: str, load: str) -> None:
+    """Give ``load`` the CHECK constraints of ``table`` (one validating scan)."""
     checks = conn.execute(q("check_constraints"), _params(table)).fetchall()
     if checks:
         conn.execute(
@@ -85,19 +93,17 @@ def add_constraints_and_settings(conn: psycopg.Connection, table: str, load: str
                 for name, definition in checks
             )
         )
-    for (stmt,) in conn.execute(q("copy_settings"), _params(table, load)).fetchall():
-        conn.execute(str(stmt).encode())
 
 
 def index_builds(conn: psycopg.Connection, table: str, load: str) -> list[IndexBuild]:
     """Return ``table``'s indexes as statements that build them on ``load``."""
     builds = []
-    for tmp, create_sql, constraint, kind, name, comment in conn.execute(
+    for tmp, create_sql, constraint, kind, name, comment, expressions in conn.execute(
         q("index_builds"), _params(table, load)
     ).fetchall():
         if create_sql is None:
             raise SwapMismatch(f"cannot rewrite the definition of index {name}")
-        builds.append(IndexBuild(tmp, create_sql, name, constraint, kind, comment))
+        builds.append(IndexBuild(tmp, create_sql, name, constraint, kind, comment, expressions))
     return builds
 
 

@@ -106,13 +106,14 @@ ORDER BY c.conname
 -- name: index_builds
 -- The live table's indexes as CREATE statements for the rebuilt copy under temporary
 -- names (rows: temporary name, statement, constraint name and type or NULL, final name,
--- comment). pg_get_indexdef starts "CREATE [UNIQUE] INDEX name ON schema.table "; only
+-- comment, whether it has expression columns). pg_get_indexdef starts "CREATE [UNIQUE] INDEX name ON schema.table "; only
 -- that prefix is replaced, so method, columns, options and predicate stay as they are.
 WITH defs AS (
     SELECT ic.relname AS name, i.indisunique AS uniq, pg_get_indexdef(i.indexrelid) AS def,
            format('CREATE %%sINDEX %%s ON %%s.%%s ', CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END,
                   quote_ident(ic.relname), quote_ident(n.nspname), quote_ident(t.relname)) AS prefix,
            con.conname, con.contype, obj_description(i.indexrelid, 'pg_class') AS comment,
+           i.indexprs IS NOT NULL AS expressions,
            row_number() OVER (ORDER BY ic.relname) AS k, ic.relpages
     FROM pg_index i
     JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -127,7 +128,7 @@ SELECT left(%(load)s, 50) || '_i' || k AS tmp,
             THEN format('CREATE %%sINDEX %%I ON %%s ', CASE WHEN uniq THEN 'UNIQUE ' ELSE '' END,
                         left(%(load)s, 50) || '_i' || k, %(load)s::regclass)
                  || substr(def, length(prefix) + 1) END AS create_sql,
-       conname, contype::text, name, comment
+       conname, contype::text, name, comment, expressions
 FROM defs ORDER BY (conname IS NULL), k
 
 -- name: statistics_pairs
