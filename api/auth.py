@@ -2,7 +2,9 @@
 
 With ``ICP_AUTH_JWT_SECRET`` set (at least 32 bytes), every request (graph API and custom
 routes, see ``http.enable_custom_route_auth`` in langgraph.json) needs
-``Authorization: Bearer <JWT>``; a missing, expired, forged or incomplete token is a 401.
+``Authorization: Bearer <JWT>``, or the JWT as ``x-api-key`` (what agent-chat-ui sends from
+its key field, and what its generative-UI cards send with their own requests); a missing,
+expired, forged or incomplete token is a 401.
 Required claims: ``exp`` (at most ``ICP_AUTH_JWT_MAX_TTL_S`` ahead; ``LEEWAY_S`` of clock
 skew allowed), ``sub`` and ``tenant_id``; ``aud`` / ``iss`` too when
 ``ICP_AUTH_JWT_AUDIENCE`` / ``ICP_AUTH_JWT_ISSUER`` are set. The few endpoints that stay
@@ -99,6 +101,22 @@ def default_user() -> TenantUser:
     )
 
 
+def credentials(authorization: str | None, api_key: str | None) -> str | None:
+    """Return the Authorization value to verify: the header, else the x-api-key as a bearer.
+
+    agent-chat-ui sends the key typed into its connect form as ``x-api-key`` on every
+    request (and so do the cards' own requests, through the same SDK client), so a JWT
+    pasted there works like ``Authorization: Bearer <JWT>``; the header wins when both come.
+    """
+    if authorization and authorization.strip():
+        return authorization
+    key = (api_key or "").strip()
+    if not key:
+        return authorization
+    scheme, _, token = key.partition(" ")
+    return key if scheme.lower() == "bearer" and token.strip() else f"Bearer {key}"
+
+
 def verify_authorization(authorization: str | None) -> TenantUser:
     """Return the user of an ``Authorization`` header value; raise a 401 HTTPException."""
     secret = get_settings().auth_jwt_secret
@@ -166,13 +184,19 @@ def is_public_page(method: str, path: str) -> bool:
 
 @auth.authenticate
 async def authenticate(
-    authorization: str | None, method: str = "GET", path: str = ""
+    authorization: str | None,
+    headers: dict[bytes, bytes] | None = None,
+    method: str = "GET",
+    path: str = "",
 ) -> Auth.types.MinimalUserDict:
-    """Verify the bearer token of a request (LangGraph calls this for every request).
+    """Verify the token of a request (LangGraph calls this for every request).
 
-    The page under /app carries no data and asks for the token itself, so its GETs pass;
-    every API call the page makes still needs the token.
+    The token comes as a bearer header or as agent-chat-ui's ``x-api-key``. The page under
+    /app carries no data and asks for the token itself, so its GETs pass; every API call
+    the page makes still needs the token.
     """
+    api_key = (headers or {}).get(b"x-api-key")
+    authorization = credentials(authorization, api_key.decode("latin-1") if api_key else None)
     if is_public_page(method, path) and not authorization:
         return {
             "identity": "page",

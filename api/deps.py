@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from langgraph_sdk import Auth
 from psycopg import AsyncConnection
 
-from api.auth import tenant_of_user, verify_authorization
+from api.auth import credentials, tenant_of_user, verify_authorization
 from db.pool import get_pool
 
 
@@ -26,7 +26,10 @@ async def current_tenant(request: Request) -> str:
         if tenant:
             return tenant
     try:
-        return verify_authorization(request.headers.get("authorization"))["tenant_id"]
+        authorization = credentials(
+            request.headers.get("authorization"), request.headers.get("x-api-key")
+        )
+        return verify_authorization(authorization)["tenant_id"]
     except Auth.exceptions.HTTPException as exc:
         raise HTTPException(
             status_code=exc.status_code,

@@ -15,7 +15,13 @@ import jwt
 import pytest
 from langgraph_sdk import Auth
 
-from api.auth import LEEWAY_S, authenticate, owned_by_user, verify_authorization
+from api.auth import (
+    LEEWAY_S,
+    authenticate,
+    credentials,
+    owned_by_user,
+    verify_authorization,
+)
 from api.pagination import CursorError, decode_cursor, encode_cursor
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +162,10 @@ async def main():
                         (b"x-auth-scheme", b"langsmith")]
     _creds, user = await backend.authenticate(HTTPConnection(scope))
     out.append([user.identity, user["tenant_id"]])
+    # agent-chat-ui's key field arrives as x-api-key.
+    scope["headers"] = [(b"x-api-key", good.encode())]
+    _creds, user = await backend.authenticate(HTTPConnection(scope))
+    out.append([user.identity, user["tenant_id"]])
     print(json.dumps(out))
 
 asyncio.run(main())
@@ -188,7 +198,26 @@ def test_server_backend_rejects_langsmith_scheme_without_token() -> None:
         check=False,
     )
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout.strip().splitlines()[-1]) == [401, 401, ["alice", "acme"]]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == [
+        401,
+        401,
+        ["alice", "acme"],
+        ["alice", "acme"],
+    ]
+
+
+async def test_x_api_key_is_the_token_when_no_authorization_header_comes(secret: str) -> None:
+    good = token({"sub": "alice", "tenant_id": "acme", "exp": int(time.time()) + 60})
+    other = token({"sub": "bob", "tenant_id": "globex", "exp": int(time.time()) + 60})
+    assert credentials(None, good) == f"Bearer {good}"
+    assert credentials("", f" Bearer {good} ") == f"Bearer {good}"
+    assert credentials(f"Bearer {other}", good) == f"Bearer {other}"  # the header wins
+    assert credentials(None, "  ") is None
+    user = await authenticate(None, {b"x-api-key": good.encode()})
+    assert user["identity"] == "alice" and user.get("tenant_id") == "acme"
+    with pytest.raises(Auth.exceptions.HTTPException) as err:
+        await authenticate(None, {b"x-api-key": b"lsv2_pt_not-a-jwt"})
+    assert err.value.status_code == 401 and err.value.detail == "invalid token"
 
 
 async def test_threads_are_tagged_with_and_filtered_by_their_owner() -> None:
