@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import CoverServerMetaRoutes
 from api.errors import failure_response
+from api.genui import AbsoluteUiAssets
 from config.settings import SettingsError, get_settings
 from db.pool import close_pool, get_pool
 
@@ -53,6 +54,9 @@ app = FastAPI(
     redoc_url=None,
     openapi_url="/icp/openapi.json",
 )
+# Custom middleware runs around the server's own routes too: agent-chat-ui (another
+# origin) can only load the cards when POST /ui/<graph> names the bundle absolutely.
+app.add_middleware(AbsoluteUiAssets)
 
 
 # Outermost middleware of the whole server (langgraph-api puts a custom app's middleware
