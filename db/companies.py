@@ -77,6 +77,37 @@ async def count_matching(conn: AsyncConnection[Any], codes: Sequence[str]) -> tu
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+async def count_matching_by_term(
+    conn: AsyncConnection[Any], codes: Sequence[IcpCode]
+) -> dict[str, tuple[int, int]]:
+    """Return per term (matching staging rows, of which live) for the codes it reached."""
+    cur = await conn.execute(
+        q("count_matching_by_term"),
+        {"codes": [c.code for c in codes], "terms": [c.term for c in codes]},
+    )
+    return {str(term): (int(total), int(live)) for term, total, live in await cur.fetchall()}
+
+
+async def scored_leads_page(
+    conn: AsyncConnection[Any],
+    *,
+    tenant_id: str,
+    codes: Sequence[str],
+    shown: Sequence[int],
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Return the tenant's best scored companies with these codes, leaving out ``shown``."""
+    params = {
+        "tenant_id": tenant_id,
+        "codes": list(codes),
+        "shown": list(shown),
+        "limit": limit,
+    }
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(q("search_leads_page"), params, prepare=False)
+        return await cur.fetchall()
+
+
 async def sample_matching(
     conn: AsyncConnection[Any], codes: Sequence[str], limit: int = 20
 ) -> list[dict[str, Any]]:

@@ -1,12 +1,23 @@
-"""The chat graph's state: a narrow input (messages) and the fuller working state."""
+"""The chat graph's state: a narrow input (messages), the fuller working state, and the
+props of the generative-UI cards the reply carries.
+
+The card props (``LeadsCard``, ``JobCard``, ``SearchCard`` and the rows inside them) are
+the one definition of their field names: ``ui/props.ts`` is generated from them
+(``python -m icp.ui_props``) and a unit test fails when it is stale.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from langgraph.graph.ui import AnyUIMessage, ui_message_reducer
 from typing_extensions import TypedDict
+
+Bucket = Literal["high", "medium", "low"]
+JobStatus = Literal["queued", "running", "done", "error", "cancelled"]
+Intent = Literal["search", "more"]
 
 
 class InputState(TypedDict):
@@ -31,12 +42,41 @@ class CodeMatch(TypedDict):
     """Match strength 0..1 (feeds the score's industry-fit part)."""
 
 
+class LeadRow(TypedDict):
+    """One scored company, as the chat shows it."""
+
+    company_id: int
+    """The company's id (companies.company_id)."""
+    uen: str
+    """Its Unique Entity Number in the ACRA registry."""
+    name: str
+    """Registered name."""
+    industry_code: str | None
+    """Primary SSIC 2020 subclass (5 digits)."""
+    industry_norm: str | None
+    """The SSIC title of industry_code."""
+    score: int
+    """Lead score 0..100 for this tenant's search."""
+    bucket: Bucket
+    """high, medium or low (from the score)."""
+    rationale: str
+    """Why it scored what it did."""
+    status: str | None
+    """Registry status ("Live Company", "Struck Off", ...); None when unknown."""
+    is_live: bool | None
+    """Whether the registry lists it as live."""
+    incorporation_year: int | None
+    """Year of incorporation or registration."""
+    area: str | None
+    """Where it is: the registered address."""
+
+
 class JobInfo(TypedDict):
     """The background job holding the rest of the request."""
 
     job_id: int
     """Job id, for GET /jobs/{job_id}."""
-    status: str
+    status: JobStatus
     """queued, running, done, error or cancelled."""
     total: int
     """Matching registry rows the job will process."""
@@ -44,6 +84,86 @@ class JobInfo(TypedDict):
     """Rows not yet upserted when the chat answered."""
     created: bool
     """False when an identical request already had a queued or running job."""
+
+
+class SearchGroup(TypedDict):
+    """One industry a term of the request matched."""
+
+    term: str
+    """The term as the user wrote it (normalized)."""
+    code: str
+    """The SSIC 2020 code it matched (section letter, division, group, class or subclass)."""
+    level: str
+    """section, division, group, class, subclass or phrase."""
+    title: str
+    """The official SSIC 2020 title of code (a section's all-caps title in sentence case)."""
+    codes: int
+    """Subclasses the term reached."""
+    total: int
+    """Registry companies with those subclasses."""
+    live: int
+    """Of which live."""
+
+
+class LeadsCard(TypedDict):
+    """Props of the leads card: the companies this turn shows, best first."""
+
+    terms: list[str]
+    """The search the companies belong to."""
+    rows: list[LeadRow]
+    """This turn's companies, best first."""
+    first: int
+    """Rank of rows[0] among the search's leads shown in this thread (1, 11, 21, ...)."""
+    total: int
+    """Registry companies matching the search."""
+    live: int
+    """Of which live."""
+    more: str | None
+    """The message the card's "more" action sends; None when there is no next page."""
+    job_id: int | None
+    """The job scoring the rest of the search."""
+
+
+class JobCard(TypedDict):
+    """Props of the job card: the search's background job when the chat answered."""
+
+    job_id: int
+    """Poll GET /jobs/{job_id} for live progress."""
+    status: JobStatus
+    """Status when the chat answered."""
+    total: int
+    """Registry rows the job processes."""
+    remaining: int
+    """Rows not yet upserted when the chat answered."""
+    created: bool
+    """False when an identical queued or running job was reused."""
+    runs_at: str | None
+    """ISO 8601 time the queue is next drained (when a queued job runs); None if unknown."""
+    eta_seconds: int | None
+    """Estimated seconds to finish while running; None when not known."""
+    terms: list[str]
+    """The search the job belongs to."""
+
+
+class SearchCard(TypedDict):
+    """Props of the search card: what the request matched in SSIC 2020."""
+
+    terms: list[str]
+    """Industry terms taken from the message."""
+    groups: list[SearchGroup]
+    """Each matched industry with its counts."""
+    unused: list[str]
+    """Words of the message that were not used (terms that matched no industry)."""
+    total: int
+    """Registry companies matching all groups."""
+    live: int
+    """Of which live."""
+    mode: str
+    """background, sync_preview or off."""
+
+
+CARDS: dict[str, type] = {"leads": LeadsCard, "job": JobCard, "search": SearchCard}
+"""The cards by the name the graph pushes them under and ``ui/index.tsx`` exports them as."""
 
 
 class State(InputState, total=False):
@@ -61,16 +181,30 @@ class State(InputState, total=False):
     """Tenant the request runs for."""
     total: int | None
     """Matching registry rows (None when counting them failed: never reported as 0)."""
-    head: list[dict[str, Any]]
+    live: int | None
+    """Of which live (None when counting failed)."""
+    groups: list[SearchGroup]
+    """Per term: the industry it matched and its counts (the search card)."""
+    unused: list[str]
+    """Terms that matched no industry."""
+    head: list[LeadRow]
     """Companies upserted and scored during the chat, best first."""
     job: JobInfo | None
     """The queued remainder."""
     candidates: list[dict[str, Any]]
     """Preview sample (at most 20) in sync_preview mode; nothing written."""
+    intent: Intent
+    """What the latest message asked: a new search, or the next page of the active one."""
+    page: list[LeadRow]
+    """The next page of the active search's scored leads ("more")."""
+    shown: list[int]
+    """company_id of every lead shown for the active search in this thread."""
     errors: list[str]
     """What failed while answering (the reply says so)."""
     started_at: float
     """Wall-clock time the request reached normalize (for the time-to-reply metric)."""
+    ui: Annotated[list[AnyUIMessage], ui_message_reducer]
+    """Generative-UI cards pushed with the replies (agent-chat-ui renders them)."""
 
 
 class OutputState(TypedDict, total=False):
@@ -82,7 +216,13 @@ class OutputState(TypedDict, total=False):
     codes: list[CodeMatch]
     mode: str
     total: int | None
-    head: list[dict[str, Any]]
+    live: int | None
+    groups: list[SearchGroup]
+    unused: list[str]
+    head: list[LeadRow]
     job: JobInfo | None
     candidates: list[dict[str, Any]]
+    intent: Intent
+    page: list[LeadRow]
     errors: list[str]
+    ui: Annotated[list[AnyUIMessage], ui_message_reducer]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, TypeGuard
 
 from langchain_core.runnables import RunnableConfig
 from psycopg import AsyncConnection
 
 from config.settings import UpsertMode, get_settings
+from db.pool import get_pool
 from db.queries import q
 from jobs.failures import report_failure, run_ids
 
@@ -75,6 +78,17 @@ async def effective_mode(conn: AsyncConnection[Any], tenant_id: str) -> UpsertMo
 def budget_s() -> float:
     """Return the chat's time budget for one database step, in seconds."""
     return get_settings().head_budget_ms / 1000
+
+
+@asynccontextmanager
+async def budgeted_connection() -> AsyncIterator[AsyncConnection[Any]]:
+    """Yield a pooled connection; getting it and the whole block share one step's budget
+    (TimeoutError past it)."""
+    budget = budget_s()
+    async with asyncio.timeout(budget):
+        pool = await get_pool()
+        async with pool.connection(timeout=budget) as conn:
+            yield conn
 
 
 async def failed_step(

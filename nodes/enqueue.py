@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
 from db.pool import get_pool
-from graph.state import JobInfo, State
+from graph.state import JobInfo, JobStatus, State
 from jobs.queue import enqueue_staging_upsert
 from nodes.context import budget_s, failed_step, tenant_of
 from nodes.head_upsert import icp_codes
@@ -38,7 +38,7 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
         return {"job": None, "errors": [*state.get("errors", []), error]}
     info = JobInfo(
         job_id=job.job_id,
-        status=job.status,
+        status=cast(JobStatus, job.status),
         total=job.total,
         remaining=max(total - done, 0),
         created=job.created,

@@ -11,6 +11,7 @@ from config.settings import get_settings
 from db.companies import IcpCode, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
+from nodes.cards import lead_row
 from nodes.context import budget_s, failed_step, tenant_of
 
 
@@ -42,17 +43,5 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Scoring the first companies", exc, config, node="head_upsert")
         return {"head": [], "errors": [*state.get("errors", []), error]}
-    return {"head": [_public(r) for r in rows]}
-
-
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "company_id": int(row["company_id"]),
-        "uen": row["uen"],
-        "name": row["name"],
-        "industry_code": row["industry_code"],
-        "industry_norm": row["industry_norm"],
-        "score": int(row["score"]),
-        "bucket": row["bucket"],
-        "rationale": row["rationale"],
-    }
+    head = [lead_row(r) for r in rows]
+    return {"head": head, "shown": [r["company_id"] for r in head]}

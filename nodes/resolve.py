@@ -129,6 +129,11 @@ class Resolution:
         return out
 
 
+def display_title(title: str) -> str:
+    """Return an SSIC title for reading: the sections' all-caps titles in sentence case."""
+    return title.capitalize() if title.isupper() else title
+
+
 def normalize_term(term: object) -> str:
     """Return a term lowercased, without control characters, whitespace-collapsed, capped."""
     if not isinstance(term, str):

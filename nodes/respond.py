@@ -1,19 +1,27 @@
-"""respond: write the reply a salesperson reads; structured results stay in state."""
+"""respond: write the reply a salesperson reads and push the turn's cards.
+
+The text is complete markdown on its own (SDK scripts, Studio, clients without
+generative UI): the headline, a table of the companies shown and what the job does.
+agent-chat-ui also renders the leads, search and job cards (``nodes.cards``) under it.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
-from graph.state import State
+from graph.state import LeadRow, State
 from jobs.metrics import observe_chat_reply
+from nodes.cards import push_cards
 from nodes.context import failed_step
+from nodes.resolve import display_title
 
 HELP = (
     "Tell me an industry and I'll find matching companies in the registry, for example "
@@ -37,17 +45,28 @@ def _plural(n: int, word: str) -> str:
     return f"{_n(n)} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
 
 
-def next_run_label() -> str:
-    """Describe when the scheduler drains the queue next (from NIGHTLY_CRON/NIGHTLY_TZ)."""
+TEXT_ROWS = 20
+"""Companies listed in the text reply; a longer page is in the leads card and on /app/."""
+
+
+def next_run_at() -> datetime | None:
+    """Return when the scheduler drains the queue next (from NIGHTLY_CRON/NIGHTLY_TZ)."""
     from apscheduler.triggers.cron import CronTrigger
 
     settings = get_settings()
     tz = ZoneInfo(settings.nightly_tz)
     trigger = CronTrigger.from_crontab(settings.nightly_cron, timezone=tz)
-    now = datetime.now(tz)
-    fire = trigger.get_next_fire_time(None, now)
+    fire: datetime | None = trigger.get_next_fire_time(None, datetime.now(tz))
+    return fire
+
+
+def next_run_label() -> str:
+    """Describe when the scheduler drains the queue next (from NIGHTLY_CRON/NIGHTLY_TZ)."""
+    settings = get_settings()
+    fire = next_run_at()
     if fire is None:
         return "the next scheduled run"
+    now = datetime.now(fire.tzinfo)
     when = f"{fire:%H:%M} {settings.nightly_tz}"
     if settings.nightly_cron == "0 2 * * *":
         return f"tonight's run ({when})"
@@ -60,14 +79,72 @@ def _term_line(res: dict[str, Any]) -> str:
     if count == 0:
         return f"\u201c{res['term']}\u201d matched no SSIC industry"
     level = LEVEL_NAMES.get(str(res.get("level")), "SSIC")
-    title = str(res.get("title", ""))
-    title = title.capitalize() if title.isupper() else title
+    title = display_title(str(res.get("title", "")))
     what = f"{level} {res.get('code')}" + (f" \u201c{title}\u201d" if title else "")
     return f"{res['term'].capitalize()} \u2192 {what} ({_plural(count, 'subclass')})"
 
 
+def _cell(value: object) -> str:
+    text = "" if value is None else " ".join(str(value).split())
+    return text.replace("|", "\\|") or "\u2013"
+
+
+def leads_table(rows: list[LeadRow], first: int = 1) -> str:
+    """Return companies as a markdown table (at most TEXT_ROWS; the rest is counted)."""
+    lines = [
+        "| # | Company | UEN | Score | Status | Est. | Area |",
+        "|--:|---|---|--:|---|--:|---|",
+    ]
+    for rank, row in enumerate(rows[:TEXT_ROWS], start=first):
+        cells = [
+            str(rank),
+            row["name"],
+            row["uen"],
+            f"{row['score']} {row['bucket']}",
+            row.get("status"),
+            row.get("incorporation_year"),
+            row.get("area"),
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if len(rows) > TEXT_ROWS:
+        rest = len(rows) - TEXT_ROWS
+        lines.append(f"\n\u2026 and {_n(rest)} more in the leads card and on the page /app/.")
+    return "\n".join(lines)
+
+
+def _quoted(terms: list[str]) -> str:
+    return ", ".join(f"\u201c{t}\u201d" for t in terms)
+
+
+def compose_more(state: State) -> str:
+    """Return the reply to "more": the next page of the active search, or why there is none."""
+    terms = state.get("terms", [])
+    if not state.get("codes"):
+        return "There is no search to continue yet. " + HELP
+    page = state.get("page", [])
+    shown = state.get("shown", [])
+    errors = " ".join(state.get("errors", []))
+    if errors:
+        return f"{errors} Please try again in a moment."
+    if not page:
+        text = f"No more scored leads for {_quoted(terms)} beyond the {_n(len(shown))} shown."
+        job = state.get("job")
+        if job:
+            text += f" Job {job['job_id']} scores the rest; ask again once it has run."
+        return text
+    first = len(shown) - len(page) + 1
+    total = int(state.get("total") or 0)
+    head = (
+        f"More leads for {_quoted(terms)}: {_n(first)}\u2013{_n(len(shown))} of the scored "
+        f"companies, best first ({_n(total)} {'company' if total == 1 else 'companies'} match)."
+    )
+    return head + "\n\n" + leads_table(page, first)
+
+
 def compose(state: State) -> str:
     """Return the reply text for the state the earlier nodes produced."""
+    if state.get("intent") == "more":
+        return compose_more(state)
     terms = state.get("terms", [])
     errors = state.get("errors", [])
     if not terms:
@@ -77,8 +154,7 @@ def compose(state: State) -> str:
     if not codes:
         if errors:
             return " ".join(errors) + " Please try again in a moment."
-        quoted = ", ".join(f"\u201c{t}\u201d" for t in terms)
-        return f"I couldn't match {quoted} to an industry in SSIC 2020. " + HELP
+        return f"I couldn't match {_quoted(terms)} to an industry in SSIC 2020. " + HELP
     matched = "; ".join(_term_line(r) for r in resolutions)
     mode = state.get("mode", "background")
     if mode == "off":
@@ -112,18 +188,24 @@ def compose(state: State) -> str:
             else:
                 parts.append(f"{lead} already in job {job['job_id']} ({job['status']}).")
         lines[0] = " ".join([lines[0], *parts])
+        if head:
+            lines.append(leads_table(head))
     if errors:
         lines.append(" ".join(errors))
     return "\n\n".join(lines)
 
 
 async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
-    """Append the assistant's reply and record the time to reply."""
+    """Append the assistant's reply with its cards and record the time to reply."""
     try:
         text = compose(state)
     except Exception as exc:  # reported once; the user still gets an answer
         text = await failed_step("Writing the reply", exc, config, node="respond")
-    reply = AIMessage(content=text)
+    reply = AIMessage(content=text, id=str(uuid4()))
+    try:
+        push_cards(state, reply, next_run_at() if state.get("job") else None)
+    except Exception as exc:  # the text stands alone: a card that fails is reported, not fatal
+        await failed_step("Showing the cards", exc, config, node="respond")
     started = state.get("started_at")
     if started:
         observe_chat_reply(max(time.time() - started, 0.0))

@@ -202,6 +202,31 @@ def _term(segment: str) -> str | None:
     return term if len(term) >= MIN_TERM_CHARS else None
 
 
+# "more", "show me 20 more", "next 10", "load more please": the next page of the search.
+_MORE = re.compile(
+    r"(?:(?:ok|okay|yes|and|then|now|please|pls)[\s,]+)*"
+    r"(?:(?:can|could)\s+(?:you|u)\s+)?"
+    r"(?:(?:show|give|load|get|list|see|display|fetch)(?:\s+(?:me|us))?\s+)?"
+    r"(?:(?:the\s+)?next(?:\s+(?P<next>\d{1,3}))?(?:\s+(?:page|one|ones))?"
+    r"|(?:(?P<more>\d{1,3})\s+)?more)"
+    r"(?:\s+(?:please|pls|results|leads|companies|of them|rows))*"
+)
+MORE_PAGE = 10
+MAX_MORE_PAGE = 50
+
+
+def more_request(text: str) -> int | None:
+    """Return how many more leads a message asks for ("more" -> 10), or None if it doesn't."""
+    if not isinstance(text, str) or len(text) > 100:
+        return None
+    cleaned = _SPACE.sub(" ", re.sub(r"[^\w\s,]", " ", _clean(text))).strip(" ,")
+    match = _MORE.fullmatch(cleaned)
+    if not match:
+        return None
+    count = match.group("next") or match.group("more")
+    return min(max(int(count), 1), MAX_MORE_PAGE) if count else MORE_PAGE
+
+
 def extract_terms(text: str) -> list[str]:
     """Return up to 10 lowercase industry terms named in a message ([] for chit-chat)."""
     if not isinstance(text, str) or not text.strip():

@@ -69,7 +69,7 @@ WITH icp AS (
     RETURNING c.company_id, c.uen, c.name, c.industry_code, c.industry_norm,
               c.incorporation_year
 ), parts AS (
-    SELECT up.*, f.is_live, f.entity_status_description AS status,
+    SELECT up.*, f.is_live, f.entity_status_description AS status, f.address,
            f.entity_type_description AS entity_type, f.no_of_officers AS officers,
            f.address_complete, f.address_partial, icp.term, coalesce(icp.weight, 0) AS weight,
            CASE WHEN up.incorporation_year IS NULL THEN NULL
@@ -122,7 +122,7 @@ WITH icp AS (
     RETURNING ls.company_id, ls.score, ls.bucket, ls.rationale
 )
 SELECT ins.company_id, s.uen, s.name, s.industry_code, s.industry_norm, ins.score, ins.bucket,
-       ins.rationale
+       ins.rationale, s.status, s.is_live, s.incorporation_year, s.address
 FROM ins JOIN scored s USING (company_id)
 ORDER BY ins.score DESC, ins.company_id DESC
 
@@ -130,6 +130,14 @@ ORDER BY ins.score DESC, ins.company_id DESC
 -- Exact matching staging rows from the loader-maintained per-code counts.
 SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS live
 FROM staging_ssic_counts WHERE code = ANY(%(codes)s::text[])
+
+-- name: count_matching_by_term
+-- count_matching per term: each subclass belongs to the one term that reached it, so the
+-- terms' counts add up to the search's.
+SELECT t.term, coalesce(sum(s.n), 0)::bigint AS total, coalesce(sum(s.n_live), 0)::bigint AS live
+FROM unnest(%(codes)s::text[], %(terms)s::text[]) AS t(code, term)
+LEFT JOIN staging_ssic_counts s ON s.code = t.code
+GROUP BY t.term
 
 -- name: sample_matching
 -- A preview sample without writes: the head step's pick (live first, index order, early

@@ -430,3 +430,42 @@ def test_a_short_secret_stops_start_up_with_one_line(sample_db: str) -> None:
         "use a random value, e.g. `openssl rand -hex 32`"
     ]
     assert "Traceback" not in log and "too-short-secret" not in log
+
+
+# --------------------------------------------------------------------------- agent-chat-ui
+
+
+async def test_a_token_in_agent_chat_uis_key_field_works_for_chat_and_cards(
+    secured: tuple[DevServer, str],
+) -> None:
+    """agent-chat-ui's SDK client sends the key as x-api-key; the cards' requests too."""
+    from langgraph_sdk import get_client
+
+    srv, _ = secured
+    bakery = {"messages": [{"type": "human", "content": [{"type": "text", "text": "bakery"}]}]}
+    async with get_client(url=srv.url, api_key=token("tenant-k")) as client:
+        thread = await client.threads.create()
+        async for chunk in client.runs.stream(
+            thread["thread_id"],
+            "icp_search",
+            input=bakery,
+            stream_mode=["values", "messages-tuple", "custom"],
+        ):
+            assert chunk.event != "error", chunk.data
+        state = await client.threads.get_state(thread["thread_id"])
+    job_id = state["values"]["job"]["job_id"]
+    assert {u["name"] for u in state["values"]["ui"]} == {"search", "leads", "job"}
+    async with httpx.AsyncClient(base_url=srv.url, timeout=30) as http:
+        own = await http.get(f"/jobs/{job_id}", headers={"x-api-key": token("tenant-k")})
+        assert own.status_code == 200 and own.json()["terms"] == ["bakery"]
+        other = await http.get(f"/jobs/{job_id}", headers={"x-api-key": token("tenant-l", "l")})
+        assert other.status_code == 404
+        forged = jwt.encode(
+            {"sub": "x", "tenant_id": "tenant-k", "exp": int(time.time()) + 600},
+            "x" * 40,
+            algorithm="HS256",
+        )
+        assert (await http.get("/jobs", headers={"x-api-key": forged})).status_code == 401
+        # The header wins over the key when both come.
+        both = {"x-api-key": token("tenant-k"), **bearer(forged)}
+        assert (await http.get(f"/jobs/{job_id}", headers=both)).status_code == 401

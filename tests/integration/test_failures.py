@@ -49,7 +49,11 @@ def _compose_boom(state: Any) -> str:
 
 # (node, module attribute the fault replaces, what the reply says failed)
 NODE_FAULTS = [
-    ("normalize", "nodes.normalize.count_matching", "Counting the matching companies failed"),
+    (
+        "normalize",
+        "nodes.normalize.count_matching_by_term",
+        "Counting the matching companies failed",
+    ),
     ("head_upsert", "nodes.head_upsert.upsert_scored", "Scoring the first companies failed"),
     ("enqueue", "nodes.enqueue.enqueue_staging_upsert", "Queueing the rest failed"),
     ("respond", "nodes.respond.compose", "Writing the reply failed"),
@@ -82,11 +86,11 @@ async def test_a_count_past_the_budget_says_it_failed_never_zero(
     monkeypatch.setenv("ICP_HEAD_BUDGET_MS", "300")
     reset_settings()
 
-    async def slow_count(*args: Any) -> tuple[int, int]:
+    async def slow_count(*args: Any) -> dict[str, tuple[int, int]]:
         await asyncio.sleep(5)
         raise AssertionError("the budget did not stop the count")
 
-    monkeypatch.setattr("nodes.normalize.count_matching", slow_count)
+    monkeypatch.setattr("nodes.normalize.count_matching_by_term", slow_count)
     out, text = await chat("Manufacturing")
     assert out["total"] is None and out["codes"] and out["job"] is None
     assert "Manufacturing \u2192 SSIC section C" in text  # what matched is still said

@@ -192,3 +192,117 @@ async def test_with_auth_on_a_run_acts_only_for_its_users_tenant(
     out = await ask("logistics", langgraph_auth_user={"identity": "acme"})
     assert out["errors"] == [NO_TENANT] and reply(out).startswith(NO_TENANT)
     assert out["codes"] == [] and counts(app_db, "acme") == before
+
+
+def cards_of(out: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the reply's generative-UI cards by name (each tied to the reply's id)."""
+    reply_id = out["messages"][-1].id
+    mine = [u for u in out["ui"] if u["metadata"].get("message_id") == reply_id]
+    assert len({u["name"] for u in mine}) == len(mine), mine
+    return {u["name"]: u["props"] for u in mine}
+
+
+async def test_reply_carries_search_leads_and_job_cards(app_db: str) -> None:
+    out = await ask("Manufacturing")
+    cards = cards_of(out)
+    assert list(cards) == ["search", "leads", "job"]
+    search, leads, job = cards["search"], cards["leads"], cards["job"]
+    assert search["groups"] == [
+        {
+            "term": "manufacturing",
+            "code": "C",
+            "level": "section",
+            "title": "Manufacturing",
+            "codes": 355,
+            "total": MANUFACTURING_ROWS,
+            "live": 364,
+        }
+    ]
+    assert (search["total"], search["live"], search["unused"]) == (MANUFACTURING_ROWS, 364, [])
+    assert leads["rows"] == out["head"] and leads["first"] == 1 and leads["more"] == "more"
+    assert leads["job_id"] == out["job"]["job_id"] == job["job_id"]
+    assert all(r["status"] and r["incorporation_year"] and r["area"] for r in leads["rows"])
+    assert (job["status"], job["total"], job["remaining"]) == ("queued", 1171, 1161)
+    assert job["runs_at"] and job["runs_at"].endswith("+08:00")  # NIGHTLY_TZ Asia/Singapore
+    # The text stands alone: a markdown table of the same companies, best first.
+    text = reply(out)
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| # | Company | UEN | Score | Status | Est. | Area |")
+    assert [row.split(" | ")[2] for row in table[1:]] == [r["uen"] for r in leads["rows"]]
+
+
+async def test_cards_name_what_is_not_used_and_skip_what_did_not_happen(app_db: str) -> None:
+    out = await ask("bakery, qwxzv plorkish")
+    cards = cards_of(out)
+    assert cards["search"]["unused"] == ["qwxzv plorkish"]
+    assert [g["term"] for g in cards["search"]["groups"]] == ["bakery"]
+    assert sum(g["total"] for g in cards["search"]["groups"]) == out["total"]
+    assert cards_of(await ask("thanks!")) == {}
+    assert cards_of(await ask("xyzzyqwv")) == {}
+
+
+async def test_preview_and_off_modes_show_only_the_search_card(
+    app_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STAGING_UPSERT_MODE", "sync_preview")
+    reset_settings()
+    cards = cards_of(await ask("Manufacturing"))
+    assert list(cards) == ["search"] and cards["search"]["mode"] == "sync_preview"
+    monkeypatch.setenv("STAGING_UPSERT_MODE", "off")
+    reset_settings()
+    cards = cards_of(await ask("Manufacturing"))
+    assert list(cards) == ["search"] and cards["search"]["mode"] == "off"
+
+
+async def test_more_pages_the_active_search_and_writes_nothing(app_db: str) -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from graph.graph import builder
+    from jobs.runner import drain
+
+    chat = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "more"}}
+
+    async def say(text: str) -> dict[str, Any]:
+        return await chat.ainvoke({"messages": [human(text)]}, config)
+
+    first = await say("Manufacturing")
+    head = [r["company_id"] for r in first["head"]]
+    # Before the job ran only the head is scored: nothing more to show, and nothing queued.
+    early = await say("more")
+    assert early["page"] == [] and cards_of(early) == {}
+    assert "No more scored leads" in reply(early)
+    assert f"Job {first['job']['job_id']} scores the rest" in reply(early)
+    assert counts(app_db) == (10, 10, 1)
+
+    await drain()
+    before = counts(app_db)
+    second = await say("more")
+    page = second["page"]
+    assert len(page) == 10 and not {r["company_id"] for r in page} & set(head)
+    with psycopg.connect(app_db) as conn:
+        best = conn.execute(
+            "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
+            " WHERE c.industry_code LIKE ANY(%s) AND ls.company_id <> ALL(%s)"
+            " ORDER BY ls.score DESC, ls.company_id DESC LIMIT 10",
+            ([f"{d:02d}%" for d in range(10, 33)], head),
+        ).fetchall()
+    assert [r["company_id"] for r in page] == [r[0] for r in best]
+    leads = cards_of(second)["leads"]
+    assert list(cards_of(second)) == ["leads"]
+    assert leads["rows"] == page and leads["first"] == 11 and leads["terms"] == ["manufacturing"]
+    assert "11\u201320" in reply(second) and page[0]["uen"] in reply(second)
+
+    third = await say("show me 5 more")
+    assert len(third["page"]) == 5 and cards_of(third)["leads"]["first"] == 21
+    assert not {r["company_id"] for r in third["page"]} & {r["company_id"] for r in page}
+    assert counts(app_db) == before  # paging wrote nothing and queued nothing
+    # A new search starts over.
+    fresh = await say("bakery")
+    assert cards_of(fresh)["leads"]["first"] == 1 and fresh["intent"] == "search"
+
+
+async def test_more_without_a_search_asks_for_an_industry(app_db: str) -> None:
+    out = await ask("more")
+    assert out["intent"] == "more" and "no search to continue" in reply(out)
+    assert cards_of(out) == {} and counts(app_db) == (0, 0, 0)

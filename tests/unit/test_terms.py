@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from nodes.terms import MAX_TEXT_CHARS, extract_terms, latest_human_text
+from nodes.terms import MAX_TEXT_CHARS, extract_terms, latest_human_text, more_request
 
 # ---------------------------------------------------------------- latest_human_text
 
@@ -350,3 +350,38 @@ def test_lone_letters_are_not_industry_words() -> None:
     assert extract_terms("a b a b a b a b") == []
     assert extract_terms("vitamin c manufacturing") == ["vitamin manufacturing"]
     assert extract_terms("f&b") == ["f&b"]
+
+
+# ---------------------------------------------------------------- more_request
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("more", 10),
+        ("More!", 10),
+        ("more please", 10),
+        ("ok, more please", 10),
+        ("show more", 10),
+        ("show me more leads", 10),
+        ("load more", 10),
+        ("next", 10),
+        ("Next page", 10),
+        ("next 20", 20),
+        ("20 more", 20),
+        ("show me 5 more", 5),
+        ("can you show me 5 more?", 5),
+        ("give me 100 more", 50),  # capped
+        ("0 more", 1),
+        ("more manufacturing", None),  # a search, not a page
+        ("manufacturing", None),
+        ("next generation sequencing", None),
+        ("morel", None),
+        ("10", None),
+        ("", None),
+        ("more " * 40, None),
+    ],
+)
+def test_more_request(text: str, expected: int | None) -> None:
+    assert more_request(text) == expected
+

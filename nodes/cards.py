@@ -1,0 +1,111 @@
+"""The generative-UI cards a reply carries: leads, search and job (agent-chat-ui renders them).
+
+``cards`` decides from the state which cards a turn shows and with which props (typed by
+``graph.state``'s ``LeadsCard``, ``JobCard`` and ``SearchCard``, the one definition of
+their field names); ``push_cards`` sends them with ``push_ui_message`` tied to the reply,
+so a client shows them under that message. The reply's text stays complete without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.graph.ui import push_ui_message
+
+from graph.state import JobCard, LeadRow, LeadsCard, SearchCard, SearchGroup, State
+
+MORE = "more"
+"""What the leads card's "more" action sends (the graph pages the active search on it)."""
+
+
+def lead_row(row: Mapping[str, Any]) -> LeadRow:
+    """Return a scored company row (head upsert or a leads page) as the chat shows it."""
+    year = row.get("incorporation_year")
+    live = row.get("is_live")
+    return LeadRow(
+        company_id=int(row["company_id"]),
+        uen=str(row["uen"]),
+        name=str(row["name"]),
+        industry_code=row.get("industry_code"),
+        industry_norm=row.get("industry_norm"),
+        score=int(row["score"]),
+        bucket=row["bucket"],
+        rationale=str(row["rationale"]),
+        status=row.get("status"),
+        is_live=None if live is None else bool(live),
+        incorporation_year=None if year is None else int(year),
+        area=row.get("address") or row.get("area") or None,
+    )
+
+
+def search_card(state: State) -> SearchCard | None:
+    """Return the search card of a new search that matched something, else None."""
+    groups: list[SearchGroup] = state.get("groups", [])
+    if state.get("intent") == "more" or not groups:
+        return None
+    return SearchCard(
+        terms=state.get("terms", []),
+        groups=groups,
+        unused=state.get("unused", []),
+        total=int(state.get("total") or 0),
+        live=int(state.get("live") or 0),
+        mode=state.get("mode", "background"),
+    )
+
+
+def leads_card(state: State) -> LeadsCard | None:
+    """Return the leads card of this turn's companies (the head, or a "more" page)."""
+    more = state.get("intent") == "more"
+    rows = state.get("page", []) if more else state.get("head", [])
+    if not rows:
+        return None
+    shown = state.get("shown", [])
+    job = state.get("job")
+    total = int(state.get("total") or 0)
+    return LeadsCard(
+        terms=state.get("terms", []),
+        rows=rows,
+        first=max(len(shown) - len(rows), 0) + 1,
+        total=total,
+        live=int(state.get("live") or 0),
+        more=MORE if len(shown) < total else None,
+        job_id=job["job_id"] if job else None,
+    )
+
+
+def job_card(state: State, runs_at: datetime | None) -> JobCard | None:
+    """Return the job card of the job a new search queued (or found already queued)."""
+    job = state.get("job")
+    if state.get("intent") == "more" or not job:
+        return None
+    return JobCard(
+        job_id=job["job_id"],
+        status=job["status"],
+        total=job["total"],
+        remaining=job["remaining"],
+        created=job["created"],
+        runs_at=runs_at.isoformat() if runs_at else None,
+        eta_seconds=None,
+        terms=state.get("terms", []),
+    )
+
+
+def cards(state: State, runs_at: datetime | None) -> list[tuple[str, Mapping[str, Any]]]:
+    """Return the cards of this turn, in the order they show: search, leads, job."""
+    out: list[tuple[str, Mapping[str, Any]]] = []
+    if (search := search_card(state)) is not None:
+        out.append(("search", search))
+    if (leads := leads_card(state)) is not None:
+        out.append(("leads", leads))
+    if (job := job_card(state, runs_at)) is not None:
+        out.append(("job", job))
+    return out
+
+
+def push_cards(state: State, reply: AIMessage, runs_at: datetime | None) -> None:
+    """Push this turn's cards to the stream and the state's ``ui``, tied to the reply."""
+    for name, props in cards(state, runs_at):
+        push_ui_message(name, dict(props), message=reply)
