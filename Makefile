@@ -24,16 +24,25 @@ $(CHROMIUM):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+## The cards' toolchain (ui/package-lock.json): types for `make lint`, React and the LangGraph
+## SDK for the browser tests' chat host. Installed once per lock file, into ui/node_modules.
+UI_STAMP := ui/node_modules/.installed
+$(UI_STAMP): ui/package.json ui/package-lock.json
+	@command -v npm >/dev/null || { echo "make: the generative-UI tests and checks need Node.js 20+ with npm" >&2; exit 1; }
+	npm ci --prefix ui --no-audit --no-fund --loglevel=error >/dev/null
+	touch $(UI_STAMP)
+
 ## Run the whole suite (embedded PostgreSQL unless DATABASE_URL/TEST_DATABASE_URL is set).
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(UI_STAMP)
 	$(BIN)/python -m pytest
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
-lint: $(STAMP)
+lint: $(STAMP) $(UI_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	npm --prefix ui run --silent typecheck
 
 setup: $(STAMP)
 	$(BIN)/icp db setup
@@ -42,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .data .langgraph_api
+	rm -rf $(VENV) .data .langgraph_api ui/node_modules

@@ -58,8 +58,9 @@ OPEN_ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     (
         "GET",
         "/ui/*",
-        "the server's generative-UI files, which langgraph-api never authenticates; switched "
-        "off here (http.disable_ui), so every such request is a 404",
+        "the chat cards' bundle (static code, no data) for a <script> tag that cannot carry "
+        "a token; langgraph-api never authenticates these GETs (POST /ui/<graph> needs the "
+        "token). A server started without the cards (http.disable_ui) answers 404",
     ),
     ("GET", "/app*", "the product page's static files; the page asks for the token itself"),
 )

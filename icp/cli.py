@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from config.settings import UPSERT_MODES, SettingsError, get_settings
+from icp.devserver import can_bundle_ui, server_config, ui_entries
 
 
 def _conninfo() -> str:
@@ -126,6 +127,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     _ensure_sample(conninfo)
     if args.no_server:
         return 0
+    config = args.config
+    if ui_entries(config) and not can_bundle_ui():
+        print(
+            "icp dev: Node.js (npx) not found: starting without the generative-UI cards"
+            " (agent-chat-ui shows the text replies only)",
+            file=sys.stderr,
+            flush=True,
+        )
+        config = server_config(config, ui=False)
     langgraph = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or "langgraph"
     env = dict(os.environ)
     env.update(
@@ -154,7 +164,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         "--n-jobs-per-worker",
         str(args.jobs),
         "--config",
-        args.config,
+        config,
     ]
     if not args.reload:
         cmd.append("--no-reload")

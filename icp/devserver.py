@@ -1,8 +1,15 @@
-"""Start and stop a ``langgraph dev`` server in a subprocess (tests and benchmarks)."""
+"""Start and stop a ``langgraph dev`` server in a subprocess (tests and benchmarks).
+
+``langgraph.json`` maps the graph to its generative-UI module (``"ui"``); for it,
+``langgraph dev`` runs ``npx @langchain/langgraph-ui watch`` to bundle the TSX and exits
+when that fails. ``server_config`` gives the config to start with or without the cards.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +20,65 @@ from typing import IO
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+UI_DIR = ROOT / ".langgraph_api" / "ui"
+"""Where langgraph dev's bundler writes the cards (``public/<graph>/``, ``schemas.json``)."""
+
+
+def ui_entries(config: str) -> dict[str, str]:
+    """Return the config's generative-UI modules by graph (its ``"ui"`` entry)."""
+    data = json.loads((ROOT / config).read_text(encoding="utf-8"))
+    ui = data.get("ui") or {}
+    return {str(k): str(v) for k, v in ui.items()}
+
+
+def can_bundle_ui() -> bool:
+    """Return whether this machine can bundle the cards (the server's bundler needs npx)."""
+    return shutil.which("npx") is not None
+
+
+def server_config(config: str = "langgraph.json", *, ui: bool) -> str:
+    """Return the config to start: ``config`` itself, or without ``ui`` a copy minus its
+    ``"ui"`` entry and with the server's /ui routes switched off (``http.disable_ui``:
+    without bundles its static route answers 500), written to
+    ``.langgraph_api/<name>.no-ui.json`` (paths stay relative to the checkout, where the
+    server runs)."""
+    path = ROOT / config
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if ui or "ui" not in data:
+        return config
+    del data["ui"]
+    data.setdefault("http", {})["disable_ui"] = True
+    out = ROOT / ".langgraph_api" / f"{path.stem}.no-ui.json"
+    out.parent.mkdir(exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(out)  # atomic: servers starting together never read half a file
+    return str(out.relative_to(ROOT))
+
+
+def wait_for_bundle(graphs: dict[str, str], since: float, proc: subprocess.Popen[bytes]) -> None:
+    """Wait until the bundler has written each graph's cards after ``since``.
+
+    The server reads ``schemas.json`` once, at the first ``POST /ui/<graph>``, and keeps
+    the answer; asked before the bundle exists it would answer 404 until restarted.
+    """
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return  # the caller reports the exit
+        try:
+            schemas = json.loads((UI_DIR / "schemas.json").read_text(encoding="utf-8"))
+            ready = all(
+                graph in schemas
+                and (UI_DIR / "public" / graph / "entrypoint.js").stat().st_mtime >= since
+                for graph in graphs
+            )
+        except (OSError, ValueError):
+            ready = False
+        if ready:
+            return
+        time.sleep(0.3)
+    raise RuntimeError("langgraph dev did not bundle the generative UI within 180 s")
 
 
 def free_port() -> int:
@@ -45,8 +111,15 @@ def start_server(
     *,
     config: str = "langgraph.json",
     jobs: int = 8,
+    ui: bool = False,
 ) -> DevServer:
-    """Start ``langgraph dev`` on a free port and wait until it answers /ok."""
+    """Start ``langgraph dev`` on a free port and wait until it answers /ok.
+
+    With ``ui`` the config's generative-UI cards are bundled (needs npx) and the server is
+    ready once they are; without, the server starts from a copy of the config without them.
+    """
+    graphs = ui_entries(config) if ui else {}
+    config = server_config(config, ui=ui)
     port = free_port()
     env = {
         **os.environ,
@@ -64,6 +137,7 @@ def start_server(
         str(exe), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1",
         "--port", str(port), "--n-jobs-per-worker", str(jobs), "--config", config,
     ]  # fmt: skip
+    started = time.time() - 1  # file times have coarse resolution on some filesystems
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
     server = DevServer(proc, f"http://127.0.0.1:{port}", log, fh)
     deadline = time.monotonic() + 90
@@ -73,6 +147,13 @@ def start_server(
             raise RuntimeError(f"langgraph dev exited: {log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{server.url}/ok", timeout=1).status_code == 200:
+                try:
+                    wait_for_bundle(graphs, started, proc)
+                except RuntimeError as exc:
+                    server.stop()
+                    raise RuntimeError(f"{exc}: {log.read_text()[-3000:]}") from None
+                if proc.poll() is not None:
+                    continue  # the bundler failed and took the server down
                 return server
         except httpx.HTTPError:
             pass
