@@ -81,7 +81,8 @@ export type PollNext = "again" | "stop";
 /**
  * Call `step` now and then every `intervalMs` until it returns "stop" or `stop()` is
  * called; a failing step is retried with backoff (`onError` hears the error and the delay
- * and may return "stop", e.g. for a 401). Returns `stop`.
+ * and may return "stop", e.g. for a 401). While the page is hidden no request is made.
+ * Returns `stop`.
  */
 export function poll(
   step: (signal: AbortSignal) => Promise<PollNext>,
@@ -95,13 +96,17 @@ export function poll(
   let failures = 0;
   const run = async () => {
     let delay = options.intervalMs;
+    if (typeof document !== "undefined" && document.hidden) {
+      timer = setTimeout(run, delay);
+      return;
+    }
     try {
       if ((await step(controller.signal)) === "stop") return;
       failures = 0;
     } catch (error) {
       if (controller.signal.aborted) return;
       failures += 1;
-      delay = backoff(failures, options.intervalMs);
+      delay = backoff(failures, delay);
       if (options.onError(error, delay) === "stop") return;
     }
     if (!controller.signal.aborted) timer = setTimeout(run, delay);

@@ -28,7 +28,15 @@ from typing import Any
 import jwt
 import psycopg
 import pytest
-from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, expect
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+)
 
 from icp.devserver import ROOT, free_port, start_server
 
@@ -120,25 +128,46 @@ class Watch:
 
     errors: list[str] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    injected: set[str] = field(default_factory=set)
+    """URLs the test itself answered with an error (their console lines are expected)."""
 
 
 def watch(page: Page, server: str) -> Watch:
     seen = Watch()
 
     def on_console(msg: ConsoleMessage) -> None:
-        if msg.type == "error":
+        if msg.type == "error" and msg.location.get("url") not in seen.injected:
             seen.errors.append(f"console: {msg.text}")
+
+    def on_response(res: Response) -> None:
+        if res.status >= 400 and res.url not in seen.injected:
+            seen.errors.append(f"{res.status} {res.request.method} {res.url}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: seen.errors.append(f"pageerror: {exc}"))
-    page.on(
-        "response",
-        lambda r: seen.errors.append(f"{r.status} {r.request.method} {r.url}")
-        if r.status >= 400
-        else None,
-    )
+    page.on("response", on_response)
     page.on("request", lambda r: seen.requests.append(r) if r.url.startswith(server) else None)
     return seen
+
+
+async def fail_job_polls(page: Page, seen: Watch, failures: int) -> list[float]:
+    """Answer the job card's next ``failures`` polls with 503; return every poll's time."""
+    times: list[float] = []
+
+    async def answer(route: Route) -> None:
+        times.append(time.monotonic())
+        if len(times) <= failures:
+            seen.injected.add(route.request.url)
+            await route.fulfill(
+                status=503,
+                json={"detail": "the database is unavailable; please try again shortly"},
+                headers={"access-control-allow-origin": "*"},
+            )
+        else:
+            await route.continue_()
+
+    await page.route(re.compile(r".*/jobs/\d+$"), answer)
+    return times
 
 
 async def say(page: Page, text: str) -> None:
@@ -229,6 +258,16 @@ async def test_manufacturing_renders_the_three_cards_and_follows_the_job(
     link = await job.locator("a").get_attribute("href")
     assert link == f"{chat.url}/app/?job={job_id}"
     await page.screenshot(path=shot(f"20-cards-queued-{chat.tenant}"), full_page=True)
+
+    # A failing poll is retried with growing pauses, and the card says so until it recovers.
+    polls = await fail_job_polls(page, seen, failures=2)
+    problem = job.locator(".icp-problem")
+    await expect(problem).to_contain_text("retrying in")
+    await expect(problem).to_have_count(0, timeout=30_000)
+    assert len(polls) >= 3
+    assert polls[2] - polls[1] > polls[1] - polls[0] > 1.5, polls  # backoff, then doubled
+    await expect(job).to_have_attribute("data-status", "queued")
+    await page.unroute(re.compile(r".*/jobs/\d+$"))
 
     # The queue drains (jobs capped at 500 rows, so the card follows two follow-ups).
     run = await asyncio.to_thread(icp, chat.database_url, "jobs", "run", UPSERT_MAX_PER_JOB="500")
