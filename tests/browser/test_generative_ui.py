@@ -379,6 +379,7 @@ async def test_leads_card_scrolls_2000_rows_with_a_bounded_dom(
                 assert by_index.setdefault(index, company_id) == company_id, "a row moved"
     assert sorted(by_index) == list(range(WHOLESALE_HEAD)), "a row was never rendered"
     assert [by_index[i] for i in range(WHOLESALE_HEAD)] == expected  # best first, each once
+    print(f"leads card: {WHOLESALE_HEAD:,} rows, at most {max_rows} in the DOM over {steps} steps")
     assert 0 < max_rows <= 30, max_rows
     await expect(leads.locator(".icp-rank").last).to_have_text(f"{WHOLESALE_HEAD:,}")
     assert seen.errors == []
