@@ -25,6 +25,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import psycopg
 import pytest
@@ -382,4 +383,19 @@ async def test_leads_card_scrolls_2000_rows_with_a_bounded_dom(
     print(f"leads card: {WHOLESALE_HEAD:,} rows, at most {max_rows} in the DOM over {steps} steps")
     assert 0 < max_rows <= 30, max_rows
     await expect(leads.locator(".icp-rank").last).to_have_text(f"{WHOLESALE_HEAD:,}")
+
+    # The rest of the search is cancelled: the job card says so and stops polling.
+    job = page.locator(".icp-job")
+    job_id = await job.get_attribute("data-job-id")
+    async with httpx.AsyncClient(base_url=wholesale.url, timeout=30) as http:
+        assert (await http.post(f"/jobs/{job_id}/cancel")).status_code == 200
+    await expect(job).to_have_attribute("data-status", "cancelled")
+    await expect(job.locator(".icp-line")).to_have_text("Cancelled.")
+
+    def polls() -> int:
+        return sum(1 for r in seen.requests if r.url.endswith(f"/jobs/{job_id}"))
+
+    after = polls()
+    await asyncio.sleep(4)  # more than two polling intervals
+    assert polls() == after, "the card kept polling a finished job"
     assert seen.errors == []
