@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from config.settings import UPSERT_MODES, SettingsError, get_settings
-from icp.devserver import can_bundle_ui, server_config, ui_entries
+from icp.devserver import can_bundle_ui, server_config, stop_server_group, ui_entries
 
 
 def _conninfo() -> str:
@@ -168,22 +168,20 @@ def cmd_dev(args: argparse.Namespace) -> int:
     ]
     if not args.reload:
         cmd.append("--no-reload")
-    proc = subprocess.Popen(cmd, env=env)
+    # Its own session: stopping it stops the cards' bundler it starts too (stop_server_group).
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
 
     def _stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM too: stop the server, then exit normally
 
     signal.signal(signal.SIGTERM, _stop)
     try:
-        return proc.wait()
+        code = proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server_group(proc, timeout=30)
         return 0  # stopped on request
+    stop_server_group(proc, timeout=1)  # it ended by itself: clear what it left running
+    return code
     # Returning (not dying from the signal) lets the embedded server's exit hook stop it
     # when this was its last user.
 

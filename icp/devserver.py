@@ -7,9 +7,11 @@ when that fails. ``server_config`` gives the config to start with or without the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -95,14 +97,26 @@ class DevServer:
         self.proc, self.url, self.log, self._fh = proc, url, log, fh
 
     def stop(self) -> None:
-        """Terminate the server and close its log."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        """Terminate the server (and what it started) and close its log."""
+        stop_server_group(self.proc, timeout=20)
         self._fh.close()
+
+
+def stop_server_group(proc: subprocess.Popen[bytes], timeout: float) -> None:
+    """Stop a server started in its own session, then whatever it left in that group.
+
+    ``langgraph dev`` runs the cards' bundler as ``npx`` -> ``node`` -> ``esbuild``; it
+    stops ``npx`` on shutdown, which does not pass the signal on, so without this every
+    server left a bundler running.
+    """
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)  # the group keeps the leader's id
 
 
 def start_server(
@@ -138,7 +152,9 @@ def start_server(
         "--port", str(port), "--n-jobs-per-worker", str(jobs), "--config", config,
     ]  # fmt: skip
     started = time.time() - 1  # file times have coarse resolution on some filesystems
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+    )
     server = DevServer(proc, f"http://127.0.0.1:{port}", log, fh)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

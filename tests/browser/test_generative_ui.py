@@ -39,7 +39,7 @@ from playwright.async_api import (
     expect,
 )
 
-from icp.devserver import ROOT, free_port, start_server
+from icp.devserver import ROOT, DevServer, free_port, start_server
 
 ICP = str(Path(sys.executable).parent / "icp")
 SECRET = "generative-ui-test-secret-0123456789abcdef"
@@ -97,30 +97,42 @@ def token_for(tenant: str) -> str:
     return jwt.encode(claims, SECRET, algorithm="HS256")
 
 
+def serve_cards(database_url: str, env: dict[str, str]) -> Iterator[DevServer]:
+    """Run ``langgraph dev`` bundling the cards; afterwards nothing it started may remain
+    (its bundler runs as npx -> node -> esbuild)."""
+    srv = start_server(database_url, env, ui=True)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.killpg(srv.proc.pid, 0)  # anyone left in the server's process group?
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "the server left its bundler running"
+            time.sleep(0.2)
+
+
 @pytest.fixture(params=["auth-off", "auth-on"])
 def chat(request: pytest.FixtureRequest, sample_db: str) -> Iterator[Chat]:
     """``langgraph dev`` with the cards; with auth on, a tenant's JWT for the key field."""
     auth = request.param == "auth-on"
     env = {"ICP_AUTH_JWT_SECRET": SECRET} if auth else {}
-    srv = start_server(sample_db, env, ui=True)
-    try:
+    for srv in serve_cards(sample_db, env):
         if auth:
             yield Chat(srv.url, sample_db, token_for("acme"), "acme")
         else:
             yield Chat(srv.url, sample_db)
-    finally:
-        srv.stop()
 
 
 @pytest.fixture
 def wholesale(sample_db: str) -> Iterator[Chat]:
     """``langgraph dev`` with the cards and a chat head of 2,000 companies."""
     env = {"UPSERT_SYNC_LIMIT": str(WHOLESALE_HEAD), "ICP_HEAD_BUDGET_MS": "60000"}
-    srv = start_server(sample_db, env, ui=True)
-    try:
+    for srv in serve_cards(sample_db, env):
         yield Chat(srv.url, sample_db)
-    finally:
-        srv.stop()
 
 
 @dataclass
