@@ -1,7 +1,11 @@
-"""Load the shipped SSIC 2020 tables into ``ssic_ref`` and ``ssic_index_phrases``.
+"""Load the shipped SSIC 2020 tables and the search vocabulary.
 
-Run by ``icp db migrate`` after the migrations, under the migration lock. The data
-set's checksum is recorded, so re-running is a no-op and a changed file reloads.
+``ssic_ref`` and ``ssic_index_phrases`` hold the official hierarchy and index;
+``ssic_vocabulary`` (``db/vocabulary.py``) every phrase the resolver matches. Run by
+``icp db migrate`` after the migrations, under the migration lock. Each data set's
+checksum is recorded in ``reference_data`` (the vocabulary's includes
+``VOCABULARY_VERSION``, bumped when the way it is built changes), so re-running is a no-op
+and a changed file or builder reloads.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ from importlib import resources
 
 import psycopg
 
+from db.vocabulary import SYNONYMS_FILE, build_vocabulary, known_words
+
 DATA = "data/ssic2020"
-DEFINITIONS = "ssic2020_detailed_definitions.csv"
-INDEX = "ssic2020_alphabetical_index.csv"
+DEFINITIONS = f"{DATA}/ssic2020_detailed_definitions.csv"
+INDEX = f"{DATA}/ssic2020_alphabetical_index.csv"
+GROUPS = f"{DATA}/industry_groups_sample.csv"
+SYNONYMS = SYNONYMS_FILE
+VOCABULARY_VERSION = "1"
 LEVEL_BY_LEN = {2: "division", 3: "group", 4: "class", 5: "subclass"}
 
 
-def _read(name: str) -> str:
-    return resources.files("db").joinpath(f"{DATA}/{name}").read_text(encoding="utf-8")
+def _read(path: str) -> str:
+    return resources.files("db").joinpath(path).read_text(encoding="utf-8")
 
 
 def _clean(text: str) -> str | None:
@@ -57,13 +66,85 @@ def ssic_rows(text: str) -> list[tuple[str | None, ...]]:
     return rows
 
 
+def _current(conn: psycopg.Connection, name: str, checksum: str) -> bool:
+    row = conn.execute("SELECT checksum FROM reference_data WHERE name = %s", (name,)).fetchone()
+    return bool(row and row[0] == checksum)
+
+
+def _record(conn: psycopg.Connection, name: str, checksum: str, rows: int) -> None:
+    conn.execute(
+        "INSERT INTO reference_data (name, checksum, rows) VALUES (%s, %s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum,"
+        " rows = EXCLUDED.rows, loaded_at = now()",
+        (name, checksum, rows),
+    )
+
+
 def load_reference(conn: psycopg.Connection) -> int:
-    """Load the SSIC tables if their checksum changed; return rows loaded (0 when current)."""
+    """Load the SSIC tables and the vocabulary where their checksum changed; return rows loaded."""
     definitions, index = _read(DEFINITIONS), _read(INDEX)
+    groups, synonyms = _read(GROUPS), _read(SYNONYMS)
     checksum = hashlib.sha256((definitions + "\0" + index).encode()).hexdigest()
-    row = conn.execute("SELECT checksum FROM reference_data WHERE name = 'ssic2020'").fetchone()
-    if row and row[0] == checksum:
-        return 0
+    vocab_checksum = hashlib.sha256(
+        "\0".join((VOCABULARY_VERSION, definitions, index, groups, synonyms)).encode()
+    ).hexdigest()
+    loaded = 0
+    if not _current(conn, "ssic2020", checksum):
+        loaded += _load_ssic(conn, definitions, index, checksum)
+    if not _current(conn, "ssic_vocabulary", vocab_checksum):
+        loaded += load_vocabulary(conn, definitions, index, groups, synonyms, vocab_checksum)
+    return loaded
+
+
+def load_vocabulary(
+    conn: psycopg.Connection,
+    definitions: str,
+    index: str,
+    groups: str,
+    synonyms: str,
+    checksum: str,
+) -> int:
+    """Rebuild ``ssic_vocabulary`` from the data files (one transaction); return its rows.
+
+    Raises ``db.vocabulary.VocabularyError`` naming the file and line of a bad entry
+    (e.g. an SSIC code that does not exist); the table is then left as it was.
+    """
+    records = list(csv.DictReader(io.StringIO(definitions)))
+    titles = {rec["code"].strip(): rec["title"].strip() for rec in records}
+    sections = {rec["code"].strip(): rec["section"].strip() for rec in records}
+    entries = build_vocabulary(titles, sections, index, definitions, groups, synonyms)
+    words = sorted(known_words(entries))
+    with conn.transaction():
+        conn.execute("DELETE FROM ssic_vocabulary")
+        conn.execute("DELETE FROM ssic_vocabulary_words")
+        with conn.cursor().copy("COPY ssic_vocabulary_words (base) FROM STDIN") as cp:
+            for word in words:
+                cp.write_row((word,))
+        with conn.cursor().copy(
+            "COPY ssic_vocabulary (entry_id, source, phrase, key, squash, n_words, codes,"
+            " n_codes, other) FROM STDIN"
+        ) as cp:
+            for i, e in enumerate(entries, start=1):
+                cp.write_row(
+                    (
+                        i,
+                        e.source,
+                        e.phrase,
+                        e.key,
+                        e.squash,
+                        e.n_words,
+                        list(e.codes),
+                        e.n_codes,
+                        e.other,
+                    )
+                )
+        _record(conn, "ssic_vocabulary", checksum, len(entries))
+        conn.execute("ANALYZE ssic_vocabulary")
+        conn.execute("ANALYZE ssic_vocabulary_words")
+    return len(entries)
+
+
+def _load_ssic(conn: psycopg.Connection, definitions: str, index: str, checksum: str) -> int:
     refs = ssic_rows(definitions)
     phrases = [
         (
@@ -89,12 +170,7 @@ def load_reference(conn: psycopg.Connection) -> int:
         ) as cp:
             for phrase in phrases:
                 cp.write_row(phrase)
-        conn.execute(
-            "INSERT INTO reference_data (name, checksum, rows) VALUES ('ssic2020', %s, %s)"
-            " ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum,"
-            " rows = EXCLUDED.rows, loaded_at = now()",
-            (checksum, len(refs)),
-        )
+        _record(conn, "ssic2020", checksum, len(refs))
         conn.execute("ANALYZE ssic_ref")
         conn.execute("ANALYZE ssic_index_phrases")
     return len(refs) + len(phrases)

@@ -46,6 +46,10 @@ def _fingerprint() -> str:
     for sub in ("ssic2020", "acra"):
         for p in sorted((ROOT / "db" / "data" / sub).glob("*.csv")):
             h.update(p.name.encode() + str(p.stat().st_size).encode())
+    # The vocabulary is small and edited often: its content (and how it is built) counts.
+    for p in sorted((ROOT / "db" / "data" / "vocabulary").glob("*.csv")):
+        h.update(p.name.encode() + p.read_bytes())
+    h.update((ROOT / "db" / "vocabulary.py").read_bytes())
     return h.hexdigest()[:12]
 
 

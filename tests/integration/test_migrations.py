@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import psycopg
+import pytest
 
 from db.migrate import discover, migrate
 from db.reference import load_reference
@@ -91,3 +92,48 @@ def test_ssic_hierarchy_and_leading_zeros(empty_db: str) -> None:
         ).fetchone()
         # SSIC 2020 has no division 33: section C is divisions 10-32, 355 subclasses.
         assert manufacturing == ("10", "32")
+
+
+def test_vocabulary_loads_once_and_reloads_when_its_data_or_builder_changes(
+    bare_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from db import reference
+
+    migrate(bare_db, after=load_reference)
+    with psycopg.connect(bare_db, autocommit=True) as conn:
+        sources = dict(
+            conn.execute("SELECT source, count(*) FROM ssic_vocabulary GROUP BY 1").fetchall()
+        )
+        assert set(sources) == {"broad", "synonym", "title", "group", "index", "definition"}
+        total = sum(sources.values())
+        row = conn.execute(
+            "SELECT rows FROM reference_data WHERE name = 'ssic_vocabulary'"
+        ).fetchone()
+        assert row == (total,)
+        assert conn.execute("SELECT count(*) FROM ssic_vocabulary_words").fetchone()[0] > 3000
+        # Every code the vocabulary names is an SSIC 2020 code.
+        orphans = conn.execute(
+            "SELECT count(*) FROM ssic_vocabulary v, unnest(v.codes) c"
+            " WHERE NOT EXISTS (SELECT 1 FROM ssic_ref r WHERE r.code = c)"
+        ).fetchone()
+        assert orphans == (0,)
+        assert load_reference(conn) == 0  # current: nothing reloads
+        monkeypatch.setattr(reference, "VOCABULARY_VERSION", "test-next")
+        assert load_reference(conn) == total  # the builder changed: the vocabulary reloads
+        assert load_reference(conn) == 0
+
+
+def test_a_bad_vocabulary_file_names_the_line_and_changes_nothing(bare_db: str) -> None:
+    from db import reference
+    from db.vocabulary import VocabularyError
+
+    migrate(bare_db, after=load_reference)
+    files = [
+        reference._read(name) for name in (reference.DEFINITIONS, reference.INDEX, reference.GROUPS)
+    ]
+    bad = "phrase,codes,kind,why\nplumbers,43220,synonym,ok\nfintech,66195 6619X,synonym,typo\n"
+    with psycopg.connect(bare_db, autocommit=True) as conn:
+        before = conn.execute("SELECT count(*) FROM ssic_vocabulary").fetchone()
+        with pytest.raises(VocabularyError, match=r"line 3: unknown SSIC code '6619X'"):
+            reference.load_vocabulary(conn, *files, bad, "bad")
+        assert conn.execute("SELECT count(*) FROM ssic_vocabulary").fetchone() == before
