@@ -28,6 +28,7 @@ from api.pagination import Keyset, scope_of
 from config.settings import get_settings
 from db.companies import IcpCode, count_matching
 from jobs import queue
+from nodes.resolve import Resolution
 
 JobStatus = Literal["queued", "running", "done", "error", "cancelled"]
 MAX_TERMS = 10
@@ -188,25 +189,42 @@ def _job_id(raw: str) -> int:
     return int(raw)
 
 
+def _no_codes_detail(terms: list[str], resolution: Resolution) -> str:
+    broad = resolution.broad
+    if broad:
+        words = ", ".join(f"'{t.term}'" for t in broad)
+        groups = "; ".join(
+            dict.fromkeys(f"{g.title} ({g.code})" for t in broad for g in t.options[:8])
+        )
+        return f"{words} is too broad to search; name an industry, e.g. one of: {groups}"
+    quoted = ", ".join(f"'{t}'" for t in terms)
+    return f"{quoted} matched no SSIC 2020 industry"
+
+
 @router.post("/staging_upsert", status_code=202, response_model=JobEnqueued, responses=ERRORS)
 async def enqueue_staging_upsert(
     body: StagingUpsertRequest, tenant: CurrentTenant, conn: Conn
 ) -> JobEnqueued:
-    """Queue the upsert of every registry company matching the terms (idempotent)."""
+    """Queue the upsert of every registry company matching the terms (idempotent).
+
+    The terms are understood as the chat understands a message (``nodes.resolve``): a term
+    of only generic words ("services") is too broad and, like a term matching nothing, is
+    a 400 naming what to ask for instead.
+    """
     from jobs.queue import enqueue_staging_upsert as enqueue
-    from nodes.resolve import resolve_terms
+    from nodes.resolve import understand_terms
 
     async with conn.transaction():
-        resolution = await resolve_terms(conn, body.terms)
+        understood = await understand_terms(conn, body.terms)
+        resolution = understood.resolution
         if not resolution.codes:
-            quoted = ", ".join(f"'{t}'" for t in body.terms)
-            raise HTTPException(400, f"{quoted} matched no SSIC 2020 industry")
+            raise HTTPException(400, _no_codes_detail(body.terms, resolution))
         codes = [IcpCode(h.code, h.weight, h.term, h.title) for h in resolution.codes]
         total, _live = await count_matching(conn, [c.code for c in codes])
         job = await enqueue(
             conn,
             tenant_id=tenant,
-            terms=list(body.terms),
+            terms=understood.terms,
             codes=codes,
             total=total,
             max_attempts=get_settings().job_max_attempts,

@@ -1,10 +1,12 @@
 """``GET /icp/preview`` (the search box's fast path) and the product's page under ``/app/``.
 
 The preview runs the graph's own extraction and resolution (``nodes.terms``,
-``nodes.resolve``), counts matching registry rows exactly from the per-code counts table
-and samples at most 20, all in one read-only transaction: no writes, no job. ``q`` longer
-than 500 characters is a 400 (the page's input stops at 500); empty text or chit-chat is a
-200 with no terms and a total of 0.
+``nodes.resolve``: the one resolver the chat and the job route use), counts matching
+registry rows exactly from the per-code counts table and samples at most 20, all in one
+read-only transaction: no writes, no job. ``q`` longer than 500 characters is a 400 (the
+page's input stops at 500); empty text or chit-chat is a 200 with no terms and a total of
+0; a too-broad word ("services") is a 200 with no codes and the main groups to choose from
+in ``options``.
 
 The page is three static files (no build step, no network beyond this origin). Its HTML
 carries the settings it needs (``CHAT_DEBOUNCE_MS``, whether auth is on) in ``<meta>``
@@ -26,8 +28,8 @@ from api.deps import Conn, CurrentTenant
 from api.routes_jobs import ERRORS, JobsRoute
 from config.settings import get_settings
 from db.companies import count_matching, sample_matching
-from nodes.resolve import resolve_terms
-from nodes.terms import extract_terms
+from nodes.resolve import clarification, set_aside_parts, understand_extraction
+from nodes.terms import extract
 
 MAX_QUERY_CHARS = 500
 SAMPLE_SIZE = 20
@@ -42,12 +44,34 @@ class CodeTitle(BaseModel):
     title: str
 
 
+class GroupPublic(BaseModel):
+    """A matched SSIC node (any level) with its official title."""
+
+    code: str
+    level: str = Field(description="section, division, group, class or subclass")
+    title: str = Field(description="official SSIC 2020 title")
+    count: int = Field(description="subclasses below it")
+
+
 class TermReason(BaseModel):
     """What one term matched."""
 
     term: str
-    reason: str = Field(description="the SSIC title or index phrase that matched")
+    reason: str = Field(description="the SSIC title, synonym or index phrase that matched")
     count: int = Field(description="subclasses this term reached")
+    how: str = Field(description="synonym, title, group, index, definition, typo, text, ...")
+    groups: list[GroupPublic] = Field(description="the matched SSIC groups, official titles")
+    unused: list[str] = Field(description="words of the term the match did not use")
+
+
+class SetAsidePublic(BaseModel):
+    """A part of the query that is not an industry word (not applied by the search)."""
+
+    kind: str = Field(description="location, date, size, status, qualifier, generic, unused")
+    text: str
+    term: str
+    op: str = ""
+    value: str = ""
 
 
 class SampleCompany(BaseModel):
@@ -68,6 +92,11 @@ class PreviewPublic(BaseModel):
     live: int = Field(description="of which live entities")
     sample: list[SampleCompany] = Field(description=f"at most {SAMPLE_SIZE} matching rows")
     reasons: list[TermReason]
+    set_aside: list[SetAsidePublic] = Field(
+        description="places, dates, sizes and other words the search did not use"
+    )
+    too_broad: list[str] = Field(description="words too broad to search (no codes for them)")
+    options: list[GroupPublic] = Field(description="main groups to choose from instead")
 
 
 @router.get("/preview", response_model=PreviewPublic, responses=ERRORS)
@@ -84,25 +113,48 @@ async def preview(
     ] = "",
 ) -> PreviewPublic:
     """Preview a search: resolved SSIC codes, exact total and a sample, without writing."""
-    terms = extract_terms(q)
-    if not terms:
-        return PreviewPublic(terms=[], codes=[], total=0, live=0, sample=[], reasons=[])
+    extraction = extract(q)
+    if not extraction.terms:
+        return PreviewPublic(
+            terms=[],
+            codes=[],
+            total=0,
+            live=0,
+            sample=[],
+            reasons=[],
+            set_aside=[SetAsidePublic(**p) for p in set_aside_parts(extraction)],
+            too_broad=[],
+            options=[],
+        )
     async with conn.transaction():
         await conn.execute("SET TRANSACTION READ ONLY")
-        resolution = await resolve_terms(conn, terms)
+        understood = await understand_extraction(conn, extraction)
+        resolution = understood.resolution
         codes = resolution.code_list
         total, live = await count_matching(conn, codes) if codes else (0, 0)
         sample = await sample_matching(conn, codes, SAMPLE_SIZE) if codes else []
+    clarify = clarification(resolution)
     return PreviewPublic(
-        terms=terms,
+        terms=understood.terms or extraction.texts,
         codes=[CodeTitle(code=h.code, title=h.title) for h in resolution.codes],
         total=total,
         live=live,
         sample=[SampleCompany(**row) for row in sample],
         reasons=[
-            TermReason(term=tr.term, reason=tr.reason, count=len(tr.hits))
+            TermReason(
+                term=tr.term,
+                reason=tr.reason,
+                count=len(tr.hits),
+                how=tr.how,
+                groups=[GroupPublic(**vars(g)) for g in tr.groups],
+                unused=list(tr.unused),
+            )
             for tr in resolution.terms
+            if not tr.broad
         ],
+        set_aside=[SetAsidePublic(**p) for p in understood.set_aside()],
+        too_broad=clarify["terms"] if clarify else [],
+        options=[GroupPublic(**o) for o in clarify["options"]] if clarify else [],
     )
 
 

@@ -8,7 +8,7 @@ the one definition of their field names: ``ui/props.ts`` is generated from them
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -40,6 +40,33 @@ class CodeMatch(TypedDict):
     """The term that reached this code."""
     weight: float
     """Match strength 0..1 (feeds the score's industry-fit part)."""
+    via: NotRequired[str]
+    """The matched SSIC node whose subtree holds the code ("C", "62", "56111")."""
+
+
+class SetAsidePart(TypedDict, total=False):
+    """A part of the message that is not an industry word, kept for the conversation."""
+
+    kind: str
+    """location, date, size, status or qualifier (not applied yet); generic (a noun like
+    "companies", harmless); unused (a word the search could not use, e.g. "halal")."""
+    text: str
+    """The words as typed, lowercased ("incorporated after 2015", "in jurong")."""
+    term: str
+    """The industry term it came with ("" when the message named none)."""
+    op: str
+    """For dates: after, before, in, since, between, within_years, older_than_years, recent."""
+    value: str
+    """Normalized value: "2015", "2010-2015", "jurong", "50" (employees), "live"."""
+
+
+class Clarification(TypedDict):
+    """Words too broad to search, and the main groups the reply offers instead."""
+
+    terms: list[str]
+    """The too-broad words ("services", "companies")."""
+    options: list[dict[str, Any]]
+    """SSIC groups to choose from: code, level, official title, count of subclasses."""
 
 
 class LeadRow(TypedDict):
@@ -170,11 +197,19 @@ class State(InputState, total=False):
     """The full state: what each node found, for the reply and for UIs."""
 
     terms: list[str]
-    """Industry terms extracted from the latest human message."""
+    """Industry terms of the latest human message, as matched ("software" of "software
+    companies incorporated after 2015")."""
     resolutions: list[dict[str, Any]]
-    """Per term: what it matched and why (title or index phrase)."""
+    """Per term: how it matched (synonym, title, index, typo, ...), the matched SSIC groups
+    with official titles and counts, the words it did not use, and a one-line reason."""
     codes: list[CodeMatch]
     """Matched SSIC subclasses."""
+    set_aside: list[SetAsidePart]
+    """What the message said besides industries: places, dates, sizes, statuses and other
+    qualifiers (not applied yet), generic nouns, and words the search did not use."""
+    clarify: Clarification | None
+    """Words too broad to search and the main groups offered instead (nothing is queued
+    for them)."""
     mode: str
     """Effective mode: tenant override, else STAGING_UPSERT_MODE."""
     tenant_id: str
@@ -184,9 +219,11 @@ class State(InputState, total=False):
     live: int | None
     """Of which live (None when counting failed)."""
     groups: list[SearchGroup]
-    """Per term: the industry it matched and its counts (the search card)."""
+    """Every SSIC group each term matched, with its official title and counts (the search
+    card)."""
     unused: list[str]
-    """Terms that matched no industry."""
+    """Words of the message the search did not use: terms that matched no industry, and
+    words a partial match left out ("halal" of "halal bakeries")."""
     head: list[LeadRow]
     """Companies upserted and scored during the chat, best first."""
     job: JobInfo | None
@@ -214,6 +251,8 @@ class OutputState(TypedDict, total=False):
     terms: list[str]
     resolutions: list[dict[str, Any]]
     codes: list[CodeMatch]
+    set_aside: list[SetAsidePart]
+    clarify: Clarification | None
     mode: str
     total: int | None
     live: int | None

@@ -13,44 +13,64 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
-from db.companies import count_matching_by_term, sample_matching
+from db.companies import IcpCode, count_matching_by_term, sample_matching
 from db.pool import get_pool
 from graph.state import CodeMatch, SearchGroup, State
 from nodes.context import NO_TENANT, budget_s, effective_mode, failed_step, tenant_of
-from nodes.head_upsert import icp_codes
-from nodes.resolve import Resolution, display_title, resolve_terms
-from nodes.terms import extract_terms, latest_human_text, more_request
+from nodes.resolve import Resolution, clarification, set_aside_parts, understand_extraction
+from nodes.terms import extract, latest_human_text, more_request
 
 PREVIEW_LIMIT = 20
+_GROUP = "\x1f"  # joins a term and its matched SSIC group into one counting key
 
 
 def code_matches(resolution: Resolution) -> list[CodeMatch]:
     """Return the state's code list (one per subclass, strongest hit) from a resolution."""
     return [
-        CodeMatch(code=h.code, title=h.title, level=h.via_level, term=h.term, weight=h.weight)
+        CodeMatch(
+            code=h.code,
+            title=h.title,
+            level=h.via_level,
+            term=h.term,
+            weight=h.weight,
+            via=h.via_code,
+        )
+        for h in resolution.codes
+    ]
+
+
+def group_codes(resolution: Resolution) -> list[IcpCode]:
+    """Return the codes keyed by term and matched group, to count each group's companies."""
+    return [
+        IcpCode(h.code, h.weight, f"{h.term}{_GROUP}{h.via_code}", h.title)
         for h in resolution.codes
     ]
 
 
 def search_groups(resolution: Resolution, counts: dict[str, tuple[int, int]]) -> list[SearchGroup]:
-    """Return per matched term its industry, subclass count and company counts."""
-    groups: list[SearchGroup] = []
-    for res in resolution.summary():
-        if int(res["count"]) == 0:
-            continue
-        total, live = counts.get(res["term"], (0, 0))
-        groups.append(
-            SearchGroup(
-                term=res["term"],
-                code=res["code"],
-                level=res["level"],
-                title=display_title(res["title"]),
-                codes=int(res["count"]),
-                total=total,
-                live=live,
-            )
+    """Return every SSIC group each term matched, with its official title and counts."""
+    return [
+        SearchGroup(
+            term=tr.term,
+            code=g.code,
+            level=g.level,
+            title=g.title,
+            codes=g.count,
+            total=counts.get(f"{tr.term}{_GROUP}{g.code}", (0, 0))[0],
+            live=counts.get(f"{tr.term}{_GROUP}{g.code}", (0, 0))[1],
         )
-    return groups
+        for tr in resolution.terms
+        for g in tr.groups
+    ]
+
+
+def unused_words(resolution: Resolution) -> list[str]:
+    """Return what the search did not use: unmatched terms and words a match left out."""
+    out: list[str] = []
+    for tr in resolution.terms:
+        if not tr.broad:
+            out += [tr.text or tr.term] if not tr.groups else list(tr.unused)
+    return list(dict.fromkeys(out))
 
 
 async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
@@ -59,14 +79,16 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
     text = latest_human_text(state.get("messages", []))
     if more_request(text) is not None:
         return {"intent": "more", "page": [], "errors": [], "started_at": time.time()}
-    terms = extract_terms(text)
+    extraction = extract(text)
     out: dict[str, Any] = {
-        "terms": terms,
+        "terms": extraction.texts,
         "tenant_id": tenant,
         "mode": get_settings().staging_upsert_mode,
         "intent": "search",
         "resolutions": [],
         "codes": [],
+        "set_aside": set_aside_parts(extraction),
+        "clarify": None,
         "total": 0,
         "live": 0,
         "groups": [],
@@ -79,7 +101,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "errors": [],
         "started_at": time.time(),
     }
-    if not terms:
+    if not extraction.terms:
         return out
     if not tenant:
         out["errors"] = [NO_TENANT]
@@ -90,16 +112,20 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
             pool = await get_pool()
             async with pool.connection(timeout=budget_s()) as conn:
                 out["mode"] = mode = await effective_mode(conn, tenant)
-                resolution = await resolve_terms(conn, terms)
+                understood = await understand_extraction(conn, extraction)
+                resolution = understood.resolution
+                out["terms"] = understood.terms or extraction.texts
                 out["resolutions"] = resolution.summary()
                 out["codes"] = code_matches(resolution)
-                out["unused"] = [r["term"] for r in out["resolutions"] if r["count"] == "0"]
+                out["set_aside"] = understood.set_aside()
+                out["clarify"] = clarification(resolution)
+                out["unused"] = unused_words(resolution)
                 codes = resolution.code_list
                 counts: dict[str, tuple[int, int]] = {}
                 if codes and mode != "off":
                     # Unknown until counted: a failed count must never read as zero.
                     step, out["total"], out["live"] = "Counting the matching companies", None, None
-                    counts = await count_matching_by_term(conn, icp_codes(out["codes"]))
+                    counts = await count_matching_by_term(conn, group_codes(resolution))
                     out["total"] = sum(total for total, _ in counts.values())
                     out["live"] = sum(live for _, live in counts.values())
                 out["groups"] = search_groups(resolution, counts)

@@ -1,17 +1,32 @@
-"""Resolve industry terms to SSIC 2020 subclass codes over the real hierarchy.
+"""Resolve what a user typed to SSIC 2020 subclass codes: the one resolver of the product.
 
-A term is matched against every level's title (``ssic_ref``) and the alphabetical-index
-phrases (``ssic_index_phrases``) by English full text: stemmed ("bakeries" is "Bakery"),
-with the last word also as a prefix so a search box resolves while the user types
-("manufact"). A term with no full-text hit at all is tried as a typo of the nearest title
-by trigram similarity ("manufactoring"), with a minimum score so noise ("xyzzy") matches
-nothing. When a term names a title, that node's whole subtree is meant: "Manufacturing"
-is section C, every subclass in divisions 10-32. Otherwise the best few matches are kept,
-so a vague word does not pull in half the registry. A 2-5 digit term is an SSIC code and
-resolves to its own subtree.
+The chat (``nodes/normalize.py``), ``GET /icp/preview`` and ``POST /jobs/staging_upsert``
+all call ``understand`` / ``understand_terms``: extract the terms (``nodes/terms.py``),
+then match each against the search vocabulary (``db/vocabulary.py``: official titles,
+curated synonyms, the sales grouping, the alphabetical index, the definitions).
 
-All terms are resolved in one query (``resolve_ssic_terms`` in ``db/queries/ssic.sql``,
-served by the indexes of migrations 0001 and 0003).
+Per term, the first of these that finds anything decides:
+
+1. the term's full words ("coffee shops", "holding companies"), then its industry words
+   without generic nouns ("software" of "software companies"), matched exactly: same key,
+   same key without spaces, or the same stemmed words. Among exact matches the most
+   authoritative source wins: a too-broad word, then curated synonyms, official titles,
+   the sales grouping, the alphabetical index, the definitions. A name means its node's
+   whole subtree ("Manufacturing" is section C, 355 subclasses).
+2. the unfinished start of a name, while the user types ("manufact").
+3. entries that hold all the term's words (full text): scored by source and by how much
+   of the entry the term covers; "Other ..." titles and sales-channel phrases ("online
+   marketplaces for ...") rank last, and a fuzzy hit never reaches a whole division or
+   more than ``MAX_FUZZY_CODES`` subclasses.
+4. runs of the term's words matched exactly ("halal bakery" -> "bakery"); the words no
+   run covered are reported as not used.
+5. a typo of a name: the nearest keys by trigram distance, accepted only within a small
+   edit distance ("manufactoring", "resturants").
+
+A term of only generic words ("services", "companies") or one naming a ``broad``
+vocabulary entry is too broad: it resolves to no codes and carries the main groups to
+offer instead. A role noun narrows the codes when the match did not use it ("furniture
+manufacturers": manufacturing only). A 2-5 digit term is an SSIC code.
 """
 
 from __future__ import annotations
@@ -19,23 +34,50 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 
 from db.queries import q
+from db.vocabulary import SOURCES, inflected, n_words, squash, vocabulary_key, word_base
+from graph.state import Clarification, SetAsidePart
+from nodes.terms import Extraction, SetAside, Term, edit_distance, extract
 
 MAX_TERMS = 10
 MAX_TERM_CHARS = 60
-# Scores are 0..1: a term that is a title or phrase scores 1; any other full-text hit at
-# least 0.5, more the larger the share of the text's words the term covers.
-MIN_SCORE = 0.5
-# Trigram similarity from which a term without any full-text hit is taken as a typo of the
-# nearest title ("manufactoring" is 0.65 from "manufacturing"; "xyzzy" is below 0.1).
-TYPO_SCORE = 0.5
-# Matched nodes kept per term when no title is near-exact.
-MAX_NODES = 5
+MAX_SPAN_WORDS = 6
+MAX_TEXT_HITS = 40
+TYPO_K = 6
+PREFIX_MIN_CHARS = 4
+# The share of a key a user must have typed for its unfinished start to name it.
+PREFIX_SHARE = 0.6
+# A full-text or typo hit is a guess: it never reaches a whole division, an entry of more
+# than MAX_FUZZY_NODE subclasses, or more than MAX_FUZZY_CODES subclasses in all.
+MAX_FUZZY_NODE = 10
+MAX_FUZZY_CODES = 12
+MAX_FUZZY_ENTRIES = 4
+# The share of an entry's words a full-text hit must cover to count at all, and the votes
+# the winning sense needs: one definition that merely mentions the word ("military
+# logistics") is not enough, a title that is mostly the term or two phrases agreeing are.
+MIN_COVERAGE = 0.2
+MIN_TEXT_VOTES = 0.7
+# Weight of a match by its source (feeds the lead score's industry fit).
+SOURCE_WEIGHT = {
+    "code": 1.0,
+    "synonym": 1.0,
+    "title": 1.0,
+    "group": 0.95,
+    "index": 0.95,
+    "definition": 0.85,
+}
+# How much a full-text hit is trusted by source: an official title holding the words is a
+# better sense than an incidental index phrase ("law" is not "Law court").
+TEXT_TRUST = {"synonym": 1.0, "title": 1.0, "group": 0.9, "index": 0.75, "definition": 0.6}
+HOW_WEIGHT = {"exact": 1.0, "prefix": 0.9, "typo": 0.85}
+# The sim the candidate query gives an exact match by stemmed words only (vs 1.0 / 0.99 for
+# the same key with or without spaces).
+LEXEME_MATCH = 0.98
 # A code reached through a broad node is a weaker fit than one named by its own title.
 LEVEL_FACTOR = {
     "section": 0.7,
@@ -43,26 +85,25 @@ LEVEL_FACTOR = {
     "group": 0.85,
     "class": 0.9,
     "subclass": 1.0,
-    "phrase": 1.0,
 }
-PREFIX_MIN_CHARS = 4
-# Everyday abbreviations the SSIC vocabulary spells out (whole words only).
-ABBREVIATIONS = {
-    "it": "information technology",
-    "ict": "information and communications",
-    "hr": "human resource",
-    "f&b": "food and beverage",
-    "fnb": "food and beverage",
-    "r&d": "research and development",
-    "3pl": "third party logistics",
+# What a role noun narrows an industry to: making, wholesale or retail.
+ROLE_PREFIXES = {
+    "manufacture": tuple(f"{d}" for d in range(10, 33)),
+    "wholesale": ("46",),
+    "retail": ("47",),
 }
+# The main groups offered for a too-broad word without a curated list of its own.
+DEFAULT_OPTIONS = ("C", "F", "G", "H", "I", "J", "K", "L", "M", "N", "P", "Q", "R", "S")
+# Words that make sales-channel phrases ("online marketplaces for ...") a fitting sense.
+CHANNEL_WORDS = frozenset(
+    "online ecommerce e-commerce internet marketplace marketplaces platform platforms "
+    "training courses course vending mail representative".split()
+)
 
-_WORD = re.compile(r"[^\W_]+")
 _SPACE = re.compile(r"\s+")
 _CODE = re.compile(r"[0-9]{2,5}")
-_ABBREVIATION = re.compile(
-    r"(?<![\w&])(" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")(?![\w&])"
-)
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]{2,}")
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -76,26 +117,57 @@ class CodeHit:
     term: str
     """The term that reached it."""
     via_code: str
-    """The code whose title or phrase matched (e.g. "C" for a section)."""
+    """The SSIC node whose subtree holds it (e.g. "C" for a section)."""
     via_level: str
-    """section, division, group, class, subclass or phrase."""
+    """That node's level: section, division, group, class or subclass."""
     via_text: str
-    """The matched title or alphabetical-index phrase."""
+    """That node's official title."""
     weight: float
     """Match strength 0..1: exact > fuzzy, a subclass's own title > a broad section."""
 
 
 @dataclass(frozen=True)
+class Group:
+    """A matched SSIC node: official title and the number of subclasses it brings."""
+
+    code: str
+    level: str
+    title: str
+    count: int
+
+
+@dataclass(frozen=True)
 class TermResolution:
-    """What one term matched and the subclasses it reached."""
+    """What one term matched, the subclasses it reached, and what it did not use."""
 
     term: str
+    """The words that matched ("software", "coffee shops")."""
     hits: tuple[CodeHit, ...]
     """Every subclass this term reached, sorted by code."""
-    matched: tuple[tuple[str, str, str], ...]
-    """(code, level, title or phrase) of the matched nodes, best first."""
-    reason: str
-    """One line naming the title or phrase that matched."""
+    groups: tuple[Group, ...] = ()
+    """The matched SSIC nodes, outermost only, best first."""
+    how: str = "none"
+    """synonym, title, group, index, definition (exact), prefix, text, typo, code, broad, none."""
+    phrase: str = ""
+    """The vocabulary phrase that matched ("Bakery", "electricians")."""
+    reason: str = "no SSIC title, synonym or index phrase matched"
+    """One line naming what matched."""
+    unused: tuple[str, ...] = ()
+    """Words of the term the match did not use ("halal" of "halal bakery")."""
+    options: tuple[Group, ...] = ()
+    """For a too-broad term: the main groups to choose from."""
+    text: str = ""
+    """The words as typed, generic nouns included ("software companies")."""
+
+    @property
+    def broad(self) -> bool:
+        """Whether the term was too broad to search."""
+        return self.how == "broad"
+
+    @property
+    def matched(self) -> tuple[tuple[str, str, str], ...]:
+        """Return (code, level, official title) of the matched nodes, best first."""
+        return tuple((g.code, g.level, g.title) for g in self.groups)
 
 
 @dataclass(frozen=True)
@@ -111,19 +183,30 @@ class Resolution:
         """Return the matched subclass codes, sorted."""
         return [h.code for h in self.codes]
 
-    def summary(self) -> list[dict[str, str]]:
-        """Return per term what matched and how many subclasses it reached (JSON-able)."""
-        out: list[dict[str, str]] = []
+    @property
+    def broad(self) -> tuple[TermResolution, ...]:
+        """Return the terms that were too broad to search."""
+        return tuple(t for t in self.terms if t.broad)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Return per term what matched, how, and what was left unused (JSON-able)."""
+        out: list[dict[str, Any]] = []
         for tr in self.terms:
-            code, level, title = tr.matched[0] if tr.matched else ("", "", "")
+            first = tr.groups[0] if tr.groups else Group("", "", "", 0)
             out.append(
                 {
                     "term": tr.term,
-                    "level": level,
-                    "code": code,
-                    "title": title,
-                    "count": str(len(tr.hits)),
+                    "text": tr.text or tr.term,
+                    "how": tr.how,
+                    "phrase": tr.phrase,
+                    "level": first.level,
+                    "code": first.code,
+                    "title": first.title,
+                    "count": len(tr.hits),
                     "reason": tr.reason,
+                    "groups": [_group_json(g) for g in tr.groups],
+                    "unused": list(tr.unused),
+                    "options": [_group_json(g) for g in tr.options],
                 }
             )
         return out
@@ -134,6 +217,53 @@ def display_title(title: str) -> str:
     return title.capitalize() if title.isupper() else title
 
 
+@dataclass(frozen=True)
+class Understanding:
+    """A message (or a list of terms) understood: terms, codes and what was set aside."""
+
+    extraction: Extraction
+    resolution: Resolution
+
+    @property
+    def terms(self) -> list[str]:
+        """Return the industry words of each term as matched ("software")."""
+        return [t.term for t in self.resolution.terms if t.term]
+
+    def set_aside(self) -> list[SetAsidePart]:
+        """Return what the search did not use: qualifiers, places, generic and unused words.
+
+        Each part names the term it came with as matched ("bakeries" of "halal bakeries").
+        """
+        matched = {
+            t.label: tr.term
+            for t, tr in zip(self.extraction.terms, self.resolution.terms, strict=False)
+            if tr.term
+        }
+        items = set_aside_parts(self.extraction)
+        for part in items:
+            part["term"] = matched.get(part["term"], part["term"])
+        for tr in self.resolution.terms:
+            items += [SetAsidePart(kind="unused", text=w, term=tr.term) for w in tr.unused]
+        return items
+
+
+def _group_json(g: Group) -> dict[str, Any]:
+    return {"code": g.code, "level": g.level, "title": g.title, "count": g.count}
+
+
+def set_aside_parts(extraction: Extraction) -> list[SetAsidePart]:
+    """Return what extraction set aside, in the state's shape."""
+    out: list[SetAsidePart] = []
+    for s in extraction.set_aside:
+        part = SetAsidePart(kind=s.kind, text=s.text, term=s.term)
+        if s.op:
+            part["op"] = s.op
+        if s.value:
+            part["value"] = s.value
+        out.append(part)
+    return out
+
+
 def normalize_term(term: object) -> str:
     """Return a term lowercased, without control characters, whitespace-collapsed, capped."""
     if not isinstance(term, str):
@@ -142,78 +272,582 @@ def normalize_term(term: object) -> str:
     return _SPACE.sub(" ", text).strip().lower()[:MAX_TERM_CHARS].strip()
 
 
-def search_text(term: str) -> str:
-    """Return the text a normalized term is searched with: abbreviations spelled out."""
-    return _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1)], term)
-
-
-def tsquery_text(term: str, weight: str = "") -> str:
-    """Return to_tsquery text ANDing the term's words, the last one also as a prefix."""
-    words = _WORD.findall(term)
-    parts = [f"{w}:{weight}" if weight else w for w in words]
+def tsquery_text(key: str) -> str:
+    """Return to_tsquery text ANDing a key's words, the last one also as a prefix."""
+    words = _WORD.findall(key)
+    parts = list(words)
     if words and len(words[-1]) >= PREFIX_MIN_CHARS and not words[-1].isdigit():
-        parts[-1] = f"{words[-1]}:*{weight}"
+        parts[-1] = f"{words[-1]}:*"
     # Words are letters/digits only, so the text cannot break to_tsquery's syntax.
     return " & ".join(parts)
 
 
-def _reason(term: str, matched: Sequence[tuple[str, str, str]]) -> str:
-    if not matched:
-        return "no SSIC title or index phrase matched"
-    code, level, text = matched[0]
-    if level == "phrase":
-        first = f"index phrase '{text}' ({code})"
-    elif _CODE.fullmatch(term) and term == code:
-        first = f"code of SSIC {level} {code} '{text}'"
+def typo_allowance(length: int) -> float:
+    """Return the typo distance a word of this length may be off by and still be read."""
+    if length < 4:
+        return 0.0
+    if length < 7:
+        return 1.0
+    if length < 11:
+        return 2.0
+    return 3.0
+
+
+# ---------------------------------------------------------------- probes and candidates
+
+
+@dataclass(frozen=True)
+class _Probe:
+    ord: int
+    pid: int
+    kind: str  # full, core, span
+    key: str
+    words: tuple[int, int]  # the run of core words it covers (start, end)
+    typo: bool
+
+
+@dataclass(frozen=True)
+class _Row:
+    pid: int
+    how: str
+    sim: float
+    entry_id: int
+    source: str
+    phrase: str
+    key: str
+    codes: tuple[str, ...]
+    other: bool
+    n_codes: int
+    typo_ok: bool
+    """Whether the probe may be a typo (not a real word the vocabulary knows)."""
+
+    @property
+    def tier(self) -> int:
+        return SOURCES.index(self.source)
+
+    @property
+    def broad_level(self) -> bool:
+        """Whether the entry names a section or a division (a fuzzy hit must not)."""
+        return any(len(c) <= 2 for c in self.codes)
+
+
+@dataclass
+class _Choice:
+    how: str
+    rows: list[_Row] = field(default_factory=list)
+    weight: float = 1.0
+    unused: tuple[str, ...] = ()
+    nodes: list[str] = field(default_factory=list)
+    used_full: bool = False
+
+    @property
+    def phrase(self) -> str:
+        return self.rows[0].phrase if self.rows else ""
+
+
+def _probes(ord_: int, term: Term) -> list[_Probe]:
+    core = vocabulary_key(term.text)
+    full = vocabulary_key(term.full)
+    words = core.split()
+    out: list[_Probe] = []
+    if full and full != core:
+        out.append(_Probe(ord_, len(out), "full", full, (0, 0), not core))
+    if core:
+        out.append(_Probe(ord_, len(out), "core", core, (0, len(words)), True))
+    seen = {p.key for p in out}
+    n = len(words)
+    for size in range(min(n, MAX_SPAN_WORDS), 0, -1):
+        for start in range(0, n - size + 1):
+            key = " ".join(words[start : start + size])
+            if key not in seen and (size < n):
+                seen.add(key)
+                typo = size == 1 and len(key) >= PREFIX_MIN_CHARS
+                out.append(_Probe(ord_, len(out), "span", key, (start, start + size), typo))
+    # A Chinese word holds its parts without spaces: "中餐馆" holds "餐馆".
+    for i, word in enumerate(words):
+        for run in _CJK_RUN.findall(word):
+            for size in range(len(run) - 1, 1, -1):
+                for start in range(0, len(run) - size + 1):
+                    key = run[start : start + size]
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(_Probe(ord_, len(out), "span", key, (i, i + 1), False))
+    return out
+
+
+async def _candidates(
+    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe]
+) -> dict[int, list[_Row]]:
+    params = {
+        "ords": [p.ord for p in probes],
+        "pids": [p.pid for p in probes],
+        "kinds": [p.kind for p in probes],
+        "keys": [p.key for p in probes],
+        "squashes": [squash(p.key) for p in probes],
+        "n_words": [n_words(p.key) for p in probes],
+        "tsqs": [tsquery_text(p.key) if p.kind == "core" else "" for p in probes],
+        "typos": [p.typo for p in probes],
+        "bases": [
+            " ".join(word_base(w) for w in p.key.split() if len(w) >= 3 and w.isalpha())
+            for p in probes
+        ],
+        "max_text": MAX_TEXT_HITS,
+        "typo_k": TYPO_K,
+    }
+    out: dict[int, list[_Row]] = {}
+    async with conn.cursor() as cur:
+        await cur.execute(q("vocabulary_candidates"), params)
+        for row in await cur.fetchall():
+            ord_, pid, how, sim, entry_id, source, phrase, key, codes, other, n_codes, typo = row
+            out.setdefault(ord_, []).append(
+                _Row(
+                    pid,
+                    how,
+                    float(sim),
+                    entry_id,
+                    source,
+                    phrase,
+                    key,
+                    tuple(codes),
+                    other,
+                    n_codes,
+                    typo,
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------- choosing a sense
+
+
+def _best_tier(rows: list[_Row]) -> list[_Row]:
+    """Return the rows of the most authoritative source; of those, the closest matches."""
+    top = min(r.tier for r in rows)
+    tier = [r for r in rows if r.tier == top]
+    closest = max(r.sim for r in tier)
+    return [r for r in tier if r.sim >= min(closest, 0.99)]
+
+
+def _display_first(top: list[_Row], hits: list[_Row]) -> list[_Row]:
+    """Order the chosen rows for display: the term's own words first, a title if it says so.
+
+    "manufacturing" is found as the synonym "manufacturer" and as the title
+    "MANUFACTURING" with the same codes: the reply names the title.
+    """
+    codes = {c for r in top for c in r.codes}
+    named = [r for r in hits if r.sim == 1.0 and set(r.codes) == codes]
+    named.sort(key=lambda r: r.tier)
+    rest = sorted(top, key=lambda r: (-r.sim, r.entry_id))
+    return ([named[0]] if named else []) + [r for r in rest if not named or r is not named[0]]
+
+
+def _exact(rows: list[_Row], probe: _Probe, channel: bool = False) -> list[_Row]:
+    """Return a probe's exact matches; sales-channel phrases only when the term asks for one."""
+    return [
+        r
+        for r in rows
+        if r.pid == probe.pid
+        and r.how == "exact"
+        and (channel or not r.other or r.source == "title")
+        and (r.sim > LEXEME_MATCH or inflected(probe.key, r.key))
+    ]
+
+
+def _channel(term: Term) -> bool:
+    return bool(CHANNEL_WORDS & set(vocabulary_key(term.full).split()))
+
+
+def _text_choice(term: Term, rows: list[_Row]) -> _Choice | None:
+    """Pick the sense the entries holding all the term's words agree on.
+
+    Each hit votes for its codes with its source's trust times how much of it the term
+    covers; the codes with the most votes win. So "logistics" means freight transport
+    arrangement (two index phrases agree), not the one definition that says "military
+    logistics".
+    """
+    channel = _channel(term)
+    if not any(len(w) >= PREFIX_MIN_CHARS or _CJK_RUN.search(w) for w in term.text.split()):
+        return None  # "bak" is a fragment of too many words to be read by them
+    votes: dict[tuple[str, ...], float] = {}
+    best_row: dict[tuple[str, ...], _Row] = {}
+    for r in rows:
+        if r.how != "text" or (r.other and not channel) or r.broad_level:
+            continue
+        coverage = min(1.0, r.sim)
+        if coverage < MIN_COVERAGE or r.n_codes > MAX_FUZZY_NODE:
+            continue
+        penalty = 0.85 if r.other else 1.0
+        score = TEXT_TRUST[r.source] * (0.5 + 0.5 * coverage) * penalty
+        votes[r.codes] = votes.get(r.codes, 0.0) + score
+        seen = best_row.get(r.codes)
+        if seen is None or (r.tier, -r.sim) < (seen.tier, -seen.sim):
+            best_row[r.codes] = r
+    if not votes:
+        return None
+    ranked = sorted(votes, key=lambda c: (-votes[c], best_row[c].tier, best_row[c].n_codes, c))
+    top = votes[ranked[0]]
+    if top < MIN_TEXT_VOTES:
+        return None
+    chosen: list[_Row] = []
+    codes = 0
+    for key in ranked:
+        r = best_row[key]
+        if votes[key] < top * 0.6 or len(chosen) >= MAX_FUZZY_ENTRIES:
+            break
+        if chosen and codes + r.n_codes > MAX_FUZZY_CODES:
+            continue
+        chosen.append(r)
+        codes += r.n_codes
+    return _Choice("text", chosen, weight=round(min(top, 1.0) * 0.8, 4))
+
+
+def _span_choice(
+    probes: list[_Probe], rows: list[_Row], words: list[str], channel: bool
+) -> _Choice | None:
+    spans: list[tuple[_Probe, list[_Row]]] = []
+    for p in probes:
+        if p.kind != "span":
+            continue
+        hits = [r for r in _exact(rows, p, channel) if r.source != "broad"]
+        if hits:
+            spans.append((p, _best_tier(hits)))
+    if not spans:
+        return None
+    # Longest runs first (for Chinese, the longest part of a word), then the best source.
+    spans.sort(
+        key=lambda s: (
+            -(s[0].words[1] - s[0].words[0]),
+            -len(s[0].key),
+            s[1][0].tier,
+            s[0].words[0],
+        )
+    )
+    taken: set[int] = set()
+    chosen: list[_Row] = []
+    for p, hits in spans:
+        covered = set(range(*p.words))
+        if covered & taken:
+            continue
+        taken |= covered
+        chosen += hits
+    unused = tuple(w for i, w in enumerate(words) if i not in taken)
+    return _Choice("span", chosen, weight=0.9, unused=unused)
+
+
+def _typo_choice(probes: list[_Probe], rows: list[_Row], words: list[str]) -> _Choice | None:
+    by_pid = {p.pid: p for p in probes}
+    best: tuple[tuple[float, ...], _Row] | None = None
+    for r in rows:
+        if r.how != "typo" or r.source == "broad":
+            continue
+        probe = by_pid[r.pid]
+        if min(len(w) for w in probe.key.split()) < 3:
+            continue  # abbreviations ("m&e") are never read as typos of other words
+        # Compare like with like: a one-word probe with the entry's closest word.
+        targets = [r.key] if probe.kind == "core" else r.key.split()
+        dist = min(edit_distance(probe.key, t) for t in targets)
+        if dist == 0 or dist > typo_allowance(len(probe.key)):
+            continue
+        if probe.kind != "core" and len(r.key.split()) > 1:
+            continue  # one mistyped word of a phrase must match a one-word name
+        # The reading that covers the most of the term wins, then the closest one.
+        left = len(words) - (probe.words[1] - probe.words[0])
+        rank = (left, dist, -r.sim, r.tier, r.n_codes)
+        if best is None or rank < best[0]:
+            best = (rank, r)
+    if best is None:
+        return None
+    row = best[1]
+    probe = by_pid[row.pid]
+    unused = tuple(w for i, w in enumerate(words) if not probe.words[0] <= i < probe.words[1])
+    return _Choice("typo", [row], weight=HOW_WEIGHT["typo"], unused=unused)
+
+
+def _prefix_rows(rows: list[_Row]) -> list[_Row]:
+    """Return the keys the term is the unfinished start of ("manufact" of "manufacturing").
+
+    Most of a key typed is enough; a shorter start ("manuf") only when every one-word key
+    it starts means the same codes.
+    """
+    prefix = [r for r in rows if r.how == "prefix"]
+    strong = [r for r in prefix if r.sim >= PREFIX_SHARE]
+    if strong or not prefix:
+        return strong
+    top = min(r.tier for r in prefix)
+    weak = [r for r in prefix if r.tier == top]
+    return weak if len({frozenset(r.codes) for r in weak}) == 1 else []
+
+
+def _choose(term: Term, probes: list[_Probe], rows: list[_Row]) -> _Choice:
+    """Pick the sense of one term from its candidates (the order in the module docstring)."""
+    words = vocabulary_key(term.text).split()
+    channel = _channel(term)
+    by_pid = {p.pid: p for p in probes}
+    named = {
+        p.kind: hits
+        for p in probes
+        if p.kind in ("full", "core") and (hits := _exact(rows, p, channel))
+    }
+    for kind in ("full", "core"):
+        if kind in named:
+            hits = named[kind]
+            top = _best_tier(hits)
+            if top[0].source == "broad":
+                return _Choice("broad", top)
+            # "software companies" means what "software" means: the industry words name it.
+            core = _best_tier(named["core"]) if "core" in named else []
+            same = {c for r in core for c in r.codes} == {c for r in top for c in r.codes}
+            used_full = kind == "full" and not same
+            return _Choice("exact", _display_first(top, hits), used_full=used_full)
+    if not term.text:
+        return _Choice("broad")
+    prefix = _prefix_rows(rows)
+    if prefix:
+        top = _best_tier(prefix)
+        longest = max(r.sim for r in top)
+        return _Choice("prefix", [r for r in top if r.sim == longest], weight=HOW_WEIGHT["prefix"])
+    # A match by stems that is not an inflection ("recruitement" ~ "recruitment") may be a
+    # typo: it competes with the nearest keys.
+    near = [
+        replace(r, how="typo")
+        for r in rows
+        if r.how == "exact"
+        and r.typo_ok
+        and r.sim <= LEXEME_MATCH
+        and not inflected(by_pid[r.pid].key, r.key)
+    ]
+    rows = [*rows, *near]
+    choice = (
+        _text_choice(term, rows)
+        or _span_choice(probes, rows, words, channel)
+        or _typo_choice(probes, rows, words)
+    )
+    return choice or _Choice("none", unused=(term.text,))
+
+
+# ---------------------------------------------------------------- resolution
+
+
+@dataclass(frozen=True)
+class _Node:
+    code: str
+    level: str
+    title: str
+    codes: tuple[str, ...]
+    titles: tuple[str, ...]
+
+
+async def _subtrees(conn: psycopg.AsyncConnection[Any], nodes: Sequence[str]) -> dict[str, _Node]:
+    if not nodes:
+        return {}
+    async with conn.cursor() as cur:
+        await cur.execute(q("ssic_subtrees"), {"nodes": list(dict.fromkeys(nodes))})
+        rows = await cur.fetchall()
+    return {r[0]: _Node(r[0], r[1], r[2], tuple(r[3]), tuple(r[4])) for r in rows}
+
+
+_DEPTH = {"section": 0, "division": 1, "group": 2, "class": 3, "subclass": 4}
+
+
+def _outermost(codes: Sequence[str], tree: dict[str, _Node]) -> list[_Node]:
+    """Return the nodes not inside another of them, in the order given."""
+    nodes = [tree[c] for c in dict.fromkeys(codes) if c in tree]
+
+    def inside(n: _Node, m: _Node) -> bool:
+        if m is n or not set(n.codes) <= set(m.codes):
+            return False
+        return (len(m.codes), -_DEPTH[m.level], m.code) > (len(n.codes), -_DEPTH[n.level], n.code)
+
+    return [n for n in nodes if not any(inside(n, m) for m in nodes)]
+
+
+def _narrow(nodes: list[_Node], role: str) -> list[_Node]:
+    """Keep the subclasses a role noun names ("manufacturers": divisions 10-32), if any."""
+    prefixes = ROLE_PREFIXES.get(role)
+    if not prefixes:
+        return nodes
+    narrowed = []
+    for n in nodes:
+        keep = [(c, t) for c, t in zip(n.codes, n.titles, strict=True) if c.startswith(prefixes)]
+        if keep:
+            narrowed.append(
+                _Node(
+                    n.code, n.level, n.title, tuple(c for c, _ in keep), tuple(t for _, t in keep)
+                )
+            )
+    return narrowed or nodes
+
+
+def _title(text: str) -> str:
+    return text.capitalize() if text.isupper() else text
+
+
+def _reason(choice: _Choice, groups: Sequence[Group], term: str) -> str:
+    if choice.how == "broad":
+        return "too broad to search: choose one of the main groups"
+    if not groups:
+        return "no SSIC title, synonym or index phrase matched"
+    first = groups[0]
+    node = f"SSIC {first.level} {first.code} '{first.title}'"
+    if choice.how == "code":
+        what = f"code of {node}"
+    elif choice.how == "typo":
+        what = f"read as '{choice.phrase}' ({node})"
+    elif choice.how == "prefix":
+        what = f"start of '{choice.phrase}' ({node})"
     else:
-        first = f"title of SSIC {level} {code} '{text}'"
-    more = len(matched) - 1
-    return first if not more else f"{first} and {more} more match{'es' if more > 1 else ''}"
+        source = choice.rows[0].source if choice.rows else "title"
+        label = {
+            "synonym": "synonym",
+            "title": "title",
+            "group": "sales group",
+            "index": "index phrase",
+            "definition": "SSIC definition",
+        }[source]
+        what = (
+            f"title of {node}"
+            if source == "title" and choice.how != "text"
+            else f"{label} '{choice.phrase}' ({node})"
+        )
+        if choice.how == "text":
+            what = f"words of {what}"
+    more = len(groups) - 1
+    return what if not more else f"{what} and {more} more group{'s' if more > 1 else ''}"
 
 
-async def resolve_terms(conn: psycopg.AsyncConnection[Any], terms: Sequence[str]) -> Resolution:
-    """Resolve terms to SSIC 2020 subclasses in one query; odd or empty terms match nothing."""
-    clean: list[str] = []
+def _as_term(raw: object) -> Term | None:
+    if isinstance(raw, Term):
+        return raw
+    text = normalize_term(raw)
+    return Term(text, text) if text else None
+
+
+async def resolve_terms(
+    conn: psycopg.AsyncConnection[Any], terms: Sequence[Term | str]
+) -> Resolution:
+    """Resolve terms to SSIC 2020 subclasses (two queries); odd or empty terms match nothing."""
+    clean: list[Term] = []
     if isinstance(terms, Sequence) and not isinstance(terms, str | bytes):
         for raw in terms:
-            term = normalize_term(raw)
-            if term and term not in clean:
+            term = _as_term(raw)
+            if term and all(t.full != term.full for t in clean):
                 clean.append(term)
             if len(clean) >= MAX_TERMS:
                 break
     if not clean:
         return Resolution(terms=(), codes=())
-    search = [search_text(t) for t in clean]
-    params = {
-        "terms": search,
-        "title_tsqs": [tsquery_text(t, "A") for t in search],
-        "phrase_tsqs": [tsquery_text(t) for t in search],
-        "min_score": MIN_SCORE,
-        "typo_score": TYPO_SCORE,
-        "max_nodes": MAX_NODES,
-    }
-    async with conn.cursor() as cur:
-        await cur.execute(q("resolve_ssic_terms"), params)
-        rows = await cur.fetchall()
-
-    per_term: list[dict[str, CodeHit]] = [{} for _ in clean]
-    matched: list[dict[tuple[str, str, str], None]] = [{} for _ in clean]
-    for ord_, via_code, via_level, via_text, score, code, title in rows:
-        i = ord_ - 1
-        node = (via_code, via_level, via_text)
-        matched[i][node] = None
-        weight = round(min(1.0, score) * LEVEL_FACTOR.get(via_level, 0.5), 4)
-        best = per_term[i].get(code)
-        if best is None or weight > best.weight:
-            per_term[i][code] = CodeHit(code, title, clean[i], *node, weight=weight)
+    probes: dict[int, list[_Probe]] = {}
+    for i, term in enumerate(clean, start=1):
+        if not _CODE.fullmatch(term.text):
+            probes[i] = _probes(i, term)
+    flat = [p for ps in probes.values() for p in ps]
+    rows = await _candidates(conn, flat) if flat else {}
+    choices: dict[int, _Choice] = {}
+    for i, term in enumerate(clean, start=1):
+        if _CODE.fullmatch(term.text):
+            choices[i] = _Choice("code", nodes=[term.text])
+            continue
+        choice = _choose(term, probes[i], rows.get(i, []))
+        if choice.how == "broad":
+            options = [c for r in choice.rows for c in r.codes] or list(DEFAULT_OPTIONS)
+            choice.nodes = options
+        else:
+            choice.nodes = [c for r in choice.rows for c in r.codes]
+        choices[i] = choice
+    tree = await _subtrees(conn, [c for ch in choices.values() for c in ch.nodes])
 
     resolutions: list[TermResolution] = []
     union: dict[str, CodeHit] = {}
-    for i, term in enumerate(clean):
-        hits = tuple(sorted(per_term[i].values(), key=lambda h: h.code))
-        nodes = tuple(matched[i])
-        resolutions.append(TermResolution(term, hits, nodes, _reason(term, nodes)))
-        for hit in hits:
+    for i, term in enumerate(clean, start=1):
+        choice = choices[i]
+        if choice.how == "broad":
+            offered = tuple(
+                Group(n.code, n.level, _title(n.title), len(n.codes))
+                for n in (tree[c] for c in dict.fromkeys(choice.nodes) if c in tree)
+            )
+            resolutions.append(
+                TermResolution(
+                    term.full,
+                    (),
+                    how="broad",
+                    phrase=term.full,
+                    options=offered,
+                    reason=_reason(choice, (), term.full),
+                    text=term.full,
+                )
+            )
+            continue
+        nodes = _outermost(choice.nodes, tree)
+        if term.role and not choice.used_full:
+            nodes = _narrow(nodes, term.role)
+        used = term.full if choice.used_full else term.text
+        if choice.unused:
+            used = " ".join(w for w in vocabulary_key(term.text).split() if w not in choice.unused)
+        groups = tuple(Group(n.code, n.level, _title(n.title), len(n.codes)) for n in nodes)
+        source = choice.rows[0].source if choice.rows else "code"
+        base = SOURCE_WEIGHT.get(source, 1.0) * HOW_WEIGHT.get(choice.how, choice.weight)
+        if choice.how in ("text", "span"):
+            base = choice.weight if choice.how == "text" else base * choice.weight
+        hits: dict[str, CodeHit] = {}
+        for n in nodes:
+            weight = round(min(1.0, base * LEVEL_FACTOR.get(n.level, 1.0)), 4)
+            for code, title in zip(n.codes, n.titles, strict=True):
+                if code not in hits or weight > hits[code].weight:
+                    hits[code] = CodeHit(code, title, used, n.code, n.level, n.title, weight)
+        how = source if choice.how == "exact" else choice.how
+        resolutions.append(
+            TermResolution(
+                used if groups else term.text,
+                tuple(sorted(hits.values(), key=lambda h: h.code)),
+                groups,
+                how if groups else "none",
+                choice.phrase,
+                _reason(choice, groups, used),
+                choice.unused if groups else (term.text,),
+                text=term.full,
+            )
+        )
+        for hit in hits.values():
             if hit.code not in union or hit.weight > union[hit.code].weight:
                 union[hit.code] = hit
     return Resolution(terms=tuple(resolutions), codes=tuple(union[c] for c in sorted(union)))
+
+
+def clarification(resolution: Resolution) -> Clarification | None:
+    """Return the too-broad words and the main groups to offer instead (None if none)."""
+    broad = resolution.broad
+    if not broad:
+        return None
+    options: dict[str, Group] = {}
+    for tr in broad:
+        for g in tr.options:
+            options.setdefault(g.code, g)
+    return Clarification(
+        terms=[t.term for t in broad], options=[_group_json(g) for g in options.values()]
+    )
+
+
+async def understand_extraction(
+    conn: psycopg.AsyncConnection[Any], extraction: Extraction
+) -> Understanding:
+    """Resolve the terms of an extraction (the one path every caller goes through)."""
+    return Understanding(extraction, await resolve_terms(conn, list(extraction.terms)))
+
+
+async def understand(conn: psycopg.AsyncConnection[Any], text: str) -> Understanding:
+    """Extract the terms of a message and resolve them (the chat and the preview)."""
+    return await understand_extraction(conn, extract(text))
+
+
+async def understand_terms(
+    conn: psycopg.AsyncConnection[Any], phrases: Sequence[str]
+) -> Understanding:
+    """Understand a list of industry phrases (the job route's ``terms``) the chat's way."""
+    terms: list[Term] = []
+    set_aside: list[SetAside] = []
+    for phrase in phrases:
+        one = extract(phrase)
+        terms += [t for t in one.terms if all(t.full != s.full for s in terms)]
+        set_aside += one.set_aside
+    extraction = Extraction(tuple(terms[:MAX_TERMS]), tuple(dict.fromkeys(set_aside)))
+    return await understand_extraction(conn, extraction)

@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
-from graph.state import LeadRow, State
+from graph.state import Clarification, LeadRow, State
 from jobs.metrics import observe_chat_reply
 from nodes.cards import push_cards
 from nodes.context import failed_step
@@ -74,14 +74,98 @@ def next_run_label() -> str:
     return f"the next scheduled run ({day} {when})"
 
 
+# Places that only restate the registry's scope: not worth a "not applied" note.
+_SCOPE = frozenset({"singapore", "singapura", "sg", "s'pore", "spore"})
+_QUALIFIER_KINDS = ("location", "date", "size", "status", "qualifier")
+MAX_OPTIONS_INLINE = 6
+
+
+def _label(term: str) -> str:
+    """Return a term as a heading: "IT", "F&B", "Software"."""
+    words = term.split()
+    shown = [w.upper() if w == "it" or "&" in w else w for w in words]
+    text = " ".join(shown)
+    return text[:1].upper() + text[1:]
+
+
+def _group(g: dict[str, Any]) -> str:
+    title = display_title(str(g.get("title", "")))
+    what = f"{LEVEL_NAMES.get(str(g.get('level')), 'SSIC')} {g.get('code')} \u201c{title}\u201d"
+    count = int(g.get("count", 0))
+    return what if g.get("level") == "subclass" else f"{what} ({_plural(count, 'code')})"
+
+
 def _term_line(res: dict[str, Any]) -> str:
+    """Return one matched term with every SSIC group it brings, official titles and counts."""
+    groups = res.get("groups", [])
+    shown = "; ".join(_group(g) for g in groups)
     count = int(res.get("count", 0))
-    if count == 0:
-        return f"\u201c{res['term']}\u201d matched no SSIC industry"
-    level = LEVEL_NAMES.get(str(res.get("level")), "SSIC")
-    title = display_title(str(res.get("title", "")))
-    what = f"{level} {res.get('code')}" + (f" \u201c{title}\u201d" if title else "")
-    return f"{res['term'].capitalize()} \u2192 {what} ({_plural(count, 'subclass')})"
+    if len(groups) > 1:
+        shown = f"{_plural(count, 'code')}: {shown}"
+    elif groups and groups[0].get("level") == "subclass":
+        shown += " (1 code)"
+    line = f"{_label(str(res['term']))} \u2192 {shown}"
+    if res.get("how") == "typo":
+        line += f" (read as \u201c{res.get('phrase', '')}\u201d)"
+    return line
+
+
+def _matched(resolutions: list[dict[str, Any]]) -> str:
+    lines = [_term_line(r) for r in resolutions if r.get("groups")]
+    if len(lines) == 1:
+        return lines[0] + "."
+    return "Matched industries:\n" + "\n".join(f"- {line}" for line in lines)
+
+
+def _options(clarify: Clarification, limit: int | None = None) -> list[str]:
+    shown = clarify["options"][:limit] if limit else clarify["options"]
+    return [f"{display_title(str(o['title']))} (SSIC {o['level']} {o['code']})" for o in shown]
+
+
+def question(clarify: Clarification) -> str:
+    """Return the question a too-broad request gets: the main groups to choose from."""
+    words = ", ".join(f"\u201c{t}\u201d" for t in clarify["terms"])
+    options = "\n".join(f"- {o}" for o in _options(clarify))
+    return (
+        f"{words} {'is' if len(clarify['terms']) == 1 else 'are'} too broad to search. "
+        f"Which kind do you mean? The main groups are:\n{options}\n\n"
+        "Reply with one or more of these, or a narrower word (for example "
+        "\u201clogistics, IT consultancy\u201d). Nothing was searched or queued."
+    )
+
+
+def _notes(state: State) -> list[str]:
+    """Return what the search did not use: broad words, unmatched terms, words, qualifiers."""
+    notes: list[str] = []
+    resolutions = state.get("resolutions", [])
+    unmatched = [r["text"] for r in resolutions if not r.get("groups") and r.get("how") != "broad"]
+    if unmatched:
+        quoted = ", ".join(f"\u201c{t}\u201d" for t in unmatched)
+        verb = "was" if len(unmatched) == 1 else "were"
+        notes.append(f"{quoted} matched no SSIC industry and {verb} left out.")
+    clarify = state.get("clarify")
+    if clarify:
+        words = ", ".join(f"\u201c{t}\u201d" for t in clarify["terms"])
+        groups = "; ".join(_options(clarify, MAX_OPTIONS_INLINE))
+        notes.append(f"{words} is too broad and was left out: say which kind (e.g. {groups}).")
+    parts = state.get("set_aside", [])
+    unused = [p for p in parts if p.get("kind") == "unused"]
+    if unused:
+        words = ", ".join(f"\u201c{p.get('text')}\u201d" for p in unused)
+        notes.append(f"Words not used: {words}.")
+    pending = [
+        p
+        for p in parts
+        if p.get("kind") in _QUALIFIER_KINDS
+        and not (p.get("kind") == "location" and p.get("value") in _SCOPE)
+    ]
+    if pending:
+        items = ", ".join(f"\u201c{p.get('text')}\u201d ({p.get('kind')})" for p in pending)
+        notes.append(
+            f"Not applied yet: {items}. Filters by place, date, size or status are not "
+            "supported yet, so these counts cover all of them."
+        )
+    return notes
 
 
 def _cell(value: object) -> str:
@@ -147,27 +231,38 @@ def compose(state: State) -> str:
         return compose_more(state)
     terms = state.get("terms", [])
     errors = state.get("errors", [])
-    if not terms:
-        return HELP
     resolutions = state.get("resolutions", [])
+    if not terms and not resolutions:
+        return HELP
     codes = state.get("codes", [])
+    clarify = state.get("clarify")
     if not codes:
         if errors:
             return " ".join(errors) + " Please try again in a moment."
+        if clarify:
+            return question(clarify)
         return f"I couldn't match {_quoted(terms)} to an industry in SSIC 2020. " + HELP
-    matched = "; ".join(_term_line(r) for r in resolutions)
+    matched = _matched(resolutions)
+    notes = _notes(state)
     mode = state.get("mode", "background")
     if mode == "off":
-        return (
-            f"{matched}.\n\nRegistry search is switched off for your workspace, "
-            "so nothing was looked up."
+        return "\n\n".join(
+            [
+                matched,
+                "Registry search is switched off for your workspace, so nothing was looked up.",
+                *notes,
+            ]
         )
     if "total" in state and state["total"] is None:  # the count failed: never "0 companies"
-        return "\n\n".join([f"{matched}.", " ".join(errors) or "Counting failed."])
+        return "\n\n".join([matched, " ".join(errors) or "Counting failed.", *notes])
     total = int(state.get("total") or 0)
+    live = int(state.get("live") or 0)
     head = state.get("head", [])
     job = state.get("job")
-    lines = [f"{matched}: {_n(total)} {'company' if total == 1 else 'companies'}."]
+    count = (
+        f"{_n(total)} {'company' if total == 1 else 'companies'} in the registry ({_n(live)} live)."
+    )
+    lines = [matched, count]
     if mode == "sync_preview":
         sample = state.get("candidates", [])
         names = ", ".join(str(c["name"]) for c in sample[:5])
@@ -187,9 +282,10 @@ def compose(state: State) -> str:
                 parts.append(f"{lead} queued as job {job['job_id']} for {next_run_label()}.")
             else:
                 parts.append(f"{lead} already in job {job['job_id']} ({job['status']}).")
-        lines[0] = " ".join([lines[0], *parts])
+        lines[1] = " ".join([count, *parts])
         if head:
             lines.append(leads_table(head))
+    lines += notes
     if errors:
         lines.append(" ".join(errors))
     return "\n\n".join(lines)

@@ -36,3 +36,14 @@ def error_lines(records: list[Any]) -> list[dict[str, Any]]:
         elif rec.levelno >= logging.ERROR or rec.exc_info:
             raise AssertionError(f"an unstructured error line: {rec.name}: {rec.getMessage()}")
     return out
+
+
+def after_2015(term: str) -> dict[str, str]:
+    """Return the part "incorporated after 2015" set aside beside ``term``, as state holds it."""
+    return {
+        "kind": "date",
+        "text": "incorporated after 2015",
+        "term": term,
+        "op": "after",
+        "value": "2015",
+    }

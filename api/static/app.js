@@ -185,6 +185,16 @@ function renderPreview(text, data) {
     setStatus(previewStatus, `“${text}” doesn’t name an industry. Try e.g. “bakery” or “software”.`);
     return;
   }
+  if (!data.codes.length && data.too_broad && data.too_broad.length) {
+    previewBody.hidden = true;
+    const groups = data.options.map((o) => o.title).join("; ");
+    setStatus(
+      previewStatus,
+      `${data.too_broad.map((t) => `“${t}”`).join(", ")} is too broad to search. ` +
+        `Which kind do you mean? For example: ${groups}.`,
+    );
+    return;
+  }
   if (!data.codes.length) {
     previewBody.hidden = true;
     setStatus(

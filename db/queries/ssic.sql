@@ -1,139 +1,137 @@
--- SSIC 2020 term resolution (nodes/resolve.py): all terms of a request in one round trip.
---
--- Parameters, parallel arrays with one element per term (built by nodes/resolve.py):
---   terms       the normalized term, abbreviations spelled out ("it" -> "information technology")
---   title_tsqs  to_tsquery('english') text matching title words (weight A), last word as prefix
---   phrase_tsqs the same without weights, for the alphabetical-index phrases
--- and the thresholds min_score, typo_score, max_nodes (documented in nodes/resolve.py).
---
--- Per term, candidates come from the GIN full-text indexes (titles of every level and the
--- index phrases); a term with no full-text hit at all may be a typo and looks up its
--- nearest titles by trigram distance (GiST index, migration 0003). A term that is a
--- title (same lexemes, or an unfinished first word of it, or a close typo) means that
--- node's whole subtree; otherwise the best max_nodes matches are kept. Chosen nodes are
--- expanded to their subclasses through the code-prefix columns. Output: one row per
--- (term, matched node, subclass), best node first.
+-- SSIC 2020 term resolution (nodes/resolve.py): candidates for every term of a request in
+-- one round trip, then the chosen SSIC nodes expanded to their subclasses in a second.
 
--- name: resolve_ssic_terms
-WITH input AS (
-    SELECT u.ord,
-           u.term,
-           u.term ~ '^[0-9]{2,5}$' AS is_code,
-           to_tsquery('english', u.title_tsq) AS title_q,
-           to_tsquery('english', u.phrase_tsq) AS phrase_q,
-           strip(to_tsvector('english', u.term)) AS lexemes
-    FROM unnest(%(terms)s::text[], %(title_tsqs)s::text[], %(phrase_tsqs)s::text[])
-         WITH ORDINALITY AS u(term, title_tsq, phrase_tsq, ord)
+-- name: vocabulary_candidates
+-- Parameters, parallel arrays with one element per probe (built by nodes/resolve.py): a
+-- term's probes are its full words ('full', generic nouns included), its industry words
+-- ('core'), and the runs of those words ('span'); each with its vocabulary key (see
+-- db/vocabulary.py), the key without spaces, its number of non-trivial words, a
+-- to_tsquery('english') text ANDing its words (last one as a prefix), whether it may be
+-- read as a typo, and the bases of its words: a probe is a typo only if one of its words
+-- is unknown to the vocabulary ("bankers" is a real word, not "bakers"; "crane rental" is
+-- not "car rental"). Thresholds: max_text (full-text hits kept per term), typo_k (nearest
+-- keys looked at per typo probe).
+--
+-- Per probe: exact matches (same key, same key without spaces, or the same stemmed words
+-- and number of words); for a term whose full or core words are no entry's key, keys its
+-- core is the unfinished start of (prefix), entries holding all its core words (full text,
+-- shortest first), and the nearest keys of its typo probes by trigram distance (GiST).
+-- Everything is served by the indexes of migration 0007; the candidate lists are small,
+-- the choice between them is made in nodes/resolve.py.
+WITH probe AS MATERIALIZED (
+    SELECT u.ord, u.pid, u.kind, u.key, u.squash, u.n_words, u.tsq,
+           u.typo AND EXISTS (
+               SELECT 1 FROM unnest(string_to_array(u.bases, ' ')) AS b(base)
+               WHERE NOT EXISTS (SELECT 1 FROM ssic_vocabulary_words w WHERE w.base = b.base)
+           ) AS typo,
+           strip(to_tsvector('english', u.key)) AS lexemes
+    FROM unnest(%(ords)s::int[], %(pids)s::int[], %(kinds)s::text[], %(keys)s::text[],
+                %(squashes)s::text[], %(n_words)s::int[], %(tsqs)s::text[],
+                %(typos)s::bool[], %(bases)s::text[])
+         AS u(ord, pid, kind, key, squash, n_words, tsq, typo, bases)
 ),
-words AS (
-    SELECT i.*, length(i.lexemes) AS n_lexemes
-    FROM input i
-    WHERE NOT i.is_code AND i.lexemes <> ''::tsvector
+-- sim tells the kinds of exact match apart: the same key (1.0) beats the same key without
+-- spaces (0.99) beats the same stemmed words (0.98: "securities" is not "security").
+exact AS MATERIALIZED (
+    SELECT DISTINCT ON (ord, pid, entry_id) ord, pid, entry_id, sim
+    FROM (
+        SELECT p.ord, p.pid, v.entry_id, 1.0::float8 AS sim
+        FROM probe p JOIN ssic_vocabulary v ON v.key = p.key
+        UNION ALL
+        SELECT p.ord, p.pid, v.entry_id, 0.99
+        FROM probe p JOIN ssic_vocabulary v ON v.squash = p.squash
+        UNION ALL
+        SELECT p.ord, p.pid, v.entry_id, 0.98
+        FROM probe p
+        JOIN ssic_vocabulary v ON v.lexemes = p.lexemes AND v.n_words = p.n_words
+        -- every word must count: a stop word that carries meaning ("it", "other", "all")
+        -- would otherwise vanish and make "it companies" equal "all companies".
+        WHERE p.lexemes <> ''::tsvector AND length(p.lexemes) = p.n_words
+          AND length(v.lexemes) = v.n_words
+    ) m
+    ORDER BY ord, pid, entry_id, sim DESC
 ),
--- Titles the term names: the same lexemes as the title, or as the title without its
--- generic tail ("restaurant" is "Restaurants", "real estate" is "REAL ESTATE ACTIVITIES").
-named AS (
-    SELECT w.ord, r.code, r.level, r.section, r.title AS via_text
-    FROM words w
-    JOIN ssic_ref r ON r.title_lexemes = w.lexemes OR r.core_lexemes = w.lexemes
+-- Terms whose full or core words are an entry's key (a sales-channel phrase does not
+-- count; nor does a match by stems alone, which nodes/resolve.py may reject as not an
+-- inflection: "restaur" is not "restaurant").
+named AS MATERIALIZED (
+    SELECT DISTINCT e.ord
+    FROM exact e
+    JOIN probe p ON p.ord = e.ord AND p.pid = e.pid
+    JOIN ssic_vocabulary v ON v.entry_id = e.entry_id
+    WHERE p.kind IN ('full', 'core') AND e.sim > 0.98 AND (NOT v.other OR v.source = 'title')
 ),
--- Other full-text hits on titles, for terms that name none. prefix: the term stops inside
--- the first word of a short title ("manufact"), i.e. the user is still typing it.
-title_hits AS (
-    SELECT w.ord, r.code, r.level, r.section, r.title AS via_text,
-           left(r.title_core, length(w.term)) = w.term
-               AND substr(r.title_core, length(w.term) + 1, 1) ~ '[[:alnum:]]'
-               AND length(w.term) * 2 >= length(r.title_core) AS prefix,
-           w.n_lexemes::real / greatest(length(r.title_lexemes), w.n_lexemes) AS coverage,
-           strpos(lower(r.title), w.term) > 0 AS literal
-    FROM words w
-    JOIN ssic_ref r ON r.search_vector @@ w.title_q
-    WHERE NOT EXISTS (SELECT 1 FROM named n WHERE n.ord = w.ord)
+prefix AS MATERIALIZED (
+    SELECT p.ord, p.pid, v.entry_id, length(p.key)::float8 / length(v.key) AS sim
+    FROM probe p
+    JOIN ssic_vocabulary v ON v.key ~>=~ p.key AND v.key ~<~ (p.key || chr(1114111))
+    WHERE p.kind = 'core' AND length(p.key) >= 4 AND p.key !~ '^[0-9 ]+$'
+      AND v.source IN ('synonym', 'title', 'group')
+      -- most of the key typed, or the start of a one-word key (nodes/resolve.py accepts
+      -- the latter only when every such key means the same codes: "manuf")
+      AND (length(p.key) * 5 >= length(v.key) * 3
+           OR (length(p.key) >= 5 AND v.key !~ ' ' AND p.key !~ ' '))
+      AND p.ord NOT IN (SELECT ord FROM named)
 ),
--- Index phrases, for terms that name no title and are not the start of one.
-phrase_hits AS (
-    SELECT w.ord, p.code, s.section, p.phrase AS via_text,
-           p.lexemes = w.lexemes AS exact,
-           w.n_lexemes::real / greatest(length(p.lexemes), w.n_lexemes) AS coverage,
-           strpos(lower(p.phrase), w.term) > 0 AS literal
-    FROM words w
-    JOIN ssic_index_phrases p ON p.search_vector @@ w.phrase_q
-    JOIN ssic_ref s ON s.code = p.code
-    WHERE NOT EXISTS (SELECT 1 FROM named n WHERE n.ord = w.ord)
-      AND NOT EXISTS (SELECT 1 FROM title_hits h WHERE h.ord = w.ord AND h.prefix)
+text_hits AS MATERIALIZED (
+    SELECT ord, pid, entry_id, sim
+    FROM (
+        SELECT p.ord, p.pid, v.entry_id,
+               length(p.lexemes)::float8 / greatest(length(v.lexemes), 1) AS sim,
+               row_number() OVER (
+                   PARTITION BY p.ord
+                   ORDER BY v.other, length(v.lexemes), v.n_codes, v.entry_id
+               ) AS rn
+        FROM probe p
+        JOIN ssic_vocabulary v ON v.search_vector @@ to_tsquery('english', p.tsq)
+        WHERE p.kind = 'core' AND p.tsq <> '' AND v.source <> 'broad'
+          AND p.ord NOT IN (SELECT ord FROM named)
+          AND p.ord NOT IN (SELECT ord FROM prefix)
+    ) t
+    WHERE rn <= %(max_text)s
 ),
--- Only terms without any full-text hit: the nearest title by trigram similarity (typos).
--- Materialized so the nearest-title lookup runs for those terms only.
 unmatched AS MATERIALIZED (
-    SELECT w.ord, w.term
-    FROM words w
-    WHERE NOT EXISTS (SELECT 1 FROM named n WHERE n.ord = w.ord)
-      AND NOT EXISTS (SELECT 1 FROM title_hits h WHERE h.ord = w.ord)
-      AND NOT EXISTS (SELECT 1 FROM phrase_hits h WHERE h.ord = w.ord)
+    SELECT p.ord, p.pid, p.key
+    FROM probe p
+    WHERE p.typo
+      AND p.ord NOT IN (SELECT ord FROM named)
+      AND p.ord NOT IN (SELECT ord FROM prefix)
 ),
-typo_hits AS (
-    SELECT u.ord, t.code, t.level, t.section, t.title AS via_text, t.sim
+typo AS (
+    SELECT u.ord, u.pid, t.entry_id, t.sim
     FROM unmatched u
     CROSS JOIN LATERAL (
-        SELECT r.code, r.level, r.section, r.title, similarity(r.title_core, u.term) AS sim
-        FROM ssic_ref r
-        ORDER BY r.title_core <-> u.term
-        LIMIT 1
+        SELECT v.entry_id, similarity(v.key, u.key)::float8 AS sim
+        FROM ssic_vocabulary v
+        WHERE v.source IN ('broad', 'synonym', 'title', 'group', 'index') AND NOT v.other
+        ORDER BY v.key <-> u.key
+        LIMIT %(typo_k)s
     ) t
 ),
--- near: the term names the node, so its whole subtree is meant. Other full-text hits
--- score 0.5..0.95 by the share of the text's words the term covers, and more when the
--- text holds the term as typed (stemming makes "accounting" match "own account").
-scored AS (
-    SELECT ord, code, level, section, via_text, true AS near, 1.0 AS score
-    FROM named
-    UNION ALL
-    SELECT ord, code, level, section, via_text, prefix,
-           CASE WHEN prefix THEN 0.9
-                ELSE 0.5 + 0.3 * coverage + CASE WHEN literal THEN 0.15 ELSE 0 END
-           END
-    FROM title_hits
-    UNION ALL
-    SELECT ord, code, 'phrase', section, via_text, false,
-           CASE WHEN exact THEN 1.0
-                ELSE 0.5 + 0.3 * coverage + CASE WHEN literal THEN 0.15 ELSE 0 END
-           END
-    FROM phrase_hits
-    UNION ALL
-    SELECT ord, code, level, section, via_text, true, least(sim, 0.9)
-    FROM typo_hits
-    WHERE sim >= %(typo_score)s
-    UNION ALL
-    SELECT i.ord, r.code, r.level, r.section, r.title, true, 1.0
-    FROM input i
-    JOIN ssic_ref r ON i.is_code AND r.code = i.term
-),
--- One row per term and node: a subclass named by several phrases keeps its best.
-best_per_node AS (
-    SELECT DISTINCT ON (ord, code) *,
-           CASE level WHEN 'section' THEN 0 WHEN 'division' THEN 1 WHEN 'group' THEN 2
-                      WHEN 'class' THEN 3 WHEN 'subclass' THEN 4 ELSE 5 END AS depth
-    FROM scored
-    WHERE score >= %(min_score)s
-    ORDER BY ord, code, near DESC, score DESC, level <> 'phrase' DESC, via_text
-),
-ranked AS (
-    SELECT *,
-           bool_or(near) OVER (PARTITION BY ord) AS any_near,
-           row_number() OVER (PARTITION BY ord
-                              ORDER BY near DESC, score DESC, depth, code) AS rank
-    FROM best_per_node
-),
-chosen AS (
-    SELECT * FROM ranked
-    WHERE rank <= CASE WHEN any_near THEN 1 ELSE %(max_nodes)s END
+found AS (
+    SELECT ord, pid, entry_id, 'exact' AS how, sim FROM exact
+    UNION ALL SELECT ord, pid, entry_id, 'prefix', sim FROM prefix
+    UNION ALL SELECT ord, pid, entry_id, 'text', sim FROM text_hits
+    UNION ALL SELECT ord, pid, entry_id, 'typo', sim FROM typo
 )
-SELECT c.ord, c.code AS via_code, c.level AS via_level, c.via_text, c.score::float8 AS score,
-       s.code, s.title
-FROM chosen c
+SELECT f.ord, f.pid, f.how, f.sim, v.entry_id, v.source, v.phrase, v.key, v.codes, v.other,
+       v.n_codes, p.typo
+FROM found f
+JOIN ssic_vocabulary v ON v.entry_id = f.entry_id
+JOIN probe p ON p.ord = f.ord AND p.pid = f.pid
+ORDER BY f.ord, f.pid, f.how, v.entry_id
+
+-- name: ssic_subtrees
+-- The SSIC nodes (any level, by code) with their title and every subclass below them,
+-- through the code-prefix columns of ssic_ref (section C: every subclass in 10-32).
+SELECT n.code AS node, r.level, r.title,
+       array_agg(s.code ORDER BY s.code) AS codes,
+       array_agg(s.title ORDER BY s.code) AS titles
+FROM unnest(%(nodes)s::text[]) AS n(code)
+JOIN ssic_ref r ON r.code = n.code
 JOIN ssic_ref s
-  ON s.section = c.section
+  ON s.section = r.section
  AND s.level = 'subclass'
- AND (c.level = 'section' OR s.division = c.code OR s.group_code = c.code
-      OR s.class_code = c.code OR s.code = c.code)
-ORDER BY c.ord, c.rank, s.code
+ AND (r.level = 'section' OR s.division = r.code OR s.group_code = r.code
+      OR s.class_code = r.code OR s.code = r.code)
+GROUP BY n.code, r.level, r.title

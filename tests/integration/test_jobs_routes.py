@@ -63,6 +63,8 @@ async def test_enqueue_is_idempotent_and_progress_is_readable(
         ({"terms": ["y" * 61]}, "terms.0: String should have at most 60 characters"),
         ({"terms": "Manufacturing"}, "terms: Input should be a valid list"),
         ({"terms": ["qwxzv plorkish"]}, "matched no SSIC 2020 industry"),
+        ({"terms": ["services"]}, "'services' is too broad to search"),
+        ({"terms": ["companies", "ok"]}, "Transportation and storage (H)"),
     ],
 )
 async def test_bad_enqueue_input_is_400_with_a_clear_message(

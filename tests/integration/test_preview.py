@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.helpers import error_lines
+from tests.helpers import after_2015, error_lines
 from tests.integration.jobs_support import MANUFACTURING_ROWS
 
 pytestmark = pytest.mark.integration
@@ -119,6 +119,9 @@ async def test_chit_chat_is_an_empty_preview(client: httpx.AsyncClient, q: str) 
         "live": 0,
         "sample": [],
         "reasons": [],
+        "set_aside": [],
+        "too_broad": [],
+        "options": [],
     }
     assert (await client.get("/icp/preview")).status_code == 200
 
@@ -127,7 +130,8 @@ async def test_unknown_term_matches_nothing(client: httpx.AsyncClient) -> None:
     body = (await client.get("/icp/preview", params={"q": "qwxzv plorkish"})).json()
     assert body["terms"] == ["qwxzv plorkish"]
     assert body["codes"] == [] and body["total"] == 0 and body["sample"] == []
-    assert body["reasons"][0]["reason"] == "no SSIC title or index phrase matched"
+    assert body["reasons"][0]["reason"] == "no SSIC title, synonym or index phrase matched"
+    assert body["reasons"][0]["unused"] == ["qwxzv plorkish"]
 
 
 async def test_long_queries_are_400(client: httpx.AsyncClient) -> None:
@@ -182,3 +186,48 @@ async def test_api_docs_are_served_from_local_assets(client: httpx.AsyncClient) 
         assert len(res.content) > 500, asset
     assert (await client.get("/icp/docs/assets/..%2F..%2F__init__.py")).status_code == 404
     assert (await client.get("/icp/docs/assets/index.html")).status_code == 404
+
+
+async def test_too_broad_query_offers_the_main_groups(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/icp/preview", params={"q": "services"})).json()
+    assert body["codes"] == [] and body["total"] == 0 and body["sample"] == []
+    assert body["too_broad"] == ["services"]
+    offered = {o["code"]: o for o in body["options"]}
+    assert {"H", "J", "K", "M", "Q"} <= set(offered)
+    assert offered["H"]["title"] == "Transportation and storage" and offered["H"]["count"] > 0
+
+
+async def test_preview_names_what_it_set_aside(client: httpx.AsyncClient) -> None:
+    body = (
+        await client.get("/icp/preview", params={"q": "software companies incorporated after 2015"})
+    ).json()
+    assert body["terms"] == ["software"]
+    assert {"62011", "62021"} <= {c["code"] for c in body["codes"]}
+    (reason,) = body["reasons"]
+    assert reason["how"] == "synonym" and len(reason["groups"]) == 4
+    assert after_2015("software") in body["set_aside"]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["software companies", "law firms", "trading companies", "M&E contractors", "IT", "餐馆"],
+)
+async def test_preview_job_route_and_chat_resolve_alike(
+    client: httpx.AsyncClient, app_db: str, phrase: str
+) -> None:
+    from graph.graph import graph
+
+    preview = (await client.get("/icp/preview", params={"q": phrase})).json()
+    codes = [c["code"] for c in preview["codes"]]
+    assert codes
+    out = await graph.ainvoke({"messages": [{"type": "human", "content": phrase}]})
+    assert [c["code"] for c in out["codes"]] == codes
+    res = await client.post("/jobs/staging_upsert", json={"terms": [phrase]})
+    assert res.status_code == 202, res.text
+    async with await psycopg.AsyncConnection.connect(app_db) as conn:
+        cur = await conn.execute(
+            "SELECT params FROM background_jobs WHERE job_id = %s", (res.json()["job_id"],)
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    assert sorted(c["code"] for c in row[0]["codes"]) == codes

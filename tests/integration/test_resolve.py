@@ -1,4 +1,4 @@
-"""Terms resolve to real SSIC 2020 subclasses: whole subtrees for titles, index phrases, typos."""
+"""Terms resolve to real SSIC 2020 subclasses: the right sense, whole subtrees for names, typos."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from nodes.resolve import CodeHit, Resolution, resolve_terms
-from nodes.terms import extract_terms
+from nodes.resolve import CodeHit, Resolution, resolve_terms, understand
+from tests.helpers import after_2015
 
 pytestmark = pytest.mark.integration
 
@@ -52,8 +52,8 @@ CASES = [
     Case("manufactoring", count=355, subtree=("section", "C")),
     Case("manufacturng", count=355, subtree=("section", "C")),
     Case("manufact", count=355, subtree=("section", "C")),
-    Case("manuf", includes={"10712", "32909"}, subtree=None, prefixes=tuple(DIVISIONS_C)),
-    Case("bakery", includes={"10711", "10712", "10719"}),
+    Case("manuf", subtree=("section", "C")),
+    Case("bakery", includes={"10711", "10712", "10719", "47213"}),
     Case("bakeries", includes={"10712"}),
     Case("software development", includes={"62011", "62013"}, prefixes=("620",)),
     Case("IT consultancy", includes={"62021", "62022"}, prefixes=("620",)),
@@ -76,7 +76,7 @@ CASES = [
     Case("education", prefixes=("85",), subtree=("section", "P")),
     Case("telecommunications", prefixes=("61",), subtree=("division", "61")),
     Case("management consultancy", prefixes=("702",), subtree=("group_code", "702")),
-    Case("cleaning", prefixes=("812",), subtree=("group_code", "812")),
+    Case("cleaning", exactly={"81211", "81212", "81292", "81299"}),
     Case("printing", prefixes=("1811",), subtree=("class_code", "1811")),
     Case("hotels", exactly={"55101"}),
     Case("data centres", exactly={"63111"}),
@@ -105,7 +105,7 @@ async def test_real_phrases_resolve_to_expected_codes(
 ) -> None:
     failures: list[str] = []
     for case in CASES:
-        res = await resolve_terms(conn, extract_terms(case.text))
+        res = (await understand(conn, case.text)).resolution
         codes = set(res.code_list)
         problems = []
         if not case.includes <= codes:
@@ -132,39 +132,143 @@ async def test_manufacturing_is_section_c(conn: psycopg.AsyncConnection[Any]) ->
     assert {c[:2] for c in res.code_list} == DIVISIONS_C  # 10..32; SSIC 2020 has no 33
     assert all(len(c) == 5 and c.isdigit() for c in res.code_list)
     (tr,) = res.terms
-    assert tr.matched == (("C", "section", "MANUFACTURING"),)
-    assert tr.reason == "title of SSIC section C 'MANUFACTURING'"
+    assert tr.matched == (("C", "section", "Manufacturing"),)
+    assert tr.how == "title"
+    assert tr.reason == "title of SSIC section C 'Manufacturing'"
     hit = tr.hits[0]
     assert (hit.via_code, hit.via_level, hit.via_text) == ("C", "section", "MANUFACTURING")
     assert 0 < hit.weight < 1  # a broad section is a weaker fit than a named subclass
 
 
-async def test_bakery_reaches_the_index_phrase(conn: psycopg.AsyncConnection[Any]) -> None:
-    res = await resolve_terms(conn, ["bakery"])
-    (tr,) = res.terms
-    assert tr.matched[0] == ("10712", "phrase", "Bakery")
-    assert tr.reason.startswith("index phrase 'Bakery' (10712)")
-    by_code = {h.code: h for h in tr.hits}
-    assert by_code["10712"].weight == 1.0
-    assert by_code["10712"].title.startswith("Manufacture of bread, cakes")
-    assert len(tr.hits) <= 25  # a handful of best matches, not half the registry
+async def test_bakery_is_made_and_sold(conn: psycopg.AsyncConnection[Any]) -> None:
+    (tr,) = (await resolve_terms(conn, ["bakery"])).terms
+    assert tr.how == "synonym"
+    assert tr.matched == (
+        ("1071", "class", "Manufacture of Bakery Products"),
+        ("47213", "subclass", tr.groups[1].title),
+    )
+    assert {h.code for h in tr.hits} == {"10711", "10712", "10719", "47213"}
+    assert tr.reason.startswith("synonym 'bakery' (SSIC class 1071")
+    assert tr.groups[0].count == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "wanted", "unwanted"),
+    [
+        # official titles and curated synonyms over incidental index phrases
+        ("law firms", {"69101"}, {"84231"}),  # not "Law court"
+        ("software companies", {"62011", "62021"}, {"18200"}),
+        # "Other ..." titles never steal a generic name
+        ("cleaning services", {"81211", "81212"}, set()),
+        ("holding companies", {"64201", "64202"}, set()),
+        ("printing", {"18111", "18113"}, set()),
+        ("mining and quarrying", {"08101", "09001"}, set()),
+        # Singapore usage: a trading company is a general wholesaler
+        ("trading companies", {"46900"}, {"66129", "66199"}),
+        # stems that are not inflections of each other
+        ("hospitals", {"86101"}, {"55101", "56111"}),
+        ("securities firms", {"66121"}, {"80100"}),
+        ("security companies", {"80100"}, {"66121"}),
+        # "it" is a stop word to PostgreSQL, the industry to a salesperson
+        ("IT consultancy", {"62021"}, {"70201"}),
+    ],
+)
+async def test_the_right_sense_wins(
+    conn: psycopg.AsyncConnection[Any], text: str, wanted: set[str], unwanted: set[str]
+) -> None:
+    res = (await understand(conn, text)).resolution
+    codes = set(res.code_list)
+    assert wanted <= codes, (codes, [t.reason for t in res.terms])
+    assert not unwanted & codes
+    assert not any(t.groups[0].title.lower().startswith("other ") for t in res.terms), [
+        t.reason for t in res.terms
+    ]
+
+
+async def test_fuzzy_hits_never_reach_a_whole_division(
+    conn: psycopg.AsyncConnection[Any],
+) -> None:
+    # Words no curated synonym or title names: matched by the entries holding them, or as
+    # typos. A guess stays small and never takes a section or division the words do not name.
+    words = [
+        "sundry",
+        "joss",
+        "silk screen",
+        "handicraft",
+        "rattan",
+        "disposable diapers",
+        "scrap",
+        "solar cells",
+        "salvage",
+        "fertiliser",
+        "vaccine",
+        "resturants",
+        "hotles",
+        "crane rental",
+        "bankers",
+        "durian",
+    ]
+    fuzzy = 0
+    for word in words:
+        res = (await understand(conn, word)).resolution
+        for tr in res.terms:
+            if tr.how in ("text", "typo"):
+                fuzzy += 1
+                assert all(g.level not in ("section", "division") for g in tr.groups), tr.reason
+                assert len(tr.hits) <= 12, tr.reason
+    assert fuzzy >= 10
+
+
+async def test_too_broad_words_get_the_main_groups(conn: psycopg.AsyncConnection[Any]) -> None:
+    res = (await understand(conn, "services")).resolution
+    assert res.code_list == []
+    (tr,) = res.broad
+    assert tr.how == "broad" and tr.hits == ()
+    offered = {g.code for g in tr.options}
+    assert {"H", "J", "K", "M", "Q"} <= offered and "C" not in offered
+    assert all(g.level == "section" and g.title and g.count > 0 for g in tr.options)
+    for text in ("companies", "business", "SMEs", "any industry", "towkay", "shops"):
+        res = (await understand(conn, text)).resolution
+        assert res.code_list == [] and res.broad and res.broad[0].options, text
+
+
+async def test_generic_nouns_and_qualifiers_are_set_aside(
+    conn: psycopg.AsyncConnection[Any],
+) -> None:
+    understood = await understand(conn, "software companies incorporated after 2015 in Jurong")
+    assert understood.terms == ["software"]
+    parts = understood.set_aside()
+    assert after_2015("software") in parts
+    assert any(p["kind"] == "location" and p.get("value") == "jurong" for p in parts)
+    understood = await understand(conn, "halal bakeries")
+    (tr,) = understood.resolution.terms
+    assert tr.term == "bakeries" and tr.unused == ("halal",)
+    assert {"kind": "unused", "text": "halal", "term": "bakeries"} in understood.set_aside()
+
+
+async def test_role_nouns_narrow_the_industry(conn: psycopg.AsyncConnection[Any]) -> None:
+    makers = set((await understand(conn, "furniture manufacturers")).resolution.code_list)
+    shops = set((await understand(conn, "furniture shops")).resolution.code_list)
+    any_ = set((await understand(conn, "furniture")).resolution.code_list)
+    assert makers and all(c.startswith("31") for c in makers)
+    assert shops == {"47531"}
+    assert makers | shops < any_
 
 
 async def test_every_reason_names_what_matched(conn: psycopg.AsyncConnection[Any]) -> None:
-    terms = [t for case in CASES for t in extract_terms(case.text)][:60]
-    for i in range(0, len(terms), 10):
-        res = await resolve_terms(conn, terms[i : i + 10])
-        for tr in res.terms:
+    texts = [case.text for case in CASES][:60]
+    for text in texts:
+        for tr in (await understand(conn, text)).resolution.terms:
             if not tr.hits:
                 assert tr.matched == ()
-                assert tr.reason == "no SSIC title or index phrase matched"
+                assert tr.reason == "no SSIC title, synonym or index phrase matched"
                 continue
-            code, level, text = tr.matched[0]
-            assert f"'{text}'" in tr.reason and code in tr.reason and level in tr.reason
-            assert level in {"section", "division", "group", "class", "subclass", "phrase"}
-            reached = {(h.via_code, h.via_level, h.via_text) for h in tr.hits}
-            assert reached <= set(tr.matched)
-            assert len(tr.matched) <= 5
+            code, level, title = tr.matched[0]
+            assert f"'{title}'" in tr.reason and code in tr.reason and level in tr.reason
+            assert level in {"section", "division", "group", "class", "subclass"}
+            reached = {h.via_code for h in tr.hits}
+            assert reached <= {g.code for g in tr.groups}
+            assert sum(g.count for g in tr.groups) >= len(tr.hits)
             assert all(h.term == tr.term and 0 < h.weight <= 1 for h in tr.hits)
 
 
@@ -175,9 +279,9 @@ async def test_union_keeps_the_strongest_hit_per_code(conn: psycopg.AsyncConnect
     assert len(res.code_list) == len(set(res.code_list))
     assert set(res.code_list) == {h.code for t in res.terms for h in t.hits}
     by_code: dict[str, CodeHit] = {h.code: h for h in res.codes}
-    # 10712 is in section C (0.7) and is the "Bakery" phrase itself (1.0): the phrase wins.
+    # 10712 is in section C (0.7) and in the bakery class (0.9): the bakery match wins.
     assert by_code["10712"].term == "bakery"
-    assert by_code["10712"].via_level == "phrase"
+    assert by_code["10712"].via_code == "1071"
     assert by_code["10101"].term == "manufacturing"
     assert {c for c in res.code_list if c.startswith("62")} == {
         "62011",
@@ -197,14 +301,20 @@ async def test_summary_is_json_for_graph_state(conn: psycopg.AsyncConnection[Any
     assert [s["term"] for s in summary] == ["construction", "bakery", "xyzzy"]
     assert summary[0] == {
         "term": "construction",
+        "text": "construction",
+        "how": "title",
+        "phrase": "CONSTRUCTION",
         "level": "section",
         "code": "F",
-        "title": "CONSTRUCTION",
-        "count": "41",
-        "reason": "title of SSIC section F 'CONSTRUCTION'",
+        "title": "Construction",
+        "count": 41,
+        "reason": "title of SSIC section F 'Construction'",
+        "groups": [{"code": "F", "level": "section", "title": "Construction", "count": 41}],
+        "unused": [],
+        "options": [],
     }
-    assert summary[1]["level"] == "phrase" and summary[1]["code"] == "10712"
-    assert summary[2]["count"] == "0" and summary[2]["code"] == ""
+    assert summary[1]["how"] == "synonym" and summary[1]["code"] == "1071"
+    assert summary[2]["count"] == 0 and summary[2]["code"] == "" and summary[2]["how"] == "none"
 
 
 async def test_codes_resolve_by_prefix_only_when_they_exist(

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from nodes.terms import MAX_TEXT_CHARS, extract_terms, latest_human_text, more_request
+from nodes.terms import (
+    MAX_TEXT_CHARS,
+    edit_distance,
+    extract,
+    extract_terms,
+    latest_human_text,
+    more_request,
+)
 
 # ---------------------------------------------------------------- latest_human_text
 
@@ -272,7 +279,8 @@ def test_ten_term_cap() -> None:
 
 
 def test_control_characters_are_stripped() -> None:
-    assert extract_terms("bak\x00ery\x1b") == ["bak ery"]
+    # A control character ends a word: NUL inside "bakery" is not "bakery".
+    assert extract_terms("bak\x00ery\x1b") == ["bak", "ery"]
     assert extract_terms("hair\u200bdressing") == ["hairdressing"]
     assert extract_terms("logistics\x07\x08, retail") == ["logistics", "retail"]
 
@@ -348,8 +356,125 @@ def test_end_to_end_from_agent_chat_ui_message() -> None:
 
 def test_lone_letters_are_not_industry_words() -> None:
     assert extract_terms("a b a b a b a b") == []
-    assert extract_terms("vitamin c manufacturing") == ["vitamin manufacturing"]
+    assert extract_terms("vitamin c manufacturing") == ["vitamin"]
     assert extract_terms("f&b") == ["f&b"]
+
+
+# ---------------------------------------------------------------- extract: what is set aside
+
+
+def _aside(text: str) -> list[tuple[str, str, str, str]]:
+    return [(s.kind, s.text, s.op, s.value) for s in extract(text).set_aside if s.kind != "generic"]
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "full"),
+    [
+        ("software companies incorporated after 2015", "software", "software companies"),
+        ("IT companies", "it", "it companies"),
+        ("I.T. services", "it", "it services"),
+        ("looking for it consultancy firms", "it consultancy", "it consultancy firms"),
+        ("coffee shops in Toa Payoh", "coffee", "coffee shops"),
+        ("F&B outlets in Jurong", "f&b", "f&b outlets"),
+        ("M&E contractors", "m&e", "m&e contractors"),
+        ("cleaning servies", "cleaning", "cleaning servies"),  # a typo of a generic noun
+        (
+            "furniture manufacturers with more than 50 employees",
+            "furniture",
+            "furniture manufacturers",
+        ),
+        ("帮我找物流公司", "物流", "物流"),
+        ("syarikat pembinaan di Singapura", "pembinaan", "syarikat pembinaan"),
+        ("live music venues", "live music venues", "live music venues"),
+    ],
+)
+def test_industry_words_and_their_full_phrase(text: str, term: str, full: str) -> None:
+    (t,) = extract(text).terms
+    assert (t.text, t.full) == (term, full)
+
+
+def test_role_nouns_say_which_part_of_an_industry() -> None:
+    roles = {t.full: t.role for t in extract("furniture makers, food suppliers, toy shops").terms}
+    assert roles == {
+        "furniture makers": "manufacture",
+        "food suppliers": "wholesale",
+        "toy shops": "retail",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "software companies incorporated after 2015",
+            [("date", "incorporated after 2015", "after", "2015")],
+        ),
+        (
+            "bakeries founded between 2010 and 2015",
+            [("date", "founded between 2010 and 2015", "between", "2010-2015")],
+        ),
+        (
+            "cafes set up in the last 5 years",
+            [("date", "set up in the last 5 years", "within_years", "5")],
+        ),
+        (
+            "logistics firms registered before 2000",
+            [("date", "registered before 2000", "before", "2000")],
+        ),
+        ("restaurants in Jurong", [("location", "in jurong", "", "jurong")]),
+        ("retail near Orchard", [("location", "near orchard", "", "orchard")]),
+        ("tampines bakeries", [("location", "tampines", "", "tampines")]),
+        ("small logistics companies", [("size", "small", "", "small")]),
+        ("IT firms with over 50 employees", [("size", "with over 50 employees", "", "50")]),
+        ("live construction companies", [("status", "live", "", "live")]),
+        ("hotels with a website", [("qualifier", "with a website", "", "")]),
+    ],
+)
+def test_qualifiers_are_set_aside_with_a_kind(
+    text: str, expected: list[tuple[str, str, str, str]]
+) -> None:
+    assert _aside(text) == expected
+    assert extract(text).terms  # the industry is still there
+
+
+@pytest.mark.parametrize(
+    "text", ["services", "companies", "SMEs", "any industry", "businesses in Jurong", "towkay"]
+)
+def test_a_kind_of_company_without_an_industry_is_a_broad_term(text: str) -> None:
+    (t,) = extract(text).terms
+    assert t.text == "" and t.full
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "only live ones",
+        "in Jurong",
+        "incorporated after 2015",
+        "next page",
+        "cancel my job",
+        "show me more",
+        "thanks, got it",
+        "is it ok?",
+        "%' UNION SELECT * FROM companies --",
+        "'; DROP TABLE lead_scores; --",
+    ],
+)
+def test_no_industry_in_commands_filters_and_sql(text: str) -> None:
+    assert extract(text).terms == ()
+
+
+def test_it_in_a_list_of_industries_is_the_industry() -> None:
+    assert extract_terms("manufacturing, logistics, it") == ["manufacturing", "logistics", "it"]
+    assert extract_terms("Manufacturing, logistics, IT") == ["manufacturing", "logistics", "it"]
+    assert extract_terms("thanks, got it") == []
+
+
+def test_edit_distance_counts_likely_typos_cheaper() -> None:
+    assert edit_distance("plumbres", "plumbers") == 1  # swapped letters
+    assert edit_distance("resturant", "restaurant") == 1  # a missing letter
+    assert edit_distance("semiconducter", "semiconductor") == 1  # a vowel for a vowel
+    assert edit_distance("scores", "stores") == 1.5  # far keys: another word
 
 
 # ---------------------------------------------------------------- more_request
@@ -384,4 +509,3 @@ def test_lone_letters_are_not_industry_words() -> None:
 )
 def test_more_request(text: str, expected: int | None) -> None:
     assert more_request(text) == expected
-
