@@ -42,7 +42,7 @@ import psycopg
 from db.queries import q
 from db.vocabulary import SOURCES, inflected, n_words, squash, vocabulary_key, word_base
 from graph.state import Clarification, SetAsidePart
-from nodes.terms import Extraction, SetAside, Term, edit_distance, extract
+from nodes.terms import Extraction, SetAside, Term, edit_distance, extract, is_generic
 
 MAX_TERMS = 10
 MAX_TERM_CHARS = 60
@@ -92,6 +92,8 @@ ROLE_PREFIXES = {
     "wholesale": ("46",),
     "retail": ("47",),
 }
+# What a term made only of role nouns means.
+ROLE_NODES = {"manufacture": "C", "wholesale": "46", "retail": "47"}
 # The main groups offered for a too-broad word without a curated list of its own.
 DEFAULT_OPTIONS = ("C", "F", "G", "H", "I", "J", "K", "L", "M", "N", "P", "Q", "R", "S")
 # Words that make sales-channel phrases ("online marketplaces for ...") a fitting sense.
@@ -339,30 +341,41 @@ class _Choice:
     unused: tuple[str, ...] = ()
     nodes: list[str] = field(default_factory=list)
     used_full: bool = False
+    used: str = ""
+    """The words a partial match used ("kedai makan" of "kedai makan halal")."""
 
     @property
     def phrase(self) -> str:
         return self.rows[0].phrase if self.rows else ""
 
 
+def _words(term: Term) -> tuple[list[str], list[bool]]:
+    """Return the term's full words (vocabulary keys) and which of them are generic nouns."""
+    words = vocabulary_key(term.full).split()
+    return words, [is_generic(w) for w in words]
+
+
 def _probes(ord_: int, term: Term) -> list[_Probe]:
     core = vocabulary_key(term.text)
     full = vocabulary_key(term.full)
-    words = core.split()
+    words, generic = _words(term)
+    n = len(words)
     out: list[_Probe] = []
     if full and full != core:
-        out.append(_Probe(ord_, len(out), "full", full, (0, 0), not core))
+        out.append(_Probe(ord_, len(out), "full", full, (0, n), not core))
     if core:
-        out.append(_Probe(ord_, len(out), "core", core, (0, len(words)), True))
+        out.append(_Probe(ord_, len(out), "core", core, (0, n), True))
     seen = {p.key for p in out}
-    n = len(words)
+    # Runs of the full words ("kedai makan" in "kedai makan halal"), each holding an
+    # industry word: a generic noun alone ("companies") is not a run worth matching.
     for size in range(min(n, MAX_SPAN_WORDS), 0, -1):
         for start in range(0, n - size + 1):
             key = " ".join(words[start : start + size])
-            if key not in seen and (size < n):
-                seen.add(key)
-                typo = size == 1 and len(key) >= PREFIX_MIN_CHARS
-                out.append(_Probe(ord_, len(out), "span", key, (start, start + size), typo))
+            if key in seen or size == n or all(generic[start : start + size]):
+                continue
+            seen.add(key)
+            typo = size == 1 and len(key) >= PREFIX_MIN_CHARS
+            out.append(_Probe(ord_, len(out), "span", key, (start, start + size), typo))
     # A Chinese word holds its parts without spaces: "中餐馆" holds "餐馆".
     for i, word in enumerate(words):
         for run in _CJK_RUN.findall(word):
@@ -501,8 +514,17 @@ def _text_choice(term: Term, rows: list[_Row]) -> _Choice | None:
     return _Choice("text", chosen, weight=round(min(top, 1.0) * 0.8, 4))
 
 
+def _left_out(probe: _Probe, words: list[str], generic: list[bool]) -> tuple[str, ...]:
+    """Return the industry words of a term a partial match did not cover."""
+    return tuple(
+        w
+        for i, w in enumerate(words)
+        if not generic[i] and not probe.words[0] <= i < probe.words[1]
+    )
+
+
 def _span_choice(
-    probes: list[_Probe], rows: list[_Row], words: list[str], channel: bool
+    probes: list[_Probe], rows: list[_Row], words: list[str], generic: list[bool], channel: bool
 ) -> _Choice | None:
     spans: list[tuple[_Probe, list[_Row]]] = []
     for p in probes:
@@ -523,18 +545,29 @@ def _span_choice(
         )
     )
     taken: set[int] = set()
-    chosen: list[_Row] = []
+    cover: list[tuple[_Probe, list[_Row]]] = []
     for p, hits in spans:
         covered = set(range(*p.words))
-        if covered & taken:
-            continue
-        taken |= covered
-        chosen += hits
-    unused = tuple(w for i, w in enumerate(words) if i not in taken)
-    return _Choice("span", chosen, weight=0.9, unused=unused)
+        if not covered & taken:
+            taken |= covered
+            cover.append((p, hits))
+    # One term is one industry: of several runs ("seafood" + "restaurants", "KTV" +
+    # "lounges") the most specific one is meant, the others' words are reported unused.
+    probe, hits = min(
+        cover,
+        key=lambda s: (
+            sum(r.n_codes for r in s[1]),
+            -(s[0].words[1] - s[0].words[0]),
+            s[0].words[0],  # a tie: the modifier ("KTV lounges" are KTVs)
+        ),
+    )
+    unused = _left_out(probe, words, generic)
+    return _Choice("span", hits, weight=0.9, unused=unused, used=probe.key)
 
 
-def _typo_choice(probes: list[_Probe], rows: list[_Row], words: list[str]) -> _Choice | None:
+def _typo_choice(
+    probes: list[_Probe], rows: list[_Row], words: list[str], generic: list[bool]
+) -> _Choice | None:
     by_pid = {p.pid: p for p in probes}
     best: tuple[tuple[float, ...], _Row] | None = None
     for r in rows:
@@ -548,10 +581,10 @@ def _typo_choice(probes: list[_Probe], rows: list[_Row], words: list[str]) -> _C
         dist = min(edit_distance(probe.key, t) for t in targets)
         if dist == 0 or dist > typo_allowance(len(probe.key)):
             continue
-        if probe.kind != "core" and len(r.key.split()) > 1:
-            continue  # one mistyped word of a phrase must match a one-word name
+        if probe.kind != "core" and (len(r.key.split()) > 1 or dist > 1):
+            continue  # one mistyped word of a phrase: a one-word name, one slip away
         # The reading that covers the most of the term wins, then the closest one.
-        left = len(words) - (probe.words[1] - probe.words[0])
+        left = len(_left_out(probe, words, generic)) if probe.kind == "span" else 0
         rank = (left, dist, -r.sim, r.tier, r.n_codes)
         if best is None or rank < best[0]:
             best = (rank, r)
@@ -559,8 +592,8 @@ def _typo_choice(probes: list[_Probe], rows: list[_Row], words: list[str]) -> _C
         return None
     row = best[1]
     probe = by_pid[row.pid]
-    unused = tuple(w for i, w in enumerate(words) if not probe.words[0] <= i < probe.words[1])
-    return _Choice("typo", [row], weight=HOW_WEIGHT["typo"], unused=unused)
+    unused = _left_out(probe, words, generic) if probe.kind == "span" else ()
+    return _Choice("typo", [row], weight=HOW_WEIGHT["typo"], unused=unused, used=probe.key)
 
 
 def _prefix_rows(rows: list[_Row]) -> list[_Row]:
@@ -580,7 +613,7 @@ def _prefix_rows(rows: list[_Row]) -> list[_Row]:
 
 def _choose(term: Term, probes: list[_Probe], rows: list[_Row]) -> _Choice:
     """Pick the sense of one term from its candidates (the order in the module docstring)."""
-    words = vocabulary_key(term.text).split()
+    words, generic = _words(term)
     channel = _channel(term)
     by_pid = {p.pid: p for p in probes}
     named = {
@@ -600,7 +633,8 @@ def _choose(term: Term, probes: list[_Probe], rows: list[_Row]) -> _Choice:
             used_full = kind == "full" and not same
             return _Choice("exact", _display_first(top, hits), used_full=used_full)
     if not term.text:
-        return _Choice("broad")
+        # Only role nouns ("OEM manufacturers", "wholesalers and distributors"): the role.
+        return _Choice("role", nodes=[ROLE_NODES[term.role]]) if term.role else _Choice("broad")
     prefix = _prefix_rows(rows)
     if prefix:
         top = _best_tier(prefix)
@@ -619,8 +653,8 @@ def _choose(term: Term, probes: list[_Probe], rows: list[_Row]) -> _Choice:
     rows = [*rows, *near]
     choice = (
         _text_choice(term, rows)
-        or _span_choice(probes, rows, words, channel)
-        or _typo_choice(probes, rows, words)
+        or _span_choice(probes, rows, words, generic, channel)
+        or _typo_choice(probes, rows, words, generic)
     )
     return choice or _Choice("none", unused=(term.text,))
 
@@ -691,6 +725,8 @@ def _reason(choice: _Choice, groups: Sequence[Group], term: str) -> str:
     node = f"SSIC {first.level} {first.code} '{first.title}'"
     if choice.how == "code":
         what = f"code of {node}"
+    elif choice.how == "role":
+        what = f"what '{term}' make or trade: {node}"
     elif choice.how == "typo":
         what = f"read as '{choice.phrase}' ({node})"
     elif choice.how == "prefix":
@@ -751,7 +787,7 @@ async def resolve_terms(
         if choice.how == "broad":
             options = [c for r in choice.rows for c in r.codes] or list(DEFAULT_OPTIONS)
             choice.nodes = options
-        else:
+        elif choice.rows:
             choice.nodes = [c for r in choice.rows for c in r.codes]
         choices[i] = choice
     tree = await _subtrees(conn, [c for ch in choices.values() for c in ch.nodes])
@@ -780,9 +816,9 @@ async def resolve_terms(
         nodes = _outermost(choice.nodes, tree)
         if term.role and not choice.used_full:
             nodes = _narrow(nodes, term.role)
-        used = term.full if choice.used_full else term.text
-        if choice.unused:
-            used = " ".join(w for w in vocabulary_key(term.text).split() if w not in choice.unused)
+        used = term.full if choice.used_full or not term.text else term.text
+        if choice.used and choice.unused:
+            used = choice.used
         groups = tuple(Group(n.code, n.level, _title(n.title), len(n.codes)) for n in nodes)
         source = choice.rows[0].source if choice.rows else "code"
         base = SOURCE_WEIGHT.get(source, 1.0) * HOW_WEIGHT.get(choice.how, choice.weight)

@@ -77,6 +77,8 @@ _NOT_TERM_CHAR = re.compile(r"[^\w\s&'\ue000-]+")
 _EDGE_PUNCT = re.compile(r"^[\s&'_-]+|[\s&'_-]+$")
 _LETTER = re.compile(r"[^\W\d_]")
 _CODE = re.compile(r"[0-9]{2,5}")
+_LONE_LETTER = re.compile(r"[^\W\d_]", re.ASCII)
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) (?=[\u3400-\u9fff\uf900-\ufaff])")
 
 # Phrases that introduce a search ("can you find", "industry:"), stripped from a segment's start.
 _LEAD_IN = re.compile(
@@ -105,6 +107,7 @@ _CJK_LEAD_IN = re.compile(
     r"(?:一些|所有|哪些|有没有|有哪些)?(?:在)?(?:新加坡|本地)?(?:的)?"
 )
 _CJK_GENERIC = re.compile(r"(?:的)?(?:有限公司|公司|企业|集团|行业|产业|领域|商家|们)+$")
+_CJK_ROLE = re.compile(r"(?:专卖店|商店|店铺|店|铺|工厂|厂|供应商|经销商|批发商|代理商)$")
 
 # "industry: retail" - a label, not a too-broad word.
 _LABEL = re.compile(
@@ -149,8 +152,7 @@ GENERIC_NOUNS = frozenset(
     "establishments establishment operators operator people folks guys owners owner bosses "
     "boss towkay towkays outlets outlet centres centre centers center practices practice "
     "practitioners professionals stalls stall workshops workshop houses house syarikat "
-    "perniagaan firma industri sektor "
-    "perkhidmatan".split()
+    "perniagaan firma industri sektor kontraktor perkhidmatan".split()
 )
 # Size words that, alone, name a kind of company but no industry ("SMEs"): too broad.
 _BROAD_SIZES = frozenset(
@@ -173,6 +175,10 @@ ROLE_NOUNS = {
         "retailers retailer retail retailing shops shop stores store boutiques kedai".split(),
         "retail",
     ),
+    # Chinese role suffixes, split off a word by extraction ("家具店": furniture + shop).
+    **dict.fromkeys("专卖店 商店 店铺 店 铺".split(), "retail"),
+    **dict.fromkeys("工厂 厂".split(), "manufacture"),
+    **dict.fromkeys("供应商 经销商 批发商 代理商".split(), "wholesale"),
 }
 # Small words dropped from a term's edges ("in manufacturing" -> "manufacturing").
 _EDGE_WORDS = frozenset(
@@ -388,7 +394,7 @@ class Extraction:
     @property
     def texts(self) -> list[str]:
         """Return each term's industry words (its full words when it has no others)."""
-        return [t.label for t in self.terms]
+        return list(dict.fromkeys(t.label for t in self.terms))
 
 
 def _clean(text: str) -> str:
@@ -513,14 +519,18 @@ def _strip_lead_in(seg: str) -> str:
     return seg
 
 
-def _cjk_word(word: str, generic: list[str]) -> str:
-    """Strip Chinese lead-ins and generic suffixes ("帮我找物流公司" -> "物流")."""
+def _cjk_words(word: str, generic: list[str]) -> list[str]:
+    """Strip Chinese lead-ins and generic suffixes ("帮我找物流公司" -> "物流"), and split off
+    a role suffix as a word of its own ("家具店" -> "家具", "店": a furniture shop)."""
     core = _CJK_LEAD_IN.sub("", word, count=1) or word
     m = _CJK_GENERIC.search(core)
     if m and m.start() > 0:
         generic.append(m.group(0))
         core = core[: m.start()]
-    return core
+    m = _CJK_ROLE.search(core)
+    if m and m.start() > 1:  # "酒店" (hotel) is a word, not "酒" + shop
+        return [core[: m.start()], m.group(0)]
+    return [core]
 
 
 _KEYBOARD = (("qwertyuiop", 0.0), ("asdfghjkl", 0.25), ("zxcvbnm", 0.75))
@@ -558,6 +568,11 @@ def edit_distance(a: str, b: str) -> float:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
         prev2, prev = prev, cur
     return prev[-1]
+
+
+def is_generic(word: str) -> bool:
+    """Whether a word is a generic or role noun ("companies", "shops", "manufacturers")."""
+    return _generic(word) is not None
 
 
 @lru_cache(maxsize=4096)
@@ -625,12 +640,10 @@ def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
     seg = _FILLER.sub(" ", seg)
     generic: list[str] = []
     words: list[str] = []
-    for w in _SPACE.sub(" ", seg).strip().split(" "):
-        if re.search(f"[{_CJK}]", w):
-            w = _cjk_word(w, generic)
+    for raw in _SPACE.sub(" ", seg).strip().split(" "):
+        parts = _cjk_words(raw, generic) if re.search(f"[{_CJK}]", raw) else [raw]
         # A lone letter carries no industry ("a b a b ..." matched "F&B" through the stemmer).
-        if w and (len(w) > 1 or not w.isalpha()):
-            words.append(w)
+        words += [w for w in parts if w and not _LONE_LETTER.fullmatch(w)]
     words = _trim(words)
     if words and words[0] in _EDGE_WORDS:
         words = []
@@ -650,13 +663,13 @@ def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
     if text and all(w in _CHITCHAT for w in _SPACE.split(text)):
         return None, found, text == "it"
     text = text.replace(_IT, "it")
-    full = _cap(" ".join(words)).replace(_IT, "it") or text
+    full = _CJK_GAP.sub("", _cap(" ".join(words))).replace(_IT, "it") or text
     if text and not _CODE.fullmatch(text):
         if not _LETTER.search(text) or len(text) < MIN_TERM_CHARS:
             text = ""
     if not text and not generic:
         return _broad_only(segment, found), found, False
-    return Term(text, full, tuple(generic), role if text else ""), found, False
+    return Term(text, full, tuple(generic), role), found, False
 
 
 def _broad_only(segment: str, found: list[SetAside]) -> Term | None:
