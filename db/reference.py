@@ -113,13 +113,15 @@ def load_vocabulary(
     titles = {rec["code"].strip(): rec["title"].strip() for rec in records}
     sections = {rec["code"].strip(): rec["section"].strip() for rec in records}
     entries = build_vocabulary(titles, sections, index, definitions, groups, synonyms)
-    words = sorted(known_words(entries))
+    words = sorted(known_words(entries).items())
     with conn.transaction():
         conn.execute("DELETE FROM ssic_vocabulary")
         conn.execute("DELETE FROM ssic_vocabulary_words")
-        with conn.cursor().copy("COPY ssic_vocabulary_words (base) FROM STDIN") as cp:
-            for word in words:
-                cp.write_row((word,))
+        with conn.cursor().copy(
+            "COPY ssic_vocabulary_words (word, base, named) FROM STDIN"
+        ) as cp:
+            for word, (base, named) in words:
+                cp.write_row((word, base, named))
         with conn.cursor().copy(
             "COPY ssic_vocabulary (entry_id, source, phrase, key, squash, n_words, codes,"
             " n_codes, other) FROM STDIN"

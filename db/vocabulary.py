@@ -203,18 +203,23 @@ def inflected(a: str, b: str) -> bool:
     return wa == wb
 
 
-def known_words(entries: Iterable[Entry]) -> set[str]:
-    """Return the bases of every word the vocabulary uses.
+def known_words(entries: Iterable[Entry]) -> dict[str, tuple[str, bool]]:
+    """Return every word the vocabulary uses (letters only, 3+): its base and whether it is
+    a word of a name (a curated synonym, an official title or a sales group).
 
-    A word whose base is among them is a real word ("bankers": "bank"), never read as a
-    typo of another ("bakers").
+    A typed word whose base is among them is a real word ("bankers": "bank"), never read
+    as a typo of another ("bakers"); an unknown word may be a typo of a name's word
+    ("resturants": "restaurants"), not of a word that only an index phrase or a definition
+    uses ("halal" is not "hall").
     """
-    return {
-        word_base(w)
-        for e in entries
-        for w in e.key.split()
-        if len(w) >= 3 and w.isalpha() and w not in TRIVIAL
-    }
+    words: dict[str, tuple[str, bool]] = {}
+    for e in entries:
+        named = e.source in ("synonym", "title", "group")
+        for w in e.key.split():
+            if len(w) >= 3 and w.isalpha() and w.isascii() and w not in TRIVIAL:
+                seen = words.get(w)
+                words[w] = (word_base(w), named or bool(seen and seen[1]))
+    return words
 
 
 def _variants(text: str) -> list[str]:

@@ -20,8 +20,9 @@ Per term, the first of these that finds anything decides:
    more than ``MAX_FUZZY_CODES`` subclasses.
 4. runs of the term's words matched exactly ("halal bakery" -> "bakery"); the words no
    run covered are reported as not used.
-5. a typo of a name: the nearest keys by trigram distance, accepted only within a small
-   edit distance ("manufactoring", "resturants").
+5. typos: a word the vocabulary does not know is read as the one known word close enough
+   to it (nearest by trigram distance, then a keyboard-aware edit distance: "resturants"
+   is "restaurants", "scores" is not "stores"), and the corrected term is matched again.
 
 A term of only generic words ("services", "companies") or one naming a ``broad``
 vocabulary entry is too broad: it resolves to no codes and carries the main groups to
@@ -48,7 +49,8 @@ MAX_TERMS = 10
 MAX_TERM_CHARS = 60
 MAX_SPAN_WORDS = 6
 MAX_TEXT_HITS = 40
-TYPO_K = 6
+# Nearest known words looked at for each word the vocabulary does not know (typos).
+NEAR_K = 6
 PREFIX_MIN_CHARS = 4
 # The share of a key a user must have typed for its unfinished start to name it.
 PREFIX_SHARE = 0.6
@@ -304,8 +306,7 @@ class _Probe:
     pid: int
     kind: str  # full, core, span
     key: str
-    words: tuple[int, int]  # the run of core words it covers (start, end)
-    typo: bool
+    words: tuple[int, int]  # the run of the term's full words it covers (start, end)
 
 
 @dataclass(frozen=True)
@@ -320,8 +321,6 @@ class _Row:
     codes: tuple[str, ...]
     other: bool
     n_codes: int
-    typo_ok: bool
-    """Whether the probe may be a typo (not a real word the vocabulary knows)."""
 
     @property
     def tier(self) -> int:
@@ -343,6 +342,8 @@ class _Choice:
     used_full: bool = False
     used: str = ""
     """The words a partial match used ("kedai makan" of "kedai makan halal")."""
+    read_as: str = ""
+    """The term with its typos corrected, when that is what matched."""
 
     @property
     def phrase(self) -> str:
@@ -362,9 +363,9 @@ def _probes(ord_: int, term: Term) -> list[_Probe]:
     n = len(words)
     out: list[_Probe] = []
     if full and full != core:
-        out.append(_Probe(ord_, len(out), "full", full, (0, n), not core))
+        out.append(_Probe(ord_, len(out), "full", full, (0, n)))
     if core:
-        out.append(_Probe(ord_, len(out), "core", core, (0, n), True))
+        out.append(_Probe(ord_, len(out), "core", core, (0, n)))
     seen = {p.key for p in out}
     # Runs of the full words ("kedai makan" in "kedai makan halal"), each holding an
     # industry word: a generic noun alone ("companies") is not a run worth matching.
@@ -374,8 +375,7 @@ def _probes(ord_: int, term: Term) -> list[_Probe]:
             if key in seen or size == n or all(generic[start : start + size]):
                 continue
             seen.add(key)
-            typo = size == 1 and len(key) >= PREFIX_MIN_CHARS
-            out.append(_Probe(ord_, len(out), "span", key, (start, start + size), typo))
+            out.append(_Probe(ord_, len(out), "span", key, (start, start + size)))
     # A Chinese word holds its parts without spaces: "中餐馆" holds "餐馆".
     for i, word in enumerate(words):
         for run in _CJK_RUN.findall(word):
@@ -384,13 +384,15 @@ def _probes(ord_: int, term: Term) -> list[_Probe]:
                     key = run[start : start + size]
                     if key not in seen:
                         seen.add(key)
-                        out.append(_Probe(ord_, len(out), "span", key, (i, i + 1), False))
+                        out.append(_Probe(ord_, len(out), "span", key, (i, i + 1)))
     return out
 
 
 async def _candidates(
-    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe]
-) -> dict[int, list[_Row]]:
+    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], words: Sequence[str] = ()
+) -> tuple[dict[int, list[_Row]], dict[str, list[tuple[str, float]]]]:
+    """Return the vocabulary entries each term's probes reach, and for each typed word the
+    vocabulary does not know, its nearest known words with their trigram similarity."""
     params = {
         "ords": [p.ord for p in probes],
         "pids": [p.pid for p in probes],
@@ -399,35 +401,58 @@ async def _candidates(
         "squashes": [squash(p.key) for p in probes],
         "n_words": [n_words(p.key) for p in probes],
         "tsqs": [tsquery_text(p.key) if p.kind == "core" else "" for p in probes],
-        "typos": [p.typo for p in probes],
-        "bases": [
-            " ".join(word_base(w) for w in p.key.split() if len(w) >= 3 and w.isalpha())
-            for p in probes
-        ],
+        "words": list(words),
+        "bases": [word_base(w) for w in words],
         "max_text": MAX_TEXT_HITS,
-        "typo_k": TYPO_K,
+        "near_k": NEAR_K,
     }
     out: dict[int, list[_Row]] = {}
+    near: dict[str, list[tuple[str, float]]] = {}
     async with conn.cursor() as cur:
         await cur.execute(q("vocabulary_candidates"), params)
         for row in await cur.fetchall():
-            ord_, pid, how, sim, entry_id, source, phrase, key, codes, other, n_codes, typo = row
+            ord_, pid, how, sim, entry_id, source, phrase, key, codes, other, n_codes = row
+            if how == "word":
+                near.setdefault(phrase, []).append((key, float(sim)))
+                continue
             out.setdefault(ord_, []).append(
                 _Row(
-                    pid,
-                    how,
-                    float(sim),
-                    entry_id,
-                    source,
-                    phrase,
-                    key,
-                    tuple(codes),
-                    other,
+                    pid, how, float(sim), entry_id, source, phrase, key, tuple(codes), other,
                     n_codes,
-                    typo,
                 )
             )
-    return out
+    return out, near
+
+
+def _correction(word: str, near: Sequence[tuple[str, float]]) -> str | None:
+    """Return the known word a typed one is a typo of, if exactly one is close enough."""
+    allowed = typo_allowance(len(word))
+    ranked = sorted(
+        (edit_distance(word, n), -sim, n) for n, sim in near if n != word
+    )
+    ranked = [r for r in ranked if r[0] <= allowed]
+    if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
+        return None  # nothing close, or two words equally close: no guess
+    return ranked[0][2]
+
+
+def _typo_words(terms: Sequence[Term]) -> list[str]:
+    """Return the words of the terms that could be typos (letters only, 4 or more)."""
+    words: dict[str, None] = {}
+    for term in terms:
+        for w in vocabulary_key(term.full).split():
+            if len(w) >= PREFIX_MIN_CHARS and w.isalpha() and w.isascii():
+                words[w] = None
+    return list(words)
+
+
+def _corrected(term: Term, fixes: dict[str, str]) -> Term | None:
+    """Return the term with its typos corrected (None when none of its words has one)."""
+    full = vocabulary_key(term.full).split()
+    if not any(w in fixes for w in full):
+        return None
+    text = " ".join(fixes.get(w, w) for w in vocabulary_key(term.text).split())
+    return replace(term, text=text, full=" ".join(fixes.get(w, w) for w in full))
 
 
 # ---------------------------------------------------------------- choosing a sense
@@ -565,37 +590,6 @@ def _span_choice(
     return _Choice("span", hits, weight=0.9, unused=unused, used=probe.key)
 
 
-def _typo_choice(
-    probes: list[_Probe], rows: list[_Row], words: list[str], generic: list[bool]
-) -> _Choice | None:
-    by_pid = {p.pid: p for p in probes}
-    best: tuple[tuple[float, ...], _Row] | None = None
-    for r in rows:
-        if r.how != "typo" or r.source == "broad":
-            continue
-        probe = by_pid[r.pid]
-        if min(len(w) for w in probe.key.split()) < 3:
-            continue  # abbreviations ("m&e") are never read as typos of other words
-        # Compare like with like: a one-word probe with the entry's closest word.
-        targets = [r.key] if probe.kind == "core" else r.key.split()
-        dist = min(edit_distance(probe.key, t) for t in targets)
-        if dist == 0 or dist > typo_allowance(len(probe.key)):
-            continue
-        if probe.kind != "core" and (len(r.key.split()) > 1 or dist > 1):
-            continue  # one mistyped word of a phrase: a one-word name, one slip away
-        # The reading that covers the most of the term wins, then the closest one.
-        left = len(_left_out(probe, words, generic)) if probe.kind == "span" else 0
-        rank = (left, dist, -r.sim, r.tier, r.n_codes)
-        if best is None or rank < best[0]:
-            best = (rank, r)
-    if best is None:
-        return None
-    row = best[1]
-    probe = by_pid[row.pid]
-    unused = _left_out(probe, words, generic) if probe.kind == "span" else ()
-    return _Choice("typo", [row], weight=HOW_WEIGHT["typo"], unused=unused, used=probe.key)
-
-
 def _prefix_rows(rows: list[_Row]) -> list[_Row]:
     """Return the keys the term is the unfinished start of ("manufact" of "manufacturing").
 
@@ -615,7 +609,6 @@ def _choose(term: Term, probes: list[_Probe], rows: list[_Row]) -> _Choice:
     """Pick the sense of one term from its candidates (the order in the module docstring)."""
     words, generic = _words(term)
     channel = _channel(term)
-    by_pid = {p.pid: p for p in probes}
     named = {
         p.kind: hits
         for p in probes
@@ -640,22 +633,7 @@ def _choose(term: Term, probes: list[_Probe], rows: list[_Row]) -> _Choice:
         top = _best_tier(prefix)
         longest = max(r.sim for r in top)
         return _Choice("prefix", [r for r in top if r.sim == longest], weight=HOW_WEIGHT["prefix"])
-    # A match by stems that is not an inflection ("recruitement" ~ "recruitment") may be a
-    # typo: it competes with the nearest keys.
-    near = [
-        replace(r, how="typo")
-        for r in rows
-        if r.how == "exact"
-        and r.typo_ok
-        and r.sim <= LEXEME_MATCH
-        and not inflected(by_pid[r.pid].key, r.key)
-    ]
-    rows = [*rows, *near]
-    choice = (
-        _text_choice(term, rows)
-        or _span_choice(probes, rows, words, generic, channel)
-        or _typo_choice(probes, rows, words, generic)
-    )
+    choice = _text_choice(term, rows) or _span_choice(probes, rows, words, generic, channel)
     return choice or _Choice("none", unused=(term.text,))
 
 
@@ -727,8 +705,7 @@ def _reason(choice: _Choice, groups: Sequence[Group], term: str) -> str:
         what = f"code of {node}"
     elif choice.how == "role":
         what = f"what '{term}' make or trade: {node}"
-    elif choice.how == "typo":
-        what = f"read as '{choice.phrase}' ({node})"
+
     elif choice.how == "prefix":
         what = f"start of '{choice.phrase}' ({node})"
     else:
@@ -747,8 +724,35 @@ def _reason(choice: _Choice, groups: Sequence[Group], term: str) -> str:
         )
         if choice.how == "text":
             what = f"words of {what}"
+    if choice.read_as:
+        what = f"read as '{choice.read_as}': {what}"
     more = len(groups) - 1
     return what if not more else f"{what} and {more} more group{'s' if more > 1 else ''}"
+
+
+def _left(choice: _Choice, term: Term) -> int:
+    """Return how many of a term's industry words a choice leaves unused (all if none)."""
+    if choice.how in ("none", "broad"):
+        return len(vocabulary_key(term.text).split()) + 1
+    return len(choice.unused)
+
+
+async def _choose_all(
+    conn: psycopg.AsyncConnection[Any], terms: dict[int, Term], words: Sequence[str]
+) -> tuple[dict[int, _Choice], dict[str, list[tuple[str, float]]]]:
+    """Choose the sense of each term (one query); return the choices and typo suggestions."""
+    probes = {i: _probes(i, term) for i, term in terms.items()}
+    flat = [p for ps in probes.values() for p in ps]
+    rows, near = await _candidates(conn, flat, words) if flat else ({}, {})
+    choices: dict[int, _Choice] = {}
+    for i, term in terms.items():
+        choice = _choose(term, probes[i], rows.get(i, []))
+        if choice.how == "broad":
+            choice.nodes = [c for r in choice.rows for c in r.codes] or list(DEFAULT_OPTIONS)
+        elif choice.rows:
+            choice.nodes = [c for r in choice.rows for c in r.codes]
+        choices[i] = choice
+    return choices, near
 
 
 def _as_term(raw: object) -> Term | None:
@@ -772,24 +776,25 @@ async def resolve_terms(
                 break
     if not clean:
         return Resolution(terms=(), codes=())
-    probes: dict[int, list[_Probe]] = {}
+    named = {i: t for i, t in enumerate(clean, start=1) if not _CODE.fullmatch(t.text)}
+    choices, near = await _choose_all(conn, named, _typo_words(list(named.values())))
+    # Second pass, only for terms matched partly or not at all whose words hold typos:
+    # "sofware developement" is read as "software development" if that matches better.
+    fixes = {w: fix for w, ns in near.items() if (fix := _correction(w, ns))}
+    retry = {
+        i: fixed
+        for i, term in named.items()
+        if choices[i].how in ("span", "none") and (fixed := _corrected(term, fixes))
+    }
+    if retry:
+        second, _ = await _choose_all(conn, retry, ())
+        for i, choice in second.items():
+            if _left(choice, retry[i]) < _left(choices[i], named[i]):
+                choice.read_as = retry[i].full
+                choices[i] = choice
     for i, term in enumerate(clean, start=1):
-        if not _CODE.fullmatch(term.text):
-            probes[i] = _probes(i, term)
-    flat = [p for ps in probes.values() for p in ps]
-    rows = await _candidates(conn, flat) if flat else {}
-    choices: dict[int, _Choice] = {}
-    for i, term in enumerate(clean, start=1):
-        if _CODE.fullmatch(term.text):
+        if i not in named:
             choices[i] = _Choice("code", nodes=[term.text])
-            continue
-        choice = _choose(term, probes[i], rows.get(i, []))
-        if choice.how == "broad":
-            options = [c for r in choice.rows for c in r.codes] or list(DEFAULT_OPTIONS)
-            choice.nodes = options
-        elif choice.rows:
-            choice.nodes = [c for r in choice.rows for c in r.codes]
-        choices[i] = choice
     tree = await _subtrees(conn, [c for ch in choices.values() for c in ch.nodes])
 
     resolutions: list[TermResolution] = []
@@ -824,20 +829,22 @@ async def resolve_terms(
         base = SOURCE_WEIGHT.get(source, 1.0) * HOW_WEIGHT.get(choice.how, choice.weight)
         if choice.how in ("text", "span"):
             base = choice.weight if choice.how == "text" else base * choice.weight
+        if choice.read_as:
+            base *= HOW_WEIGHT["typo"]
         hits: dict[str, CodeHit] = {}
         for n in nodes:
             weight = round(min(1.0, base * LEVEL_FACTOR.get(n.level, 1.0)), 4)
             for code, title in zip(n.codes, n.titles, strict=True):
                 if code not in hits or weight > hits[code].weight:
                     hits[code] = CodeHit(code, title, used, n.code, n.level, n.title, weight)
-        how = source if choice.how == "exact" else choice.how
+        how = "typo" if choice.read_as else source if choice.how == "exact" else choice.how
         resolutions.append(
             TermResolution(
                 used if groups else term.text,
                 tuple(sorted(hits.values(), key=lambda h: h.code)),
                 groups,
                 how if groups else "none",
-                choice.phrase,
+                choice.read_as or choice.phrase,
                 _reason(choice, groups, used),
                 choice.unused if groups else (term.text,),
                 text=term.full,

@@ -5,30 +5,24 @@
 -- Parameters, parallel arrays with one element per probe (built by nodes/resolve.py): a
 -- term's probes are its full words ('full', generic nouns included), its industry words
 -- ('core'), and the runs of those words ('span'); each with its vocabulary key (see
--- db/vocabulary.py), the key without spaces, its number of non-trivial words, a
--- to_tsquery('english') text ANDing its words (last one as a prefix), whether it may be
--- read as a typo, and the bases of its words: a probe is a typo only if one of its words
--- is unknown to the vocabulary ("bankers" is a real word, not "bakers"; "crane rental" is
--- not "car rental"). Thresholds: max_text (full-text hits kept per term), typo_k (nearest
--- keys looked at per typo probe).
+-- db/vocabulary.py), the key without spaces, its number of non-trivial words and a
+-- to_tsquery('english') text ANDing its words (last one as a prefix). Then the typed words
+-- that may be typos, with their bases (db/vocabulary.py: word_base). Thresholds: max_text
+-- (full-text hits kept per term), near_k (nearest known words per unknown word).
 --
 -- Per probe: exact matches (same key, same key without spaces, or the same stemmed words
 -- and number of words); for a term whose full or core words are no entry's key, keys its
--- core is the unfinished start of (prefix), entries holding all its core words (full text,
--- shortest first), and the nearest keys of its typo probes by trigram distance (GiST).
+-- core is the unfinished start of (prefix) and entries holding all its core words (full
+-- text, shortest first). Per typed word the vocabulary does not know (its base is in no
+-- entry): the nearest words of names by trigram distance, as rows with how = 'word'.
 -- Everything is served by the indexes of migration 0007; the candidate lists are small,
 -- the choice between them is made in nodes/resolve.py.
 WITH probe AS MATERIALIZED (
     SELECT u.ord, u.pid, u.kind, u.key, u.squash, u.n_words, u.tsq,
-           u.typo AND EXISTS (
-               SELECT 1 FROM unnest(string_to_array(u.bases, ' ')) AS b(base)
-               WHERE NOT EXISTS (SELECT 1 FROM ssic_vocabulary_words w WHERE w.base = b.base)
-           ) AS typo,
            strip(to_tsvector('english', u.key)) AS lexemes
     FROM unnest(%(ords)s::int[], %(pids)s::int[], %(kinds)s::text[], %(keys)s::text[],
-                %(squashes)s::text[], %(n_words)s::int[], %(tsqs)s::text[],
-                %(typos)s::bool[], %(bases)s::text[])
-         AS u(ord, pid, kind, key, squash, n_words, tsq, typo, bases)
+                %(squashes)s::text[], %(n_words)s::int[], %(tsqs)s::text[])
+         AS u(ord, pid, kind, key, squash, n_words, tsq)
 ),
 -- sim tells the kinds of exact match apart: the same key (1.0) beats the same key without
 -- spaces (0.99) beats the same stemmed words (0.98: "securities" is not "security").
@@ -90,36 +84,33 @@ text_hits AS MATERIALIZED (
     ) t
     WHERE rn <= %(max_text)s
 ),
-unmatched AS MATERIALIZED (
-    SELECT p.ord, p.pid, p.key
-    FROM probe p
-    WHERE p.typo
-      AND p.ord NOT IN (SELECT ord FROM named)
-      AND p.ord NOT IN (SELECT ord FROM prefix)
-),
-typo AS (
-    SELECT u.ord, u.pid, t.entry_id, t.sim
-    FROM unmatched u
-    CROSS JOIN LATERAL (
-        SELECT v.entry_id, similarity(v.key, u.key)::float8 AS sim
-        FROM ssic_vocabulary v
-        WHERE v.source IN ('broad', 'synonym', 'title', 'group', 'index') AND NOT v.other
-        ORDER BY v.key <-> u.key
-        LIMIT %(typo_k)s
-    ) t
-),
-found AS (
+found AS MATERIALIZED (
     SELECT ord, pid, entry_id, 'exact' AS how, sim FROM exact
     UNION ALL SELECT ord, pid, entry_id, 'prefix', sim FROM prefix
     UNION ALL SELECT ord, pid, entry_id, 'text', sim FROM text_hits
-    UNION ALL SELECT ord, pid, entry_id, 'typo', sim FROM typo
+),
+unknown AS MATERIALIZED (
+    SELECT t.i, t.word
+    FROM unnest(%(words)s::text[], %(bases)s::text[]) WITH ORDINALITY AS t(word, base, i)
+    WHERE NOT EXISTS (SELECT 1 FROM ssic_vocabulary_words k WHERE k.base = t.base)
 )
 SELECT f.ord, f.pid, f.how, f.sim, v.entry_id, v.source, v.phrase, v.key, v.codes, v.other,
-       v.n_codes, p.typo
+       v.n_codes
 FROM found f
-JOIN ssic_vocabulary v ON v.entry_id = f.entry_id
-JOIN probe p ON p.ord = f.ord AND p.pid = f.pid
-ORDER BY f.ord, f.pid, f.how, v.entry_id
+-- LIMIT 1 keeps this a primary-key lookup per candidate (joined, the planner scanned the
+-- whole table for a handful of rows).
+CROSS JOIN LATERAL (SELECT * FROM ssic_vocabulary v WHERE v.entry_id = f.entry_id LIMIT 1) v
+UNION ALL
+SELECT 0, u.i::int, 'word', n.sim, 0, 'word', u.word, n.word, '{}'::text[], false, 0
+FROM unknown u
+CROSS JOIN LATERAL (
+    SELECT k.word, similarity(k.word, u.word)::float8 AS sim
+    FROM ssic_vocabulary_words k
+    WHERE k.named
+    ORDER BY k.word <-> u.word
+    LIMIT %(near_k)s
+) n
+ORDER BY 1, 2, 3, 5
 
 -- name: ssic_subtrees
 -- The SSIC nodes (any level, by code) with their title and every subclass below them,
