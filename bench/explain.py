@@ -299,17 +299,9 @@ class Case:
 
 
 def _resolve_params() -> dict[str, Any]:
-    from nodes.resolve import MAX_NODES, MIN_SCORE, TYPO_SCORE, search_text, tsquery_text
+    from nodes.resolve import candidate_params
 
-    search = [search_text(t) for t in TERMS]
-    return {
-        "terms": search,
-        "title_tsqs": [tsquery_text(t, "A") for t in search],
-        "phrase_tsqs": [tsquery_text(t) for t in search],
-        "min_score": MIN_SCORE,
-        "typo_score": TYPO_SCORE,
-        "max_nodes": MAX_NODES,
-    }
+    return candidate_params(TERMS)
 
 
 def cases(ctx: Context) -> tuple[list[Case], list[str]]:
@@ -372,11 +364,19 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "sample_matching": [
             ("sample_matching", {"codes": codes, "limit": 20}, f"{code_txt}, limit 20", False)
         ],
-        "resolve_ssic_terms": [
+        "vocabulary_candidates": [
             (
-                "resolve_ssic_terms",
+                "vocabulary_candidates",
                 _resolve_params(),
                 f"{len(TERMS)} terms: {', '.join(TERMS)}",
+                False,
+            )
+        ],
+        "ssic_subtrees": [
+            (
+                "ssic_subtrees",
+                {"nodes": ["C", "62", "5210", "52292", "56111"]},
+                "nodes C, 62, 5210, 52292, 56111",
                 False,
             )
         ],

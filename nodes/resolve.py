@@ -388,12 +388,8 @@ def _probes(ord_: int, term: Term) -> list[_Probe]:
     return out
 
 
-async def _candidates(
-    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], words: Sequence[str] = ()
-) -> tuple[dict[int, list[_Row]], dict[str, list[tuple[str, float]]]]:
-    """Return the vocabulary entries each term's probes reach, and for each typed word the
-    vocabulary does not know, its nearest known words with their trigram similarity."""
-    params = {
+def _params(probes: Sequence[_Probe], words: Sequence[str]) -> dict[str, Any]:
+    return {
         "ords": [p.ord for p in probes],
         "pids": [p.pid for p in probes],
         "kinds": [p.kind for p in probes],
@@ -406,6 +402,22 @@ async def _candidates(
         "max_text": MAX_TEXT_HITS,
         "near_k": NEAR_K,
     }
+
+
+def candidate_params(texts: Sequence[str]) -> dict[str, Any]:
+    """Return the parameters ``vocabulary_candidates`` gets for some messages' terms (the
+    first pass, typo words included), e.g. to explain the query's plan."""
+    terms = [t for text in texts for t in extract(text).terms]
+    probes = [p for i, t in enumerate(terms, start=1) for p in _probes(i, t)]
+    return _params(probes, _typo_words(terms))
+
+
+async def _candidates(
+    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], words: Sequence[str] = ()
+) -> tuple[dict[int, list[_Row]], dict[str, list[tuple[str, float]]]]:
+    """Return the vocabulary entries each term's probes reach, and for each typed word the
+    vocabulary does not know, its nearest known words with their trigram similarity."""
+    params = _params(probes, words)
     out: dict[int, list[_Row]] = {}
     near: dict[str, list[tuple[str, float]]] = {}
     async with conn.cursor() as cur:

@@ -161,6 +161,10 @@ async def test_quick_typing_sends_one_preview_and_aborts_stale_ones(
     await expect(page.get_by_role("button", name="Queue these")).to_be_disabled()
     await box.fill("qwxzv plorkish")
     await expect(page.locator("#preview-status")).to_contain_text("No SSIC 2020 industry matches")
+    await box.fill("services")  # too broad: the main groups to choose from, nothing to queue
+    await expect(page.locator("#preview-status")).to_contain_text("too broad to search")
+    await expect(page.locator("#preview-status")).to_contain_text("Transportation and storage")
+    await expect(page.get_by_role("button", name="Queue these")).to_be_disabled()
     await page.screenshot(path=shot("03-preview-no-match"), full_page=True)
 
 
