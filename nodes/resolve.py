@@ -54,7 +54,7 @@ NEAR_K = 6
 PREFIX_MIN_CHARS = 4
 # The share of a key a user must have typed for its unfinished start to name it.
 PREFIX_SHARE = 0.6
-# A full-text or typo hit is a guess: it never reaches a whole division, an entry of more
+# A full-text hit is a guess: it never reaches a whole division, an entry of more
 # than MAX_FUZZY_NODE subclasses, or more than MAX_FUZZY_CODES subclasses in all.
 MAX_FUZZY_NODE = 10
 MAX_FUZZY_CODES = 12
