@@ -78,7 +78,6 @@ _EDGE_PUNCT = re.compile(r"^[\s&'_-]+|[\s&'_-]+$")
 _LETTER = re.compile(r"[^\W\d_]")
 _CODE = re.compile(r"[0-9]{2,5}")
 _LONE_LETTER = re.compile(r"[^\W\d_]", re.ASCII)
-_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff]) (?=[\u3400-\u9fff\uf900-\ufaff])")
 
 # Phrases that introduce a search ("can you find", "industry:"), stripped from a segment's start.
 _LEAD_IN = re.compile(
@@ -398,12 +397,8 @@ class Extraction:
 
 
 def _clean(text: str) -> str:
-    """Return text NFKC-normalized and lowercased, control and format characters removed.
-
-    "IT" in capitals becomes a private-use stand-in first, so it stays the industry.
-    """
+    """Return text NFKC-normalized and lowercased, control and format characters removed."""
     text = unicodedata.normalize("NFKC", text[: MAX_TEXT_CHARS * 2])[:MAX_TEXT_CHARS]
-    text = _UPPER_IT.sub(_IT, text.replace(_IT, " "))
     out = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -415,7 +410,17 @@ def _clean(text: str) -> str:
             out.append(" ")
         elif cat != "Cf":  # zero-width and direction marks vanish
             out.append(ch)
-    return _IT_HEAD.sub(_IT, "".join(out).lower())
+    return "".join(out).lower()
+
+
+def _with_it(text: str) -> str:
+    """Return the message cleaned, "IT" the industry marked by a private-use stand-in.
+
+    "IT" in capitals, or "it" before a word like "companies", is the industry; any other
+    "it" stays the pronoun ("got it").
+    """
+    raw = text[: MAX_TEXT_CHARS * 2].replace(_IT, " ")
+    return _IT_HEAD.sub(_IT, _clean(_UPPER_IT.sub(_IT, raw)))
 
 
 @lru_cache(maxsize=1)
@@ -640,18 +645,28 @@ def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
     seg = _FILLER.sub(" ", seg)
     generic: list[str] = []
     words: list[str] = []
+    suffixes: dict[str, str] = {}  # a Chinese word's role suffix ("家具店": "店")
     for raw in _SPACE.sub(" ", seg).strip().split(" "):
-        parts = _cjk_words(raw, generic) if re.search(f"[{_CJK}]", raw) else [raw]
+        if re.search(f"[{_CJK}]", raw):
+            parts = _cjk_words(raw, generic)
+            if len(parts) == 2:
+                suffixes["".join(parts)] = parts[1]
+            words.append("".join(parts))
         # A lone letter carries no industry ("a b a b ..." matched "F&B" through the stemmer).
-        words += [w for w in parts if w and not _LONE_LETTER.fullmatch(w)]
+        elif raw and not _LONE_LETTER.fullmatch(raw):
+            words.append(raw)
     words = _trim(words)
     if words and words[0] in _EDGE_WORDS:
         words = []
     role = ""
     core: list[str] = []
     for w in words:
-        noun = _generic(w)
-        if noun:
+        noun = _generic(suffixes.get(w, w))
+        if noun and w in suffixes:
+            generic.append(noun)
+            core.append(w[: -len(noun)])
+            role = role or ROLE_NOUNS.get(noun, "")
+        elif noun:
             generic.append(w)
             role = role or ROLE_NOUNS.get(noun, "")
         else:
@@ -663,7 +678,7 @@ def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
     if text and all(w in _CHITCHAT for w in _SPACE.split(text)):
         return None, found, text == "it"
     text = text.replace(_IT, "it")
-    full = _CJK_GAP.sub("", _cap(" ".join(words))).replace(_IT, "it") or text
+    full = _cap(" ".join(words)).replace(_IT, "it") or text
     if text and not _CODE.fullmatch(text):
         if not _LETTER.search(text) or len(text) < MIN_TERM_CHARS:
             text = ""
@@ -691,7 +706,7 @@ def extract(text: str) -> Extraction:
     """Return the terms of a message (at most 10) and what was set aside around them."""
     if not isinstance(text, str) or not text.strip():
         return Extraction()
-    text = _LABEL.sub(" ", _keep_whole().sub(_protect, _clean(text)))
+    text = _LABEL.sub(" ", _keep_whole().sub(_protect, _with_it(text)))
     text = _YEAR_RANGE.sub(lambda m: _SPACE.sub(_KEEP_SPACE, m.group(0)), text)
     text = _AMPERSAND_WORD.sub(r"\1" + _KEEP_AMP + r"\2", text)
     text = _URL.sub(_LINK, text)

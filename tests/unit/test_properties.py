@@ -115,15 +115,21 @@ def test_extract_terms_reads_a_bounded_prefix(head: str, tail: str) -> None:
 
 
 def _plain_word(word: str) -> bool:
-    """Whether a lowercase ASCII word is an ordinary term (no stop word, lead-in, filler)."""
+    """Whether a lowercase ASCII word is an ordinary term (no stop word, lead-in, filler,
+    generic or role noun, place, size, status or command word)."""
     return not (
         word in terms_mod._CHITCHAT
         or word in terms_mod._EDGE_WORDS
-        or word in {"and", "or", "plus"}
+        or word in {"and", "or", "plus", "dan", "atau", "it"}
         or terms_mod._LEAD_IN.match(word)
         or terms_mod._QUESTION.match(word)
+        or terms_mod._COMMAND.match(word)
         or terms_mod._FILLER.fullmatch(word)
         or terms_mod._URL.search(word)
+        or terms_mod.is_generic(word)
+        or terms_mod._PLACE.fullmatch(word)
+        or terms_mod._SIZE.fullmatch(word)
+        or terms_mod._STATUS.fullmatch(word)
     )
 
 
