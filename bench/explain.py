@@ -298,10 +298,10 @@ class Case:
     writes: bool = False
 
 
-def _resolve_params() -> dict[str, Any]:
+def _resolve_params(block: str) -> dict[str, Any]:
     from nodes.resolve import candidate_params
 
-    return candidate_params(TERMS)
+    return candidate_params(TERMS)[block]
 
 
 def cases(ctx: Context) -> tuple[list[Case], list[str]]:
@@ -364,22 +364,23 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "sample_matching": [
             ("sample_matching", {"codes": codes, "limit": 20}, f"{code_txt}, limit 20", False)
         ],
-        "vocabulary_candidates": [
+        "vocabulary_exact": [
             (
-                "vocabulary_candidates",
-                _resolve_params(),
+                "vocabulary_exact",
+                _resolve_params("vocabulary_exact"),
                 f"{len(TERMS)} terms: {', '.join(TERMS)}",
                 False,
             )
         ],
-        "ssic_subtrees": [
+        "vocabulary_fuzzy": [
             (
-                "ssic_subtrees",
-                {"nodes": ["C", "62", "5210", "52292", "56111"]},
-                "nodes C, 62, 5210, 52292, 56111",
+                "vocabulary_fuzzy",
+                _resolve_params("vocabulary_fuzzy"),
+                f"the same {len(TERMS)} terms' core words and typo words",
                 False,
             )
         ],
+        "ssic_tree": [("ssic_tree", {}, "none", False)],
         "enqueue_job": [
             ("enqueue_job (new)", enqueue, f"tenant {TENANT}, a new request key", True),
             (

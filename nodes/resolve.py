@@ -41,7 +41,15 @@ from typing import Any
 import psycopg
 
 from db.queries import q
-from db.vocabulary import SOURCES, inflected, n_words, squash, vocabulary_key, word_base
+from db.vocabulary import (
+    SOURCES,
+    TRIVIAL,
+    inflected,
+    n_words,
+    squash,
+    vocabulary_key,
+    word_base,
+)
 from graph.state import Clarification, SetAsidePart
 from nodes.terms import Extraction, SetAside, Term, edit_distance, extract, is_generic
 
@@ -372,8 +380,11 @@ def _probes(ord_: int, term: Term) -> list[_Probe]:
     for size in range(min(n, MAX_SPAN_WORDS), 0, -1):
         for start in range(0, n - size + 1):
             key = " ".join(words[start : start + size])
+            run = words[start : start + size]
             if key in seen or size == n or all(generic[start : start + size]):
                 continue
+            if run[0] in TRIVIAL or run[-1] in TRIVIAL:
+                continue  # "schools for" is "schools"
             seen.add(key)
             out.append(_Probe(ord_, len(out), "span", key, (start, start + size)))
     # A Chinese word holds its parts without spaces: "中餐馆" holds "餐馆".
@@ -388,15 +399,22 @@ def _probes(ord_: int, term: Term) -> list[_Probe]:
     return out
 
 
-def _params(probes: Sequence[_Probe], words: Sequence[str]) -> dict[str, Any]:
+def _exact_params(probes: Sequence[_Probe]) -> dict[str, Any]:
     return {
         "ords": [p.ord for p in probes],
         "pids": [p.pid for p in probes],
-        "kinds": [p.kind for p in probes],
         "keys": [p.key for p in probes],
         "squashes": [squash(p.key) for p in probes],
         "n_words": [n_words(p.key) for p in probes],
-        "tsqs": [tsquery_text(p.key) if p.kind == "core" else "" for p in probes],
+    }
+
+
+def _fuzzy_params(probes: Sequence[_Probe], words: Sequence[str]) -> dict[str, Any]:
+    return {
+        "ords": [p.ord for p in probes],
+        "pids": [p.pid for p in probes],
+        "keys": [p.key for p in probes],
+        "tsqs": [tsquery_text(p.key) for p in probes],
         "words": list(words),
         "bases": [word_base(w) for w in words],
         "max_text": MAX_TEXT_HITS,
@@ -404,35 +422,54 @@ def _params(probes: Sequence[_Probe], words: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def candidate_params(texts: Sequence[str]) -> dict[str, Any]:
-    """Return the parameters ``vocabulary_candidates`` gets for some messages' terms (the
-    first pass, typo words included), e.g. to explain the query's plan."""
+def candidate_params(texts: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Return the parameters of ``vocabulary_exact`` and ``vocabulary_fuzzy`` for the terms
+    of some messages (every core probe and typo word), e.g. to explain the queries' plans."""
     terms = [t for text in texts for t in extract(text).terms]
     probes = [p for i, t in enumerate(terms, start=1) for p in _probes(i, t)]
-    return _params(probes, _typo_words(terms))
+    return {
+        "vocabulary_exact": _exact_params(probes),
+        "vocabulary_fuzzy": _fuzzy_params(
+            [p for p in probes if p.kind == "core"], _typo_words(terms)
+        ),
+    }
 
 
-async def _candidates(
-    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], words: Sequence[str] = ()
+def _row(pid: int, how: str, sim: float, rest: Sequence[Any]) -> _Row:
+    entry_id, source, phrase, key, codes, other, n_codes = rest
+    return _Row(pid, how, float(sim), entry_id, source, phrase, key, tuple(codes), other, n_codes)
+
+
+async def _exact_rows(
+    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe]
+) -> tuple[dict[int, list[_Row]], str]:
+    """Return the entries each probe names exactly, and the SSIC reference's checksum."""
+    out: dict[int, list[_Row]] = {}
+    checksum = ""
+    async with conn.cursor() as cur:
+        await cur.execute(q("vocabulary_exact"), _exact_params(probes))
+        for ord_, pid, sim, *rest in await cur.fetchall():
+            if ord_ < 0:
+                checksum = str(rest[2])
+            else:
+                out.setdefault(ord_, []).append(_row(pid, "exact", sim, rest))
+    return out, checksum
+
+
+async def _fuzzy_rows(
+    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], words: Sequence[str]
 ) -> tuple[dict[int, list[_Row]], dict[str, list[tuple[str, float]]]]:
-    """Return the vocabulary entries each term's probes reach, and for each typed word the
-    vocabulary does not know, its nearest known words with their trigram similarity."""
-    params = _params(probes, words)
+    """Return the prefix and full-text candidates of core probes, and for each typed word
+    the vocabulary does not know, its nearest words of names with their similarity."""
     out: dict[int, list[_Row]] = {}
     near: dict[str, list[tuple[str, float]]] = {}
     async with conn.cursor() as cur:
-        await cur.execute(q("vocabulary_candidates"), params)
-        for row in await cur.fetchall():
-            ord_, pid, how, sim, entry_id, source, phrase, key, codes, other, n_codes = row
+        await cur.execute(q("vocabulary_fuzzy"), _fuzzy_params(probes, words))
+        for ord_, pid, how, sim, *rest in await cur.fetchall():
             if how == "word":
-                near.setdefault(phrase, []).append((key, float(sim)))
-                continue
-            out.setdefault(ord_, []).append(
-                _Row(
-                    pid, how, float(sim), entry_id, source, phrase, key, tuple(codes), other,
-                    n_codes,
-                )
-            )
+                near.setdefault(rest[2], []).append((rest[3], float(sim)))
+            else:
+                out.setdefault(ord_, []).append(_row(pid, how, sim, rest))
     return out, near
 
 
@@ -661,13 +698,42 @@ class _Node:
     titles: tuple[str, ...]
 
 
-async def _subtrees(conn: psycopg.AsyncConnection[Any], nodes: Sequence[str]) -> dict[str, _Node]:
-    if not nodes:
-        return {}
+_TREE: dict[str, dict[str, _Node]] = {}
+"""The SSIC hierarchy per reference checksum (one entry: the current one)."""
+
+
+async def _tree(conn: psycopg.AsyncConnection[Any], checksum: str) -> dict[str, _Node]:
+    """Return every SSIC node with its subclasses, from this process's copy when current.
+
+    The hierarchy only changes when ``icp db migrate`` loads a new SSIC edition, which
+    changes the checksum ``vocabulary_exact`` reports; then it is read again.
+    """
+    tree = _TREE.get(checksum)
+    if tree is not None and checksum:
+        return tree
     async with conn.cursor() as cur:
-        await cur.execute(q("ssic_subtrees"), {"nodes": list(dict.fromkeys(nodes))})
+        await cur.execute(q("ssic_tree"))
         rows = await cur.fetchall()
-    return {r[0]: _Node(r[0], r[1], r[2], tuple(r[3]), tuple(r[4])) for r in rows}
+    levels: dict[str, tuple[str, str]] = {}
+    below: dict[str, list[tuple[str, str]]] = {}
+    for code, level, title, section, division, group, klass in rows:
+        levels[code] = (level, title)
+        if level == "subclass":
+            for node in (section, division, group, klass, code):
+                below.setdefault(node, []).append((code, title))
+    tree = {
+        code: _Node(
+            code,
+            level,
+            title,
+            tuple(c for c, _ in below.get(code, [])),
+            tuple(t for _, t in below.get(code, [])),
+        )
+        for code, (level, title) in levels.items()
+    }
+    _TREE.clear()
+    _TREE[checksum] = tree
+    return tree
 
 
 _DEPTH = {"section": 0, "division": 1, "group": 2, "class": 3, "subclass": 4}
@@ -749,22 +815,35 @@ def _left(choice: _Choice, term: Term) -> int:
     return len(choice.unused)
 
 
+_SETTLED = ("exact", "broad", "role")
+
+
 async def _choose_all(
-    conn: psycopg.AsyncConnection[Any], terms: dict[int, Term], words: Sequence[str]
-) -> tuple[dict[int, _Choice], dict[str, list[tuple[str, float]]]]:
-    """Choose the sense of each term (one query); return the choices and typo suggestions."""
+    conn: psycopg.AsyncConnection[Any], terms: dict[int, Term], typos: bool
+) -> tuple[dict[int, _Choice], dict[str, list[tuple[str, float]]], str]:
+    """Choose the sense of each term; return the choices, the typo suggestions and the
+    SSIC reference checksum.
+
+    One query finds the exact matches of every term; only terms that none names (a typo,
+    a partial name) take a second query for their fuzzy candidates.
+    """
     probes = {i: _probes(i, term) for i, term in terms.items()}
-    flat = [p for ps in probes.values() for p in ps]
-    rows, near = await _candidates(conn, flat, words) if flat else ({}, {})
-    choices: dict[int, _Choice] = {}
-    for i, term in terms.items():
-        choice = _choose(term, probes[i], rows.get(i, []))
+    rows, checksum = await _exact_rows(conn, [p for ps in probes.values() for p in ps])
+    choices = {i: _choose(term, probes[i], rows.get(i, [])) for i, term in terms.items()}
+    pending = {i: t for i, t in terms.items() if choices[i].how not in _SETTLED}
+    near: dict[str, list[tuple[str, float]]] = {}
+    if pending:
+        core = [p for i in pending for p in probes[i] if p.kind == "core"]
+        words = _typo_words(list(pending.values())) if typos else []
+        fuzzy, near = await _fuzzy_rows(conn, core, words) if core or words else ({}, {})
+        for i, term in pending.items():
+            choices[i] = _choose(term, probes[i], [*rows.get(i, []), *fuzzy.get(i, [])])
+    for choice in choices.values():
         if choice.how == "broad":
             choice.nodes = [c for r in choice.rows for c in r.codes] or list(DEFAULT_OPTIONS)
         elif choice.rows:
             choice.nodes = [c for r in choice.rows for c in r.codes]
-        choices[i] = choice
-    return choices, near
+    return choices, near, checksum
 
 
 def _as_term(raw: object) -> Term | None:
@@ -789,7 +868,7 @@ async def resolve_terms(
     if not clean:
         return Resolution(terms=(), codes=())
     named = {i: t for i, t in enumerate(clean, start=1) if not _CODE.fullmatch(t.text)}
-    choices, near = await _choose_all(conn, named, _typo_words(list(named.values())))
+    choices, near, checksum = await _choose_all(conn, named, typos=True)
     # Second pass, only for terms matched partly or not at all whose words hold typos:
     # "sofware developement" is read as "software development" if that matches better.
     fixes = {w: fix for w, ns in near.items() if (fix := _correction(w, ns))}
@@ -799,7 +878,7 @@ async def resolve_terms(
         if choices[i].how in ("span", "none") and (fixed := _corrected(term, fixes))
     }
     if retry:
-        second, _ = await _choose_all(conn, retry, ())
+        second, _, _ = await _choose_all(conn, retry, typos=False)
         for i, choice in second.items():
             if _left(choice, retry[i]) < _left(choices[i], named[i]):
                 choice.read_as = retry[i].full
@@ -807,7 +886,7 @@ async def resolve_terms(
     for i, term in enumerate(clean, start=1):
         if i not in named:
             choices[i] = _Choice("code", nodes=[term.text])
-    tree = await _subtrees(conn, [c for ch in choices.values() for c in ch.nodes])
+    tree = await _tree(conn, checksum)
 
     resolutions: list[TermResolution] = []
     union: dict[str, CodeHit] = {}

@@ -1,71 +1,69 @@
--- SSIC 2020 term resolution (nodes/resolve.py): candidates for every term of a request in
--- one round trip, then the chosen SSIC nodes expanded to their subclasses in a second.
+-- SSIC 2020 term resolution (nodes/resolve.py): the exact matches of every term of a request
+-- in one round trip; for the terms none names, the fuzzy candidates in a second.
 
--- name: vocabulary_candidates
+-- name: vocabulary_exact
 -- Parameters, parallel arrays with one element per probe (built by nodes/resolve.py): a
 -- term's probes are its full words ('full', generic nouns included), its industry words
--- ('core'), and the runs of those words ('span'); each with its vocabulary key (see
--- db/vocabulary.py), the key without spaces, its number of non-trivial words and a
--- to_tsquery('english') text ANDing its words (last one as a prefix). Then the typed words
--- that may be typos, with their bases (db/vocabulary.py: word_base). Thresholds: max_text
--- (full-text hits kept per term), near_k (nearest known words per unknown word).
+-- ('core'), and the runs of its words ('span'); each with its vocabulary key (see
+-- db/vocabulary.py), the key without spaces and its number of non-trivial words.
 --
--- Per probe: exact matches (same key, same key without spaces, or the same stemmed words
--- and number of words); for a term whose full or core words are no entry's key, keys its
--- core is the unfinished start of (prefix) and entries holding all its core words (full
--- text, shortest first). Per typed word the vocabulary does not know (its base is in no
--- entry): the nearest words of names by trigram distance, as rows with how = 'word'.
--- Everything is served by the indexes of migration 0007; the candidate lists are small,
--- the choice between them is made in nodes/resolve.py.
+-- Per probe, the entries it names exactly: the same key (sim 1.0), the same key without
+-- spaces (0.99: "ecommerce"), or the same stemmed words and number of words (0.98:
+-- "bakeries" is "bakery"; nodes/resolve.py rejects stems that are not inflections,
+-- "hospitals" is not "hospitality"). A last row (ord -1) carries the checksum of the SSIC
+-- reference, so nodes/resolve.py knows whether its copy of the hierarchy is current.
+-- Every term of a request in one round trip, by the btree indexes of migration 0007.
 WITH probe AS MATERIALIZED (
-    SELECT u.ord, u.pid, u.kind, u.key, u.squash, u.n_words, u.tsq,
+    SELECT u.ord, u.pid, u.key, u.squash, u.n_words,
            strip(to_tsvector('english', u.key)) AS lexemes
-    FROM unnest(%(ords)s::int[], %(pids)s::int[], %(kinds)s::text[], %(keys)s::text[],
-                %(squashes)s::text[], %(n_words)s::int[], %(tsqs)s::text[])
-         AS u(ord, pid, kind, key, squash, n_words, tsq)
-),
--- sim tells the kinds of exact match apart: the same key (1.0) beats the same key without
--- spaces (0.99) beats the same stemmed words (0.98: "securities" is not "security").
-exact AS MATERIALIZED (
-    SELECT DISTINCT ON (ord, pid, entry_id) ord, pid, entry_id, sim
-    FROM (
-        SELECT p.ord, p.pid, v.entry_id, 1.0::float8 AS sim
-        FROM probe p JOIN ssic_vocabulary v ON v.key = p.key
-        UNION ALL
-        SELECT p.ord, p.pid, v.entry_id, 0.99
-        FROM probe p JOIN ssic_vocabulary v ON v.squash = p.squash
-        UNION ALL
-        SELECT p.ord, p.pid, v.entry_id, 0.98
-        FROM probe p
-        JOIN ssic_vocabulary v ON v.lexemes = p.lexemes AND v.n_words = p.n_words
-        -- every word must count: a stop word that carries meaning ("it", "other", "all")
-        -- would otherwise vanish and make "it companies" equal "all companies".
-        WHERE p.lexemes <> ''::tsvector AND length(p.lexemes) = p.n_words
-          AND length(v.lexemes) = v.n_words
-    ) m
-    ORDER BY ord, pid, entry_id, sim DESC
-),
--- Terms whose full or core words are an entry's key (a sales-channel phrase does not
--- count; nor does a match by stems alone, which nodes/resolve.py may reject as not an
--- inflection: "restaur" is not "restaurant").
-named AS MATERIALIZED (
-    SELECT DISTINCT e.ord
-    FROM exact e
-    JOIN probe p ON p.ord = e.ord AND p.pid = e.pid
-    JOIN ssic_vocabulary v ON v.entry_id = e.entry_id
-    WHERE p.kind IN ('full', 'core') AND e.sim > 0.98 AND (NOT v.other OR v.source = 'title')
+    FROM unnest(%(ords)s::int[], %(pids)s::int[], %(keys)s::text[], %(squashes)s::text[],
+                %(n_words)s::int[])
+         AS u(ord, pid, key, squash, n_words)
+)
+SELECT p.ord, p.pid, 1.0::float8 AS sim, v.entry_id, v.source, v.phrase, v.key, v.codes,
+       v.other, v.n_codes
+FROM probe p JOIN ssic_vocabulary v ON v.key = p.key
+UNION ALL
+SELECT p.ord, p.pid, 0.99, v.entry_id, v.source, v.phrase, v.key, v.codes, v.other, v.n_codes
+FROM probe p JOIN ssic_vocabulary v ON v.squash = p.squash AND v.key <> p.key
+UNION ALL
+SELECT p.ord, p.pid, 0.98, v.entry_id, v.source, v.phrase, v.key, v.codes, v.other, v.n_codes
+FROM probe p
+JOIN ssic_vocabulary v ON v.lexemes = p.lexemes AND v.n_words = p.n_words
+-- every word must count: a stop word that carries meaning ("it", "other", "all") would
+-- otherwise vanish and make "it companies" equal "all companies".
+WHERE p.lexemes <> ''::tsvector AND length(p.lexemes) = p.n_words
+  AND length(v.lexemes) = v.n_words AND v.squash <> p.squash
+UNION ALL
+SELECT -1, 0, 0, 0, 'reference', checksum, '', '{}'::text[], false, 0
+FROM reference_data WHERE name = 'ssic2020'
+
+-- name: vocabulary_fuzzy
+-- For the terms no entry names exactly: parameters as vocabulary_exact for their 'core'
+-- probes, plus a to_tsquery('english') text ANDing each one's words (the last also as a
+-- prefix); then the typed words that may be typos, with their bases (db/vocabulary.py:
+-- word_base). Thresholds: max_text (full-text hits kept per term), near_k (nearest words
+-- per unknown word).
+--
+-- Per term: keys its words are the unfinished start of (how 'prefix'); if none, entries
+-- holding all its words, shortest first (how 'text'). Per typed word whose base no entry
+-- uses: the nearest words of names by trigram distance (how 'word'). The choice between
+-- them is made in nodes/resolve.py.
+WITH probe AS MATERIALIZED (
+    SELECT u.ord, u.pid, u.key, u.tsq, strip(to_tsvector('english', u.key)) AS lexemes
+    FROM unnest(%(ords)s::int[], %(pids)s::int[], %(keys)s::text[], %(tsqs)s::text[])
+         AS u(ord, pid, key, tsq)
 ),
 prefix AS MATERIALIZED (
     SELECT p.ord, p.pid, v.entry_id, length(p.key)::float8 / length(v.key) AS sim
     FROM probe p
     JOIN ssic_vocabulary v ON v.key ~>=~ p.key AND v.key ~<~ (p.key || chr(1114111))
-    WHERE p.kind = 'core' AND length(p.key) >= 4 AND p.key !~ '^[0-9 ]+$'
+    WHERE length(p.key) >= 4 AND p.key !~ '^[0-9 ]+$'
       AND v.source IN ('synonym', 'title', 'group')
       -- most of the key typed, or the start of a one-word key (nodes/resolve.py accepts
       -- the latter only when every such key means the same codes: "manuf")
       AND (length(p.key) * 5 >= length(v.key) * 3
            OR (length(p.key) >= 5 AND v.key !~ ' ' AND p.key !~ ' '))
-      AND p.ord NOT IN (SELECT ord FROM named)
 ),
 text_hits AS MATERIALIZED (
     SELECT ord, pid, entry_id, sim
@@ -78,15 +76,13 @@ text_hits AS MATERIALIZED (
                ) AS rn
         FROM probe p
         JOIN ssic_vocabulary v ON v.search_vector @@ to_tsquery('english', p.tsq)
-        WHERE p.kind = 'core' AND p.tsq <> '' AND v.source <> 'broad'
-          AND p.ord NOT IN (SELECT ord FROM named)
+        WHERE p.tsq <> '' AND v.source <> 'broad'
           AND p.ord NOT IN (SELECT ord FROM prefix)
     ) t
     WHERE rn <= %(max_text)s
 ),
 found AS MATERIALIZED (
-    SELECT ord, pid, entry_id, 'exact' AS how, sim FROM exact
-    UNION ALL SELECT ord, pid, entry_id, 'prefix', sim FROM prefix
+    SELECT ord, pid, entry_id, 'prefix' AS how, sim FROM prefix
     UNION ALL SELECT ord, pid, entry_id, 'text', sim FROM text_hits
 ),
 unknown AS MATERIALIZED (
@@ -112,17 +108,9 @@ CROSS JOIN LATERAL (
 ) n
 ORDER BY 1, 2, 3, 5
 
--- name: ssic_subtrees
--- The SSIC nodes (any level, by code) with their title and every subclass below them,
--- through the code-prefix columns of ssic_ref (section C: every subclass in 10-32).
-SELECT n.code AS node, r.level, r.title,
-       array_agg(s.code ORDER BY s.code) AS codes,
-       array_agg(s.title ORDER BY s.code) AS titles
-FROM unnest(%(nodes)s::text[]) AS n(code)
-JOIN ssic_ref r ON r.code = n.code
-JOIN ssic_ref s
-  ON s.section = r.section
- AND s.level = 'subclass'
- AND (r.level = 'section' OR s.division = r.code OR s.group_code = r.code
-      OR s.class_code = r.code OR s.code = r.code)
-GROUP BY n.code, r.level, r.title
+-- name: ssic_tree
+-- The whole SSIC 2020 hierarchy (1,711 codes): nodes/resolve.py keeps a copy per process,
+-- checked against the reference checksum vocabulary_exact returns.
+SELECT code, level, title, section, division, group_code, class_code
+FROM ssic_ref
+ORDER BY code
