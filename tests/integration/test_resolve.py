@@ -356,3 +356,17 @@ async def test_odd_input_never_raises(conn: psycopg.AsyncConnection[Any], terms:
     assert all(len(c) == 5 and c.isdigit() for c in res.code_list)
     cur = await conn.execute("SELECT count(*) FROM ssic_ref")
     assert await cur.fetchone() == (1711,)
+
+
+async def test_the_kept_hierarchy_follows_a_reloaded_reference(
+    conn: psycopg.AsyncConnection[Any],
+) -> None:
+    # The process keeps a copy of the SSIC hierarchy, checked against the reference's
+    # checksum on every resolution: a reloaded reference (a new edition) is seen at once.
+    (before,) = (await resolve_terms(conn, ["restaurants"])).terms
+    assert before.groups[0].title == "Restaurants"
+    await conn.execute("UPDATE ssic_ref SET title = 'Restaurants (renamed)' WHERE code = '56111'")
+    await conn.execute("UPDATE reference_data SET checksum = 'next' WHERE name = 'ssic2020'")
+    (after,) = (await resolve_terms(conn, ["restaurants"])).terms
+    assert after.groups[0].title == "Restaurants (renamed)"
+    assert after.hits[0].title == "Restaurants (renamed)"
