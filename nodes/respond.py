@@ -88,6 +88,15 @@ def _label(term: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _said(res: dict[str, Any]) -> str:
+    """Return the term as the match read it: with a leading word it set aside ("kedai makan").
+
+    Trailing generic nouns stay out ("software companies" is shown as "Software").
+    """
+    term, phrase, text = str(res["term"]), str(res.get("phrase") or ""), str(res.get("text") or "")
+    return phrase if phrase != term and phrase.endswith(" " + term) and phrase in text else term
+
+
 def _group(g: dict[str, Any]) -> str:
     title = display_title(str(g.get("title", "")))
     what = f"{LEVEL_NAMES.get(str(g.get('level')), 'SSIC')} {g.get('code')} \u201c{title}\u201d"
@@ -104,7 +113,7 @@ def _term_line(res: dict[str, Any]) -> str:
         shown = f"{_plural(count, 'code')}: {shown}"
     elif groups and groups[0].get("level") == "subclass":
         shown += " (1 code)"
-    line = f"{_label(str(res['term']))} \u2192 {shown}"
+    line = f"{_label(_said(res))} \u2192 {shown}"
     if res.get("how") == "typo":
         line += f" (read as \u201c{res.get('phrase', '')}\u201d)"
     return line

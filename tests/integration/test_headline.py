@@ -35,6 +35,15 @@ async def test_every_group_is_named_with_its_official_title_and_count(app_db: st
     assert f"{total:,} companies in the registry ({live:,} live)." in text
 
 
+async def test_a_term_is_shown_as_the_match_read_it(app_db: str) -> None:
+    # A leading shop word the vocabulary names with the term stays in the heading; a
+    # trailing generic noun does not.
+    _, text = await chat("kedai makan")
+    assert text.startswith("Kedai makan \u2192 2 codes: SSIC 56111 \u201cRestaurants\u201d")
+    _, text = await chat("software companies")
+    assert text.startswith("Software \u2192 ")
+
+
 async def test_set_aside_parts_are_kept_and_named(app_db: str) -> None:
     out, text = await chat("halal bakeries in Tampines incorporated after 2015")
     assert out["terms"] == ["bakeries"]
