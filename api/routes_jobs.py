@@ -1,10 +1,12 @@
-"""``/jobs``: enqueue a staging upsert, read a job's live progress, list and cancel jobs.
+"""``/jobs``: enqueue a staging upsert, read a job's live progress and when it runs, run a
+queued job now, list and cancel jobs.
 
 Every route is scoped to the caller's tenant (another tenant's job is a 404). Invalid
 input on these routes is a 400 with a one-line ``detail`` (FastAPI's 422 is converted);
 any other failure is logged once and answered by ``api.errors.failure_response``: 503
 (with ``Retry-After`` when busy) only when the database is busy or down, else a 500 with
-an error id.
+an error id. Each job says when its work happens (``start``, ``runs_at``, ``eta_seconds``,
+``when``) from :func:`jobs.timing.job_timings`.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from api.pagination import Keyset, scope_of
 from config.settings import get_settings
 from db.companies import IcpCode, count_matching
 from jobs import queue
+from jobs.timing import JobTiming, job_timing, job_timings
 from nodes.resolve import Resolution
 
 JobStatus = Literal["queued", "running", "done", "error", "cancelled"]
+JobStart = Literal["running", "now", "retry", "scheduled", "no_runner", "finished"]
 MAX_TERMS = 10
 MAX_TERM_CHARS = 60
 _BIGINT_MAX = 2**63 - 1
@@ -112,6 +116,13 @@ class JobEnqueued(BaseModel):
     status: JobStatus
     total: int = Field(description="matching registry rows the job will process")
     created: bool = Field(description="false when an identical queued/running job was reused")
+    resumed_from: int | None = Field(
+        default=None,
+        description="the unfinished job of the same request whose range this one resumes",
+    )
+    start: JobStart = Field(description="when the work happens (see GET /jobs/{job_id})")
+    runs_at: datetime | None
+    when: str
 
 
 class JobPublic(BaseModel):
@@ -127,12 +138,25 @@ class JobPublic(BaseModel):
     started_at: datetime | None
     ended_at: datetime | None
     terms: list[str] = Field(default_factory=list)
-    attempts: int
+    attempts: int = Field(description="failures so far (interruptions after progress excluded)")
+    runs: int = Field(description="times a runner took the job")
     cancel_requested: bool
     parent_job_id: int | None = Field(description="the job this one continues")
     next_job_id: int | None = Field(
         description="the follow-up job that continues past UPSERT_MAX_PER_JOB"
     )
+    start: JobStart = Field(
+        description="running; now (a live runner takes it at once); retry (after a backoff or "
+        "a stopped runner's lease); scheduled (the next fire of a live scheduler); no_runner "
+        "(no live server or `icp jobs run` will run it); finished"
+    )
+    runs_at: datetime | None = Field(
+        description="when the work starts (started, while running); null when nothing will run it"
+    )
+    eta_seconds: int | None = Field(
+        description="while running: seconds left at the rows per minute measured"
+    )
+    when: str = Field(description="the same, in words: 'starts now', 'runs at 02:00 tomorrow …'")
 
 
 class JobsPage(BaseModel):
@@ -162,7 +186,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _public(row: dict[str, Any]) -> JobPublic:
+def _public(row: dict[str, Any], timing: JobTiming) -> JobPublic:
     params = row.get("params") or {}
     return JobPublic(
         job_id=row["job_id"],
@@ -176,10 +200,22 @@ def _public(row: dict[str, Any]) -> JobPublic:
         ended_at=row["ended_at"],
         terms=[str(t) for t in params.get("terms", [])],
         attempts=row["attempts"],
+        runs=row["runs"],
         cancel_requested=row["cancel_requested"],
         parent_job_id=row["parent_job_id"],
         next_job_id=row["next_job_id"],
+        start=timing.start,
+        runs_at=timing.runs_at,
+        eta_seconds=timing.eta_seconds,
+        when=timing.text,
     )
+
+
+async def _shown(conn: Any, job_id: int, tenant: str) -> JobPublic:
+    row = await queue.get_job(conn, job_id, tenant)
+    if row is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return _public(row, await job_timing(conn, row))
 
 
 def _job_id(raw: str) -> int:
@@ -229,11 +265,16 @@ async def enqueue_staging_upsert(
             total=total,
             max_attempts=get_settings().job_max_attempts,
         )
+    shown = await _shown(conn, job.job_id, tenant)
     return JobEnqueued(
         job_id=job.job_id,
-        status=job.status,  # type: ignore[arg-type]
+        status=shown.status,
         total=job.total,
         created=job.created,
+        resumed_from=job.resumed_from,
+        start=shown.start,
+        runs_at=shown.runs_at,
+        when=shown.when,
     )
 
 
@@ -252,7 +293,10 @@ async def list_jobs(
         conn, tenant_id=tenant, status=status, before=before, limit=limit + 1
     )
     page, next_cursor = JOBS.page(rows, limit, scope, key=lambda r: {"before": r["job_id"]})
-    return JobsPage(data=[_public(r) for r in page], next_cursor=next_cursor)
+    timings = await job_timings(conn, page)
+    return JobsPage(
+        data=[_public(r, t) for r, t in zip(page, timings, strict=True)], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -261,11 +305,8 @@ async def list_jobs(
     responses={**ERRORS, 404: {"model": ErrorBody, "description": "no such job"}},
 )
 async def get_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
-    """Return a job with its live processed/total."""
-    row = await queue.get_job(conn, _job_id(job_id), tenant)
-    if row is None:
-        raise HTTPException(404, f"no job {job_id}")
-    return _public(row)
+    """Return a job with its live processed/total and when its work happens."""
+    return await _shown(conn, _job_id(job_id), tenant)
 
 
 @router.post(
@@ -279,12 +320,39 @@ async def get_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
 )
 async def cancel_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
     """Cancel a queued job now, or stop a running one at its next batch."""
-    jid = _job_id(job_id)
+    return await _change(conn, job_id, tenant, queue.cancel_job)
+
+
+@router.post(
+    "/{job_id}/run",
+    status_code=202,
+    response_model=JobPublic,
+    responses={
+        **ERRORS,
+        404: {"model": ErrorBody, "description": "no such job"},
+        409: {"model": ErrorBody, "description": "the job is already running or ended"},
+    },
+)
+async def run_job_now(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
+    """Run a queued job now: any live runner (this server's worker) takes it at once."""
+    return await _change(conn, job_id, tenant, queue.run_now)
+
+
+async def _change(
+    conn: Any,
+    raw_id: str,
+    tenant: str,
+    change: Callable[[Any, int, str | None], Coroutine[Any, Any, bool]],
+) -> JobPublic:
+    """Apply a state change to the tenant's job: 404 if unknown, 409 if it does not apply."""
+    jid = _job_id(raw_id)
     async with conn.transaction():
-        cancelled = await queue.cancel_job(conn, jid, tenant)
+        changed = await change(conn, jid, tenant)
         row = await queue.get_job(conn, jid, tenant)
     if row is None:
-        raise HTTPException(404, f"no job {job_id}")
-    if not cancelled:
-        raise HTTPException(409, f"job {jid} already ended {row['status']}")
-    return _public(row)
+        raise HTTPException(404, f"no job {raw_id}")
+    if not changed:
+        running = row["status"] == "running"
+        state = "is already running" if running else f"already ended {row['status']}"
+        raise HTTPException(409, f"job {jid} {state}")
+    return _public(row, await job_timing(conn, row))

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UpsertMode = Literal["background", "off", "sync_preview"]
 UPSERT_MODES: tuple[UpsertMode, ...] = ("background", "off", "sync_preview")
+JobsStart = Literal["nightly", "immediate"]
+JOBS_STARTS: tuple[JobsStart, ...] = ("nightly", "immediate")
 
 T = TypeVar("T")
 
@@ -47,6 +49,11 @@ class Settings:
     auth_jwt_issuer: str | None = None
     auth_jwt_max_ttl_s: int = 86_400
     load_workers: int = 1
+    jobs_start: JobsStart = "nightly"
+    """When queued work runs: at NIGHTLY_CRON, or as soon as it is queued."""
+    job_statement_timeout_ms: int = 120_000
+    job_lock_timeout_ms: int = 30_000
+    job_idle_tx_timeout_ms: int = 10_000
     default_tenant: str = "default"
 
 
@@ -60,11 +67,15 @@ def _int(name: str, raw: str, minimum: int) -> int:
     return value
 
 
-def _mode(name: str, raw: str) -> UpsertMode:
-    value = raw.strip().lower()
-    if value not in UPSERT_MODES:
-        raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(UPSERT_MODES)}")
-    return value
+def _choice(choices: tuple[T, ...]) -> Callable[[str, str], T]:
+    def parse(name: str, raw: str) -> T:
+        value = raw.strip().lower()
+        for choice in choices:
+            if value == choice:
+                return choice
+        raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(map(str, choices))}")
+
+    return parse
 
 
 def _cron(name: str, raw: str) -> str:
@@ -124,7 +135,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         database_url=get("DATABASE_URL", "", lambda n, v: _url(n, v) if v else None),
         data_dir=Path(env.get("ICP_DATA_DIR") or ".data"),
-        staging_upsert_mode=get("STAGING_UPSERT_MODE", "background", _mode),
+        staging_upsert_mode=get("STAGING_UPSERT_MODE", "background", _choice(UPSERT_MODES)),
         upsert_sync_limit=get("UPSERT_SYNC_LIMIT", "10", lambda n, v: _int(n, v, 0)),
         upsert_max_per_job=get("UPSERT_MAX_PER_JOB", "2000", lambda n, v: _int(n, v, 1)),
         staging_batch_size=get("STAGING_BATCH_SIZE", "500", lambda n, v: _int(n, v, 1)),
@@ -141,6 +152,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_retention_days=get("ICP_JOB_RETENTION_DAYS", "30", lambda n, v: _int(n, v, 1)),
         db_pool_max=get("ICP_DB_POOL_MAX", "10", lambda n, v: _int(n, v, 2)),
         load_workers=get("ICP_LOAD_WORKERS", str(os.cpu_count() or 1), lambda n, v: _int(n, v, 1)),
+        jobs_start=get("JOBS_START", "nightly", _choice(JOBS_STARTS)),
+        job_statement_timeout_ms=get(
+            "ICP_JOB_STATEMENT_TIMEOUT_MS", "120000", lambda n, v: _int(n, v, 100)
+        ),
+        job_lock_timeout_ms=get("ICP_JOB_LOCK_TIMEOUT_MS", "30000", lambda n, v: _int(n, v, 100)),
+        job_idle_tx_timeout_ms=get(
+            "ICP_JOB_IDLE_TX_TIMEOUT_MS", "10000", lambda n, v: _int(n, v, 100)
+        ),
     )
 
 

@@ -1,7 +1,7 @@
-"""The process's one async connection pool, opened lazily or by a lifespan.
+"""The process's async connection pools, opened lazily or by a lifespan.
 
 The LangGraph server runs the custom app's lifespan and the graph's nodes on one
-event loop, so both share this pool. A plain script (or a test) that invokes the
+event loop, so both share the ``app`` pool. A plain script (or a test) that invokes the
 graph without the server gets the same pool opened on first use. A pool belongs to
 the event loop that opened it (its workers are tasks of that loop): a second
 ``asyncio.run`` in the same process gets a new pool instead of one whose workers died
@@ -13,20 +13,29 @@ timeout); beyond that a caller is refused at once (``psycopg_pool.TooManyRequest
 a burst far beyond the pool gets quick "busy, retry" answers instead of a long queue on a
 saturated event loop. :func:`database_reachable` tells a full pool (busy) from a
 database that does not answer (down) when a wait times out.
+
+The job runner has its own small ``runner`` pool: its sessions carry the statement, lock
+and idle-in-transaction timeouts of the settings (``ICP_JOB_*_TIMEOUT_MS``), so a hung
+runner's open transaction is ended by the server and its locks freed, and a runner never
+waits forever on a lock; and chats and runners never wait for each other's connections.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from config.settings import get_settings
 
-_pool: AsyncConnectionPool[Any] | None = None
+PoolKind = Literal["app", "runner"]
+RUNNER_POOL_SIZE = 4
+"""The walk, its heartbeat, the worker's claims and its keep-alive: one job at a time."""
+
+_pools: dict[PoolKind, AsyncConnectionPool[Any]] = {}
 _pool_loop: asyncio.AbstractEventLoop | None = None
 _lock: asyncio.Lock | None = None
 _lock_loop: asyncio.AbstractEventLoop | None = None
@@ -58,11 +67,25 @@ async def aresolve_database_url() -> str:
     return await asyncio.to_thread(resolve_database_url)
 
 
+def runner_session_options() -> str:
+    """Return the libpq ``options`` that set the runner's timeouts on each session."""
+    s = get_settings()
+    return (
+        f"-c statement_timeout={s.job_statement_timeout_ms}"
+        f" -c lock_timeout={s.job_lock_timeout_ms}"
+        f" -c idle_in_transaction_session_timeout={s.job_idle_tx_timeout_ms}"
+    )
+
+
 def make_pool(
-    conninfo: str, *, min_size: int = 1, max_size: int | None = None
+    conninfo: str, *, min_size: int = 1, max_size: int | None = None, kind: PoolKind = "app"
 ) -> AsyncConnectionPool[Any]:
-    """Build a closed pool of at most ``max_size`` (default ICP_DB_POOL_MAX) connections."""
-    max_size = max_size or get_settings().db_pool_max
+    """Build a closed pool of at most ``max_size`` connections (ICP_DB_POOL_MAX for the app
+    pool, :data:`RUNNER_POOL_SIZE` for the runner's)."""
+    kwargs: dict[str, Any] = {"application_name": "icp"}
+    if kind == "runner":
+        kwargs = {"application_name": "icp-runner", "options": runner_session_options()}
+    max_size = max_size or (RUNNER_POOL_SIZE if kind == "runner" else get_settings().db_pool_max)
     return AsyncConnectionPool(
         conninfo,
         open=False,
@@ -70,9 +93,9 @@ def make_pool(
         max_size=max_size,
         max_waiting=QUEUE_PER_CONNECTION * max_size,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"application_name": "icp"},
+        kwargs=kwargs,
         timeout=10.0,
-        name="icp",
+        name=f"icp-{kind}",
     )
 
 
@@ -84,36 +107,57 @@ def _loop_lock(loop: asyncio.AbstractEventLoop) -> asyncio.Lock:
     return _lock
 
 
-async def get_pool() -> AsyncConnectionPool[Any]:
-    """Return the process's pool, opening it on first use in this event loop."""
-    global _pool, _pool_loop
+def _current(kind: PoolKind, loop: asyncio.AbstractEventLoop) -> AsyncConnectionPool[Any] | None:
+    pool = _pools.get(kind)
+    return pool if pool is not None and _pool_loop is loop and not pool.closed else None
+
+
+async def get_pool(kind: PoolKind = "app") -> AsyncConnectionPool[Any]:
+    """Return the process's pool of that kind, opening it on first use in this event loop."""
+    global _pool_loop
     loop = asyncio.get_running_loop()
-    if _pool is not None and _pool_loop is loop and not _pool.closed:
-        return _pool
+    if (pool := _current(kind, loop)) is not None:
+        return pool
     async with _loop_lock(loop):
-        if _pool is not None and _pool_loop is loop and not _pool.closed:
-            return _pool
-        # A pool of another (finished) loop is dropped, not reused: its worker tasks and
-        # connections belonged to that loop and cannot serve, nor be closed from, this one.
-        pool = make_pool(await aresolve_database_url())
+        if (pool := _current(kind, loop)) is not None:
+            return pool
+        if _pool_loop is not loop:
+            # Pools of another (finished) loop are dropped, not reused: their worker tasks
+            # and connections belonged to that loop and cannot serve, nor be closed from,
+            # this one.
+            _pools.clear()
+        pool = make_pool(await aresolve_database_url(), kind=kind)
         await pool.open(wait=False)
-        _pool, _pool_loop = pool, loop
+        _pools[kind], _pool_loop = pool, loop
         return pool
 
 
+async def reset_pool(kind: PoolKind) -> None:
+    """Drop the pool of that kind (the next ``get_pool`` opens a fresh one).
+
+    After an outage a pool reconnects with its own doubling backoff (up to minutes); a
+    caller that has just seen the database answer again resets it to connect at once.
+    """
+    pool = _pools.pop(kind, None)
+    if pool is not None and not pool.closed and _pool_loop is asyncio.get_running_loop():
+        await pool.close(timeout=1.0)
+
+
 async def close_pool() -> None:
-    """Close the process's pool (lifespan shutdown, end of a CLI command)."""
-    global _pool, _pool_loop
-    pool, _pool = _pool, None
+    """Close the process's pools (lifespan shutdown, end of a CLI command)."""
+    global _pool_loop
+    pools = list(_pools.values())
+    _pools.clear()
     loop, _pool_loop = _pool_loop, None
-    if pool is not None and not pool.closed and loop is asyncio.get_running_loop():
-        await pool.close()
+    for pool in pools:
+        if not pool.closed and loop is asyncio.get_running_loop():
+            await pool.close()
 
 
 def pool_saturated() -> bool:
-    """Return whether this loop's pool has every connection in use and callers waiting."""
-    pool = _pool
-    if pool is None or pool.closed or _pool_loop is not asyncio.get_running_loop():
+    """Return whether this loop's app pool has every connection in use and callers waiting."""
+    pool = _current("app", asyncio.get_running_loop())
+    if pool is None:
         return False
     stats = pool.get_stats()
     return stats.get("pool_available", 0) == 0 and (

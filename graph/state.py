@@ -111,6 +111,16 @@ class JobInfo(TypedDict):
     """Rows not yet upserted when the chat answered."""
     created: bool
     """False when an identical request already had a queued or running job."""
+    resumed_from: NotRequired[int | None]
+    """The unfinished job of the same request whose range this new job resumes."""
+    start: NotRequired[str]
+    """When the work happens: running, now, retry, scheduled, no_runner or finished."""
+    runs_at: NotRequired[str | None]
+    """ISO 8601 time the work starts (started, while running); None if nothing will run it."""
+    eta_seconds: NotRequired[int | None]
+    """While running: seconds left at the measured rate."""
+    when: NotRequired[str]
+    """The same in words, a phrase after "job 7": "starts now", "runs at 02:00 tomorrow …"."""
 
 
 class SearchGroup(TypedDict):
@@ -165,9 +175,9 @@ class JobCard(TypedDict):
     created: bool
     """False when an identical queued or running job was reused."""
     runs_at: str | None
-    """ISO 8601 time the queue is next drained (when a queued job runs); None if unknown."""
+    """ISO 8601 start of the work (a live scheduler's next fire, or now); None: none will."""
     eta_seconds: int | None
-    """Estimated seconds to finish while running; None when not known."""
+    """While running: seconds left at the rows per minute measured; None when not known."""
     terms: list[str]
     """The search the job belongs to."""
 

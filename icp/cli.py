@@ -144,13 +144,16 @@ def cmd_dev(args: argparse.Namespace) -> int:
         LANGGRAPH_NO_VERSION_CHECK="true",
         LANGSMITH_TRACING="false",
     )
+    # Local use: queued work runs as soon as it is queued (production defaults to nightly).
+    env["JOBS_START"] = os.environ.get("JOBS_START") or "immediate"
     url = f"http://{args.host}:{args.port}"
     print(
         f"\nICP industry search: {url}\n"
         f"  product page:  {url}/app/\n"
         f"  API docs:      {url}/icp/docs (custom routes), {url}/docs (LangGraph API)\n"
         f"  agent-chat-ui: NEXT_PUBLIC_API_URL={url} NEXT_PUBLIC_ASSISTANT_ID=icp_search\n"
-        f"  Studio:        https://smith.langchain.com/studio/?baseUrl={url}\n",
+        f"  Studio:        https://smith.langchain.com/studio/?baseUrl={url}\n"
+        f"  jobs:          JOBS_START={env['JOBS_START']}\n",
         flush=True,
     )
     cmd = [

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,9 +32,15 @@ def _fmt(n: int) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Drain the queue now; exit when no job is left (or after --wait for late ones)."""
+    """Drain the queue now; exit when no job is left (or after --wait for late ones).
+
+    The runner is a :class:`jobs.worker.Worker` claiming every queued job: it also takes
+    over jobs whose lease expires while it runs (a dead or hung runner's), and it waits
+    out a database outage (one line when it starts, one when it ends) instead of dying.
+    """
     from jobs.logs import configure_cli_logging
-    from jobs.runner import RunReport, drain, new_owner
+    from jobs.runner import RunReport
+    from jobs.worker import Worker
 
     configure_cli_logging()
 
@@ -44,9 +49,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        owner = new_owner()
-        pool = await get_pool()
-        reports: list[RunReport] = []
 
         def progress(job_id: int, processed: int, total: int) -> None:
             print(f"job {job_id}: {_fmt(processed)}/{_fmt(total)} rows", flush=True)
@@ -59,35 +61,36 @@ def cmd_run(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-        deadline = time.monotonic() + args.wait
-        print(f"runner {owner}: draining the queue", flush=True)
-        while not stop.is_set():
-            reports += await drain(
-                pool,
-                owner=owner,
-                stop=stop,
-                on_progress=progress,
-                on_report=report,
-                max_jobs=None if args.max_jobs is None else args.max_jobs - len(reports),
-            )
-            if args.max_jobs is not None and len(reports) >= args.max_jobs:
-                break
-            async with pool.connection() as conn:
-                queued, running = await queue.queue_waiting(conn)
-            if queued + running == 0 or time.monotonic() >= deadline:
-                if queued + running:
-                    print(
-                        f"{queued} queued and {running} running job(s) are not claimable now "
-                        "(backoff or a live lease)",
-                        flush=True,
-                    )
-                break
-            await asyncio.sleep(0.5)
+        def outage(message: str | None) -> None:
+            text = message or "the database answers again; carrying on"
+            print(f"runner {worker.owner}: {text}", flush=True)
+
+        worker = Worker(
+            claim_all=True,
+            kind="cli",
+            stop=stop,
+            on_progress=progress,
+            on_report=report,
+            on_outage=outage,
+            max_jobs=args.max_jobs,
+        )
+        if args.forever:
+            print(f"runner {worker.owner}: running queued jobs until stopped", flush=True)
+            await worker.serve()
+        else:
+            print(f"runner {worker.owner}: draining the queue", flush=True)
+            queued, running = await worker.run_until_idle(args.wait)
+            if queued + running and not stop.is_set() and not worker.at_max_jobs:
+                print(
+                    f"{queued} queued and {running} running job(s) are not claimable now "
+                    "(backoff or a live lease)",
+                    flush=True,
+                )
         counts: dict[str, int] = {}
-        for r in reports:
+        for r in worker.reports:
             counts[r.status] = counts.get(r.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"
-        print(f"runner {owner}: {len(reports)} run(s): {summary}", flush=True)
+        print(f"runner {worker.owner}: {len(worker.reports)} run(s): {summary}", flush=True)
         return 1 if counts.get("error") else 0
 
     return _run(main)
@@ -192,6 +195,11 @@ def add_job_commands(sub: Any) -> None:
         help="keep polling up to SECONDS for jobs not claimable yet (backoff, live leases)",
     )
     run.add_argument("--max-jobs", type=int, default=None, help="stop after this many runs")
+    run.add_argument(
+        "--forever",
+        action="store_true",
+        help="keep running queued jobs as they come (a worker without a server) until stopped",
+    )
     run.set_defaults(func=cmd_run)
 
     ls = jobs.add_parser("list", help="list jobs, newest first")

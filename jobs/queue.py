@@ -3,16 +3,27 @@
 States: ``queued -> running -> done | error | cancelled``. A runner claims a job with one
 ``FOR UPDATE SKIP LOCKED`` statement and holds a lease (``lease_owner``/``lease_until``)
 that it renews after every batch and from a heartbeat. A job whose lease expired (its
-runner died) is claimed again and resumed from its cursor, with a backoff and an attempt
-count; after ``max_attempts`` it ends in ``error`` with the reason. Every update a runner
-makes names the owner in its ``WHERE``, so a zombie runner cannot overwrite a job that
-another runner resumed: the update matches no row and :class:`LeaseLost` is raised.
+runner died or hung) is claimed again by any live runner and resumed from its cursor,
+after a short backoff. Every update a runner makes names the owner in its ``WHERE``, so a
+zombie runner cannot overwrite a job that another runner resumed: the update matches no
+row and :class:`LeaseLost` is raised.
+
+*Released* jobs are claimable by every runner; a queued job that is not released waits
+for the scheduled fire (``JOBS_START=nightly``), which releases it. Claiming, a
+continuation, a retry, a graceful release and "run now" all release a job, so interrupted
+work never waits for the next fire. Runners ``LISTEN`` on :data:`CHANNEL`; enqueue,
+release and retry ``NOTIFY`` it at commit.
+
+``attempts`` counts *failures*: runs that ended in an error, or that were interrupted
+(killed, hung, a transient error) before committing a batch. An interruption after
+progress, a graceful stop and a database outage the runner survived cost no attempt;
+after ``max_attempts`` failures the job ends in ``error`` with the reason. ``runs``
+counts claims.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +37,10 @@ from db.companies import IcpCode
 from db.queries import q
 
 STAGING_UPSERT = "staging_upsert"
+CHANNEL = "icp_jobs"
+"""The LISTEN/NOTIFY channel that wakes runners."""
+ENQUEUE_LOCK_SPACE = 0x1C9_10
+"""First key of the two-key advisory lock that serializes enqueues of one request."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,8 @@ class Enqueued:
     processed: int
     total: int
     created: bool
+    resumed_from: int | None = None
+    """The unfinished job whose range this new job resumes (from its cursor)."""
 
 
 def request_key(codes: Sequence[IcpCode]) -> str:
@@ -63,10 +80,6 @@ def codes_from_params(params: dict[str, Any]) -> list[IcpCode]:
     ]
 
 
-class EnqueueRace(RuntimeError):
-    """The twin job committed and finished between our insert and read; try again."""
-
-
 async def enqueue_staging_upsert(
     conn: AsyncConnection[Any],
     *,
@@ -79,24 +92,68 @@ async def enqueue_staging_upsert(
     cursor: dict[str, Any] | None = None,
     key: str | None = None,
 ) -> Enqueued:
-    """Queue a staging_upsert job, or return the tenant's queued/running twin."""
-    params = {
+    """Queue a staging_upsert job, or return the tenant's queued/running twin.
+
+    A fresh request (no ``cursor``) whose latest job of the same request ended part-way
+    (error, cancelled) resumes that job's range from its cursor instead of starting over.
+    Repeats take the request's advisory lock and find the twin before any insert, so they
+    burn no job id. A continuation (``cursor`` given) is released at once: it carries on
+    work that is already running.
+    """
+    fields: dict[str, Any] = {
         "tenant_id": tenant_id,
         "job_type": STAGING_UPSERT,
-        "params": Jsonb(staging_params(terms, codes)),
         "request_key": key or request_key(codes),
-        "total": total,
-        "max_attempts": max_attempts,
-        "parent_job_id": parent_job_id,
-        "cursor": Jsonb(cursor) if cursor is not None else None,
+        "lock_space": ENQUEUE_LOCK_SPACE,
     }
-    for _ in range(5):
-        cur = await conn.execute(q("enqueue_job"), params)
+    async with conn.transaction():
+        await conn.execute(q("lock_request"), fields)
+        cur = await conn.execute(q("live_request_job"), fields)
+        live = await cur.fetchone()
+        if live:
+            return Enqueued(int(live[0]), str(live[1]), int(live[2]), int(live[3]), False)
+        resumed_from = None
+        if cursor is None:
+            resume = await _resume_point(conn, fields, [c.code for c in codes])
+            if resume is not None:
+                resumed_from, cursor, total = resume
+                parent_job_id = resumed_from
+                fields["request_key"] = f"{fields['request_key']}:after:{resumed_from}"
+        cur = await conn.execute(
+            q("insert_job"),
+            {
+                **fields,
+                "params": Jsonb(staging_params(terms, codes)),
+                "total": total,
+                "max_attempts": max_attempts,
+                "parent_job_id": parent_job_id,
+                "cursor": Jsonb(cursor) if cursor is not None else None,
+                "released": cursor is not None and resumed_from is None,
+            },
+        )
         row = await cur.fetchone()
-        if row:
-            return Enqueued(int(row[0]), str(row[1]), int(row[2]), int(row[3]), bool(row[4]))
-        # A twin inserted concurrently was invisible to this statement's snapshot; retry.
-    raise EnqueueRace(f"could not enqueue or find job for key {json.dumps(params['request_key'])}")
+    assert row is not None  # an INSERT ... RETURNING row
+    return Enqueued(int(row[0]), str(row[1]), int(row[2]), int(row[3]), True, resumed_from)
+
+
+async def _resume_point(
+    conn: AsyncConnection[Any], fields: dict[str, Any], codes: Sequence[str]
+) -> tuple[int, dict[str, Any], int] | None:
+    """Return (job id, cursor, rows left) when the request's latest job ended part-way."""
+    cur = await conn.execute(q("latest_request_job"), fields)
+    row = await cur.fetchone()
+    if row is None or row[1] not in ("error", "cancelled") or not row[2] or not row[4]:
+        return None
+    job_id, processed, old = int(row[0]), int(row[2]), dict(row[4])
+    if "code" not in old or "uen" not in old:
+        return None
+    after = (str(old["code"]), str(old["uen"]))
+    rest = await count_staging_after(conn, codes, after)
+    if rest == 0:
+        return None
+    covered = int(old.get("covered", 0)) + processed
+    cursor = {"from": list(after), "code": after[0], "uen": after[1], "covered": covered}
+    return job_id, cursor, rest
 
 
 # Backoff before a failed or abandoned job runs again: base * 2^(attempt-1), capped.
@@ -123,9 +180,13 @@ class Claimed:
     total: int
     cursor: dict[str, Any] | None
     attempts: int
+    """Failures so far (see the module docstring)."""
     max_attempts: int
+    runs: int
+    """Claims so far, this one included."""
     cancel_requested: bool
     resumed: bool
+    """Whether this claim took over a run whose lease expired."""
 
 
 @dataclass(frozen=True)
@@ -141,17 +202,27 @@ def _backoff() -> dict[str, float]:
     return {"backoff_base": BACKOFF_BASE_SECONDS, "backoff_cap": BACKOFF_CAP_SECONDS}
 
 
-async def fail_exhausted(conn: AsyncConnection[Any]) -> list[int]:
-    """End in error the running jobs whose lease expired on their last attempt."""
-    cur = await conn.execute(q("fail_exhausted_jobs"), {})
-    return [int(r[0]) for r in await cur.fetchall()]
+def backoff_seconds(failures: int) -> float:
+    """Return the wait before a job with that many failures runs again (as the SQL does)."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** max(failures - 1, 0))
+
+
+async def fail_exhausted(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    """End in error the jobs abandoned without progress on their last attempt."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(q("fail_exhausted_jobs"), {})
+        return await cur.fetchall()
 
 
 async def claim_job(
-    conn: AsyncConnection[Any], *, owner: str, lease_seconds: float
+    conn: AsyncConnection[Any], *, owner: str, lease_seconds: float, claim_all: bool = True
 ) -> Claimed | None:
-    """Claim the oldest runnable job (queued, or abandoned by a dead runner), or None."""
-    params = {"owner": owner, "lease_seconds": lease_seconds, **_backoff()}
+    """Claim the oldest runnable job (queued, or abandoned by a dead runner), or None.
+
+    With ``claim_all`` false only released queued jobs are taken (a nightly server's
+    worker between fires); abandoned running jobs are always taken.
+    """
+    params = {"owner": owner, "lease_seconds": lease_seconds, "claim_all": claim_all, **_backoff()}
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(q("claim_job"), params)
         row = await cur.fetchone()
@@ -168,6 +239,7 @@ async def claim_job(
         cursor=dict(row["cursor"]) if row["cursor"] is not None else None,
         attempts=int(row["attempts"]),
         max_attempts=int(row["max_attempts"]),
+        runs=int(row["runs"]),
         cancel_requested=bool(row["cancel_requested"]),
         resumed=row["prev_status"] == "running",
     )
@@ -181,15 +253,18 @@ def _progress(row: tuple[Any, ...] | None) -> Progress:
 
 async def heartbeat(
     conn: AsyncConnection[Any], *, job_id: int, owner: str, lease_seconds: float
-) -> bool:
-    """Renew the lease; return whether cancellation was requested. Raise LeaseLost."""
+) -> str:
+    """Renew the lease of a job this runner owns; return its status. Raise LeaseLost.
+
+    A status other than ``running`` means this runner itself already ended or released it.
+    """
     cur = await conn.execute(
         q("heartbeat_job"), {"job_id": job_id, "owner": owner, "lease_seconds": lease_seconds}
     )
     row = await cur.fetchone()
     if row is None:
-        raise LeaseLost(f"job {job_id}: lease lost")
-    return bool(row[0])
+        raise LeaseLost(f"job {job_id}: lease lost (another runner took the job over)")
+    return str(row[0])
 
 
 async def start_job(
@@ -256,21 +331,61 @@ async def finish_job(
         raise LeaseLost(f"job {job_id}: lease lost before it could end {status}")
 
 
-async def retry_job(conn: AsyncConnection[Any], *, job_id: int, owner: str, error: str) -> str:
-    """Requeue an owned job after a transient failure (or end it in error); return the status."""
+async def retry_job(
+    conn: AsyncConnection[Any], *, job_id: int, owner: str, error: str, count: bool = True
+) -> str:
+    """Requeue an owned job after a transient failure (or end it in error); return the status.
+
+    ``count``: whether the failure may cost an attempt (false for a database outage); it
+    does only when the run committed no batch.
+    """
     cur = await conn.execute(
-        q("retry_job"), {"job_id": job_id, "owner": owner, "error": error, **_backoff()}
+        q("retry_job"),
+        {"job_id": job_id, "owner": owner, "error": error, "count": count, **_backoff()},
     )
     row = await cur.fetchone()
     if row is None:
         raise LeaseLost(f"job {job_id}: lease lost before it could be retried")
+    await notify_runners(conn, "retry")
     return str(row[1])
 
 
 async def release_job(conn: AsyncConnection[Any], *, job_id: int, owner: str) -> bool:
-    """Put an owned job back in the queue (graceful stop); return whether it was ours."""
+    """Put an owned job back in the queue, released; return whether it was ours."""
     cur = await conn.execute(q("release_job"), {"job_id": job_id, "owner": owner})
-    return await cur.fetchone() is not None
+    mine = await cur.fetchone() is not None
+    if mine:
+        await notify_runners(conn, "released")
+    return mine
+
+
+async def run_now(conn: AsyncConnection[Any], job_id: int, tenant_id: str | None) -> bool:
+    """Make a queued job claimable by any live runner now; False if it is not queued."""
+    cur = await conn.execute(q("run_job_now"), {"job_id": job_id, "tenant_id": tenant_id})
+    queued = await cur.fetchone() is not None
+    if queued:
+        await notify_runners(conn, "run_now")
+    return queued
+
+
+async def release_queued(conn: AsyncConnection[Any]) -> int:
+    """Release every queued job waiting for the scheduled fire; return how many."""
+    cur = await conn.execute(q("release_queued"), {})
+    n = len(await cur.fetchall())
+    await notify_runners(conn, "fire")
+    return n
+
+
+async def notify_runners(conn: AsyncConnection[Any], reason: str) -> None:
+    """Wake every listening runner when the current transaction commits."""
+    await conn.execute(q("notify_runners"), {"reason": reason})
+
+
+async def next_due(conn: AsyncConnection[Any], *, claim_all: bool) -> float | None:
+    """Return seconds until some job is claimable for such a runner (<= 0: now; None: none)."""
+    cur = await conn.execute(q("next_due"), {"claim_all": claim_all, **_backoff()})
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
 
 
 async def cancel_job(conn: AsyncConnection[Any], job_id: int, tenant_id: str | None) -> bool:
@@ -358,15 +473,57 @@ async def fire_recorded(conn: AsyncConnection[Any], *, job_name: str, fire_time:
     return await cur.fetchone() is not None
 
 
-async def overdue_jobs(conn: AsyncConnection[Any], *, before: datetime) -> bool:
-    """Return whether live work exists that a fire at ``before`` should have drained."""
-    cur = await conn.execute(q("overdue_jobs"), {"before": before})
-    row = await cur.fetchone()
-    return bool(row and row[0])
-
-
 async def queue_waiting(conn: AsyncConnection[Any]) -> tuple[int, int]:
     """Return (queued, running) live jobs, whether or not claimable now."""
     cur = await conn.execute(q("queue_waiting"))
     row = await cur.fetchone()
     return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def register_runner(
+    conn: AsyncConnection[Any],
+    *,
+    runner_id: str,
+    kind: str,
+    claims: str,
+    cron: str | None = None,
+    cron_tz: str | None = None,
+) -> None:
+    """Record (or refresh) a live runner: what it claims and the schedule it fires."""
+    await conn.execute(
+        q("register_runner"),
+        {"runner_id": runner_id, "kind": kind, "claims": claims, "cron": cron, "cron_tz": cron_tz},
+    )
+
+
+async def unregister_runner(conn: AsyncConnection[Any], runner_id: str) -> None:
+    """Forget a runner that stops cleanly (and rows of runners long dead)."""
+    await conn.execute(q("unregister_runner"), {"runner_id": runner_id})
+    await conn.execute(q("prune_runners"), {})
+
+
+async def live_runners(
+    conn: AsyncConnection[Any], *, live_seconds: float
+) -> tuple[datetime, list[dict[str, Any]]]:
+    """Return the database's clock and the runners seen within ``live_seconds``."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(q("live_runners"), {"live_seconds": live_seconds})
+        rows = await cur.fetchall()
+    return rows[0]["now"], [r for r in rows if r["kind"] is not None]
+
+
+async def recent_rate(conn: AsyncConnection[Any]) -> float | None:
+    """Return rows per second measured over the latest runs (None before any run)."""
+    cur = await conn.execute(q("recent_rate"), {})
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+async def jobs_ahead(
+    conn: AsyncConnection[Any], job_ids: Sequence[int], *, claim_all: bool
+) -> dict[int, tuple[int, int]]:
+    """Return per job id: (claimable jobs ahead of it, jobs running now)."""
+    if not job_ids:
+        return {}
+    cur = await conn.execute(q("jobs_ahead"), {"job_ids": list(job_ids), "claim_all": claim_all})
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in await cur.fetchall()}

@@ -15,8 +15,18 @@ on the job routes links to the follow-up.
 
 A job never says ``done`` after losing rows: at the end of the walk the runner re-counts
 the staging rows in the job's range and ends in ``error`` (with both numbers) when they
-differ. SQL errors end the job in ``error`` with the message at once; connection loss,
-serialization failures and deadlocks are retried with a backoff up to ``max_attempts``.
+differ. SQL errors end the job in ``error`` with the message at once; serialization
+failures, deadlocks and lock timeouts are retried with a backoff and cost an attempt
+only when the run committed no batch; a database outage (connection lost, pool timeout,
+server shutting down) never costs one. When the failure cannot even be recorded (the
+database is unreachable) the run reports ``interrupted`` and its worker releases the job
+once the database answers again (:mod:`jobs.worker`).
+
+While a job runs, a heartbeat renews its lease on another connection; if another runner
+has taken the job over (this runner hung past its lease), the walk is cancelled at once,
+its statement cancelled in the server, and the run reports ``lost``. The runner's
+connections come from the ``runner`` pool, whose sessions carry the statement, lock and
+idle-in-transaction timeouts of the settings.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,16 +58,26 @@ from jobs.metrics import BATCH_SECONDS, JOBS_FINISHED, ROWS_PROCESSED
 ProgressFn = Callable[[int, int, int], Awaitable[None] | None]
 """Called after each committed batch with (job_id, processed, total)."""
 
-_TRANSIENT = (
-    psycopg.errors.SerializationFailure,
-    psycopg.errors.DeadlockDetected,
-    psycopg.errors.LockNotAvailable,
+_OUTAGE = (
+    PoolTimeout,
+    TimeoutError,
+    OSError,
     psycopg.errors.AdminShutdown,
     psycopg.errors.CrashShutdown,
     psycopg.errors.CannotConnectNow,
     psycopg.errors.ConnectionException,
     psycopg.errors.TooManyConnections,
+    psycopg.errors.IdleInTransactionSessionTimeout,
 )
+"""The database is unreachable (or ended the session): not the job's fault."""
+_RETRYABLE = (
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.LockNotAvailable,
+)
+"""Contention that may pass on retry; it costs an attempt if the run made no progress."""
+DB_DOWN = (psycopg.OperationalError, PoolTimeout, OSError)
+"""What a call raises when the database cannot be reached."""
 
 
 def new_owner() -> str:
@@ -65,12 +85,17 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Return whether a failure may pass on retry (connection, serialization, deadlock)."""
-    if isinstance(exc, (PoolTimeout, TimeoutError, ConnectionError, *_TRANSIENT)):
+def is_outage(exc: BaseException) -> bool:
+    """Return whether a failure is the database being unreachable (costs no attempt)."""
+    if isinstance(exc, _OUTAGE):
         return True
     # A lost connection has no SQLSTATE; server-reported errors (disk full, bad SQL) do.
     return isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Return whether a failure may pass on retry (an outage, serialization, deadlock)."""
+    return is_outage(exc) or isinstance(exc, _RETRYABLE)
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
@@ -89,7 +114,8 @@ class RunReport:
     job_id: int
     tenant_id: str
     status: str
-    """done, error, cancelled, queued (retry or graceful stop), lost (lease taken over)."""
+    """done, error, cancelled, queued (retry or graceful stop), lost (lease taken over),
+    interrupted (the database was unreachable: the worker releases the job later)."""
     processed: int = 0
     total: int = 0
     error: str | None = None
@@ -97,6 +123,8 @@ class RunReport:
     batches: int = 0
     rows: int = 0
     batch_ms: list[float] = field(default_factory=list)
+    claimed: bool = True
+    """False for a job ended in error without a run (abandoned on its last attempt)."""
 
 
 class _Finished(Exception):
@@ -111,10 +139,15 @@ def _key(cursor: dict[str, Any] | None, name: str) -> tuple[str, str] | None:
 
 
 class _Heartbeat:
-    """Renew a job's lease from a background task while its batches run."""
+    """Renew a job's lease from a background task while its walk runs.
+
+    ``lost`` is set as soon as another runner owns the job; :meth:`guard` then cancels the
+    walk. The task is cancelled and awaited on exit.
+    """
 
     def __init__(self, pool: AsyncConnectionPool[Any], job_id: int, owner: str, lease: float):
         self.pool, self.job_id, self.owner, self.lease = pool, job_id, owner, lease
+        self.lost = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     async def _beat(self) -> None:
@@ -122,27 +155,56 @@ class _Heartbeat:
         while True:
             await asyncio.sleep(interval)
             try:
-                async with self.pool.connection() as conn, conn.transaction():
-                    await queue.heartbeat(
+                async with self.pool.connection(timeout=interval) as conn, conn.transaction():
+                    status = await queue.heartbeat(
                         conn, job_id=self.job_id, owner=self.owner, lease_seconds=self.lease
                     )
             except queue.LeaseLost:
-                return  # the batch's own owner check stops the walk
-            except (psycopg.Error, PoolTimeout, OSError) as exc:
+                self.lost.set()
+                return
+            except DB_DOWN as exc:
                 log_event(
                     "heartbeat_failed",
                     level=logging.WARNING,
                     job_id=self.job_id,
                     error=describe(exc),
                 )
+                continue
+            if status != "running":
+                return  # this runner itself ended or released the job
 
-    def __enter__(self) -> _Heartbeat:
+    async def guard(self, walk: Coroutine[Any, Any, None]) -> None:
+        """Run ``walk``; if the lease is lost meanwhile, cancel it and raise LeaseLost."""
+        task = asyncio.create_task(walk, name=f"icp-walk-{self.job_id}")
+        lost = asyncio.create_task(self.lost.wait())
+        try:
+            await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not task.done():
+                task.cancel()  # lease lost (or this run itself is being cancelled)
+            await asyncio.wait({task, lost})
+        if self.lost.is_set() and (task.cancelled() or isinstance(task.exception(), DB_DOWN)):
+            raise queue.LeaseLost(f"job {self.job_id}: lease lost; the walk was stopped")
+        task.result()
+
+    async def __aenter__(self) -> _Heartbeat:
         self.task = asyncio.create_task(self._beat(), name=f"icp-heartbeat-{self.job_id}")
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.task is not None:
-            self.task.cancel()
+    async def __aexit__(self, *exc: object) -> None:
+        task = self.task
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait({task})  # never leave the task running (or its error unread)
+        if not task.cancelled() and task.exception() is not None:
+            log_event(
+                "error",
+                level=logging.ERROR,
+                job_id=self.job_id,
+                error=f"heartbeat failed: {describe(task.exception() or RuntimeError())}",
+            )
 
 
 async def _notify(on_progress: ProgressFn | None, job_id: int, processed: int, total: int) -> None:
@@ -251,7 +313,8 @@ class _Walk:
             "job_start",
             rows=self.progress.processed,
             total=self.progress.total,
-            attempt=self.job.attempts,
+            run=self.job.runs,
+            failures=self.job.attempts,
             resumed=self.job.resumed,
             cursor=list(self.after),
         )
@@ -381,25 +444,29 @@ async def run_job(
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     errors = 0
+
+    async def walk_job() -> None:
+        async with pool.connection() as conn:
+            if job.job_type != queue.STAGING_UPSERT:
+                async with conn.transaction():
+                    await queue.finish_job(
+                        conn,
+                        job_id=job.job_id,
+                        owner=owner,
+                        status="error",
+                        total=job.total,
+                        error=f"unknown job type {job.job_type!r}",
+                    )
+                report.status = "error"
+                return
+            walk = _Walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
+            # A registry load publishes between walks, never during one.
+            async with registry_stable(conn):
+                await walk.run()
+
     try:
-        with _Heartbeat(pool, job.job_id, owner, float(settings.job_lease_seconds)):
-            async with pool.connection() as conn:
-                if job.job_type != queue.STAGING_UPSERT:
-                    async with conn.transaction():
-                        await queue.finish_job(
-                            conn,
-                            job_id=job.job_id,
-                            owner=owner,
-                            status="error",
-                            total=job.total,
-                            error=f"unknown job type {job.job_type!r}",
-                        )
-                    report.status = "error"
-                else:
-                    walk = _Walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
-                    # A registry load publishes between walks, never during one.
-                    async with registry_stable(conn):
-                        await walk.run()
+        async with _Heartbeat(pool, job.job_id, owner, float(settings.job_lease_seconds)) as beat:
+            await beat.guard(walk_job())
     except _Finished:
         pass
     except queue.LeaseLost as exc:
@@ -447,6 +514,7 @@ async def _record_failure(
     owner: str,
     exc: BaseException,
 ) -> None:
+    outage = is_outage(exc)
     transient = is_transient(exc)
     await report_failure(  # the one log line of this failure (with its traceback if a bug)
         exc,
@@ -454,13 +522,14 @@ async def _record_failure(
         job_id=job.job_id,
         tenant=job.tenant_id,
         transient=transient,
+        outage=outage,
         rows=report.processed,
     )
     try:
         async with pool.connection() as conn, conn.transaction():
             if transient:
                 report.status = await queue.retry_job(
-                    conn, job_id=job.job_id, owner=owner, error=report.error or ""
+                    conn, job_id=job.job_id, owner=owner, error=report.error or "", count=not outage
                 )
             else:
                 await queue.finish_job(
@@ -474,9 +543,10 @@ async def _record_failure(
                 report.status = "error"
     except queue.LeaseLost:
         report.status = "lost"
-    except (psycopg.Error, PoolTimeout, OSError) as exc2:
-        # The database is unreachable: the lease expires and the job is resumed later.
-        report.status = "running"
+    except DB_DOWN as exc2:
+        # The database is unreachable: the worker releases the job once it answers again
+        # (or, if this process dies, another runner resumes it after the lease).
+        report.status = "interrupted"
         await report_failure(
             exc2, stage=job.job_type, job_id=job.job_id, tenant=job.tenant_id, recording=True
         )
@@ -510,23 +580,63 @@ async def _record_stats(
         log_event("stats_failed", level=logging.WARNING, job_id=job.job_id, error=describe(exc))
 
 
-async def claim_next(pool: AsyncConnectionPool[Any], *, owner: str) -> queue.Claimed | None:
-    """End exhausted abandoned jobs, then claim the next runnable job (or None)."""
+async def release_interrupted(
+    pool: AsyncConnectionPool[Any], report: RunReport, *, owner: str
+) -> bool:
+    """Put back a job whose run an outage interrupted (no attempt counted); True if ours."""
+    async with pool.connection() as conn, conn.transaction():
+        mine = await queue.release_job(conn, job_id=report.job_id, owner=owner)
+    log_event(
+        "job_released",
+        job_id=report.job_id,
+        tenant=report.tenant_id,
+        reason="the database is back after an outage",
+        still_ours=mine,
+    )
+    return mine
+
+
+async def claim_next(
+    pool: AsyncConnectionPool[Any],
+    *,
+    owner: str,
+    claim_all: bool = True,
+    ended: list[RunReport] | None = None,
+) -> queue.Claimed | None:
+    """End exhausted abandoned jobs (appended to ``ended``), then claim the next job or None.
+
+    ``claim_all`` false: only released queued jobs (and abandoned ones) are claimed.
+    """
     lease = float(get_settings().job_lease_seconds)
     async with pool.connection() as conn:
         async with conn.transaction():
             failed = await queue.fail_exhausted(conn)
-        for job_id in failed:
+        for row in failed:
             JOBS_FINISHED.labels(queue.STAGING_UPSERT, "error").inc()
             log_event(
                 "job_end",
                 level=logging.ERROR,
-                job_id=job_id,
+                job_id=row["job_id"],
+                tenant=row["tenant_id"],
                 status="error",
-                error="lease expired on the last attempt",
+                error=row["error"],
             )
+            if ended is not None:
+                ended.append(
+                    RunReport(
+                        int(row["job_id"]),
+                        str(row["tenant_id"]),
+                        "error",
+                        int(row["processed"]),
+                        int(row["total"]),
+                        error=str(row["error"]),
+                        claimed=False,
+                    )
+                )
         async with conn.transaction():
-            return await queue.claim_job(conn, owner=owner, lease_seconds=lease)
+            return await queue.claim_job(
+                conn, owner=owner, lease_seconds=lease, claim_all=claim_all
+            )
 
 
 async def drain(
@@ -537,25 +647,39 @@ async def drain(
     on_progress: ProgressFn | None = None,
     on_report: Callable[[RunReport], None] | None = None,
     max_jobs: int | None = None,
+    claim_all: bool = True,
 ) -> list[RunReport]:
-    """Run claimable jobs one after another until none is left (or ``stop`` is set)."""
-    pool = pool or await get_pool()
+    """Run claimable jobs one after another until none is left (or ``stop`` is set).
+
+    Jobs that ended in error because they were abandoned on their last attempt are
+    reported too. An ``interrupted`` run (database unreachable) ends the drain.
+    """
+    pool = pool or await get_pool("runner")
     owner = owner or new_owner()
     stop = stop or asyncio.Event()
     reports: list[RunReport] = []
-    while not stop.is_set() and (max_jobs is None or len(reports) < max_jobs):
-        job = await claim_next(pool, owner=owner)
+    runs = 0
+    while not stop.is_set() and (max_jobs is None or runs < max_jobs):
+        ended: list[RunReport] = []
+        job = await claim_next(pool, owner=owner, claim_all=claim_all, ended=ended)
+        for report in ended:
+            reports.append(report)
+            if on_report is not None:
+                on_report(report)
         if job is None:
             break
         report = await run_job(pool, job, owner=owner, stop=stop, on_progress=on_progress)
+        runs += 1
         reports.append(report)
         if on_report is not None:
             on_report(report)
+        if report.status == "interrupted":
+            break
     return reports
 
 
 async def prune(pool: AsyncConnectionPool[Any] | None = None) -> int:
     """Delete finished jobs older than ICP_JOB_RETENTION_DAYS; return how many."""
-    pool = pool or await get_pool()
+    pool = pool or await get_pool("runner")
     async with pool.connection() as conn:
         return await queue.prune(conn, days=get_settings().job_retention_days)

@@ -1,18 +1,31 @@
-"""The scheduler in the deployment: drain the job queue on ``NIGHTLY_CRON`` (``NIGHTLY_TZ``).
+"""The jobs service of a server: the worker, and the scheduled fires of ``NIGHTLY_CRON``.
 
-APScheduler 3's ``AsyncIOScheduler`` runs on the server's event loop, started and stopped
-by the custom app's lifespan. Guarantees:
+:func:`start_scheduler` (the custom app's lifespan) starts two things on the server's
+event loop:
+
+* a :class:`jobs.worker.Worker`, which runs jobs one at a time and rescues jobs whose
+  lease expired, all day long. With ``JOBS_START=immediate`` it claims every queued job
+  as soon as it is queued (woken by ``NOTIFY``); with ``nightly`` only released work;
+* APScheduler 3's ``AsyncIOScheduler`` firing ``NIGHTLY_CRON`` in ``NIGHTLY_TZ``. A fire
+  *releases* every queued job to every runner and prunes old jobs; the workers of all
+  replicas then drain it. In ``immediate`` mode the fire only prunes (nothing waits).
+
+Guarantees:
 
 * **Once per fire across replicas.** A fire first inserts ``(job_name, fire_time)`` into
   ``scheduler_fires`` (``ON CONFLICT DO NOTHING``); only the replica whose insert
-  succeeded drains the queue. Jobs themselves never run twice at once either way
-  (``SKIP LOCKED`` claims and owner-checked leases).
-* **Catch-up.** The in-memory job store cannot know about fires missed while the server
-  was down, so on start the latest scheduled fire before now is looked up: without a
-  row it runs once now. Live work that a recorded fire should have drained (queued
-  before it, or abandoned by a dead runner) is also drained on start.
+  succeeded releases the queue, in the same transaction. Jobs never run twice at once
+  either way (``SKIP LOCKED`` claims and owner-checked leases).
+* **Catch-up.** On start the latest scheduled fire before now is looked up: without a
+  row it runs once now. Work a fire released but an interrupted drain left (a SIGTERM,
+  a kill, an outage) is released or has an expired lease, so any live worker resumes it
+  at once: nothing waits for the next fire.
+* **Retries.** A fire or catch-up that fails (the database is down) is retried with a
+  backoff (up to :data:`FIRE_RETRY_MAX_SECONDS`) until it succeeds, not given up until
+  the next fire.
 * **Graceful shutdown.** ``stop_scheduler`` sets a stop flag that the runner checks
-  between batches; the job in progress goes back to the queue at its cursor.
+  between batches; the job in progress goes back to the queue at its cursor, released,
+  and any other live worker takes it over.
 """
 
 from __future__ import annotations
@@ -32,20 +45,24 @@ from db.pool import get_pool
 from jobs import queue
 from jobs.failures import report_failure
 from jobs.logs import log_event
-from jobs.runner import drain, new_owner, prune
+from jobs.runner import DB_DOWN, new_owner, prune
+from jobs.worker import Worker
 
 JOB_NAME = "drain_queue"
 # A fire missed by up to this long (server busy or just restarted) still runs, once.
 MISFIRE_GRACE_SECONDS = 12 * 3600
+FIRE_RETRY_MAX_SECONDS = 60.0
+"""The longest wait between two tries of a failed fire or catch-up."""
 
 
 @dataclass
 class SchedulerHandle:
-    """What ``stop_scheduler`` needs: the scheduler, the stop flag and running drains."""
+    """What ``stop_scheduler`` needs: the scheduler, the worker, the stop flag and tasks."""
 
     scheduler: AsyncIOScheduler
     trigger: CronTrigger
     owner: str
+    worker: Worker
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -78,59 +95,61 @@ async def claim_fire(
     pool: AsyncConnectionPool[Any] | None = None,
 ) -> bool:
     """Record a fire; True only for the one caller (of any replica) that recorded it."""
-    pool = pool or await get_pool()
+    pool = pool or await get_pool("runner")
     async with pool.connection() as conn, conn.transaction():
         return await queue.record_fire(conn, job_name=job_name, fire_time=fire_time, fired_by=owner)
 
 
-async def _drain_and_prune(owner: str, stop: asyncio.Event, reason: str) -> int:
-    log_event("drain_start", stage="scheduler", owner=owner, reason=reason)
-    reports = await drain(owner=owner, stop=stop)
-    pruned = 0 if stop.is_set() else await prune()
-    log_event(
-        "drain_end",
-        stage="scheduler",
-        owner=owner,
-        reason=reason,
-        runs=len(reports),
-        statuses=[r.status for r in reports],
-        pruned=pruned,
-    )
-    return len(reports)
+async def run_fire(
+    fire_time: datetime, *, owner: str, pool: AsyncConnectionPool[Any] | None = None
+) -> bool:
+    """Record a fire and, if this caller wins it, release the queue; return whether it won.
 
-
-async def run_fire(fire_time: datetime, *, owner: str, stop: asyncio.Event | None = None) -> bool:
-    """Drain the queue for one fire if this caller wins it; return whether it did."""
-    if not await claim_fire(fire_time, owner=owner):
+    The release commits with the fire's row, so a fire is never recorded without its work
+    being handed to the workers (of every replica, woken by NOTIFY).
+    """
+    pool = pool or await get_pool("runner")
+    async with pool.connection() as conn, conn.transaction():
+        won = await queue.record_fire(conn, job_name=JOB_NAME, fire_time=fire_time, fired_by=owner)
+        released = await queue.release_queued(conn) if won else 0
+    if not won:
         log_event("fire_skipped", stage="scheduler", owner=owner, fire_time=fire_time)
         return False
-    await _drain_and_prune(owner, stop or asyncio.Event(), f"fire {fire_time.isoformat()}")
+    log_event("fire", stage="scheduler", owner=owner, fire_time=fire_time, released=released)
+    pruned = await prune(pool)
+    log_event("pruned", stage="scheduler", owner=owner, jobs=pruned)
     return True
 
 
-async def catch_up(
-    trigger: CronTrigger,
-    *,
-    owner: str,
-    stop: asyncio.Event | None = None,
-    now: datetime | None = None,
-) -> str:
-    """Run a fire missed while down, or drain work a past fire left; return what happened."""
-    stop = stop or asyncio.Event()
-    tz = trigger.timezone
-    now = now or datetime.now(tz)
+async def catch_up(trigger: CronTrigger, *, owner: str, now: datetime | None = None) -> str:
+    """Run the latest fire if no replica recorded it (missed while down); say what happened."""
+    now = now or datetime.now(trigger.timezone)
     fire = latest_fire(trigger, now)
     if fire is None:
         return "no past fire"
-    if await run_fire(fire, owner=owner, stop=stop):
+    if await run_fire(fire, owner=owner):
         return "ran missed fire"
-    pool = await get_pool()
-    async with pool.connection() as conn:
-        overdue = await queue.overdue_jobs(conn, before=fire)
-    if overdue:
-        await _drain_and_prune(owner, stop, "recovery: work left by an interrupted drain")
-        return "drained overdue jobs"
     return "up to date"
+
+
+async def _retrying(handle: SchedulerHandle, what: str, attempt: Any) -> Any:
+    """Await ``attempt()`` until the database lets it succeed (or the server stops)."""
+    delay = 1.0
+    while True:
+        try:
+            return await attempt()
+        except DB_DOWN as exc:  # one log line per try; retried
+            await report_failure(
+                exc, stage="scheduler", owner=handle.owner, step=what, retry_in_s=delay
+            )
+        except Exception as exc:  # a bug, not an outage: logged once, not retried
+            await report_failure(exc, stage="scheduler", owner=handle.owner, step=what)
+            return None
+        try:
+            await asyncio.wait_for(handle.stop.wait(), timeout=delay)
+            return None  # stopping
+        except TimeoutError:
+            delay = min(delay * 2, FIRE_RETRY_MAX_SECONDS)
 
 
 def _track(handle: SchedulerHandle) -> None:
@@ -144,47 +163,67 @@ async def _scheduled_fire(handle: SchedulerHandle) -> None:
     _track(handle)
     now = datetime.now(handle.trigger.timezone)
     fire = latest_fire(handle.trigger, now) or now.replace(second=0, microsecond=0)
-    try:
-        await run_fire(fire, owner=handle.owner, stop=handle.stop)
-    except Exception as exc:  # one log line; the next fire (or the catch-up) retries
-        await report_failure(exc, stage="scheduler", owner=handle.owner, fire_time=fire)
+    if await _retrying(handle, "fire", lambda: run_fire(fire, owner=handle.owner)):
+        handle.worker.poke()
 
 
 async def _start_catch_up(handle: SchedulerHandle) -> None:
     _track(handle)
-    try:
-        outcome = await catch_up(handle.trigger, owner=handle.owner, stop=handle.stop)
-        log_event("catch_up", stage="scheduler", owner=handle.owner, outcome=outcome)
-    except Exception as exc:  # one log line; the next fire retries, the server keeps serving
-        await report_failure(exc, stage="scheduler", owner=handle.owner, step="catch-up")
+    outcome = await _retrying(
+        handle, "catch-up", lambda: catch_up(handle.trigger, owner=handle.owner)
+    )
+    log_event("catch_up", stage="scheduler", owner=handle.owner, outcome=outcome)
+    handle.worker.poke()
 
 
 async def start_scheduler() -> SchedulerHandle:
-    """Start the queue drain on NIGHTLY_CRON and the start-up catch-up; return a handle."""
+    """Start the worker, the fires of NIGHTLY_CRON and the start-up catch-up; return a handle."""
+    settings = get_settings()
     trigger = cron_trigger()
     scheduler = AsyncIOScheduler(timezone=trigger.timezone)
-    handle = SchedulerHandle(scheduler=scheduler, trigger=trigger, owner=new_owner())
+    owner = new_owner()
+    worker = Worker(
+        claim_all=settings.jobs_start == "immediate",
+        kind="server",
+        owner=owner,
+        cron=settings.nightly_cron,
+        cron_tz=settings.nightly_tz,
+    )
+    handle = SchedulerHandle(
+        scheduler=scheduler, trigger=trigger, owner=owner, worker=worker, stop=worker.stop
+    )
     scheduler.add_job(
         _scheduled_fire,
         trigger,
         args=[handle],
         id=JOB_NAME,
-        name="drain the job queue",
+        name="release the job queue",
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         coalesce=True,
         max_instances=1,
         replace_existing=True,
     )
     scheduler.start()
-    task = asyncio.create_task(_start_catch_up(handle), name="icp-scheduler-catch-up")
-    handle.tasks.add(task)
+    await worker.register(timeout=2.0)  # alive for "when will it run" before any request
+    for task in (
+        asyncio.create_task(worker.serve(), name="icp-worker"),
+        asyncio.create_task(_start_catch_up(handle), name="icp-scheduler-catch-up"),
+    ):
+        handle.tasks.add(task)
+        task.add_done_callback(handle.tasks.discard)
     next_run = scheduler.get_job(JOB_NAME).next_run_time
-    log_event("scheduler_start", stage="scheduler", owner=handle.owner, next_run=next_run)
+    log_event(
+        "scheduler_start",
+        stage="scheduler",
+        owner=owner,
+        next_run=next_run,
+        jobs_start=settings.jobs_start,
+    )
     return handle
 
 
 async def stop_scheduler(handle: SchedulerHandle | None) -> None:
-    """Stop firing, and let a running drain stop at its next batch boundary."""
+    """Stop firing, and let the worker's job stop at its next batch boundary (released)."""
     if handle is None:
         return
     handle.stop.set()
@@ -195,4 +234,6 @@ async def stop_scheduler(handle: SchedulerHandle | None) -> None:
         _done, late = await asyncio.wait(pending, timeout=get_settings().job_lease_seconds)
         for task in late:  # a batch still running: its job is resumed once the lease expires
             task.cancel()
+        if late:
+            await asyncio.wait(late)
     log_event("scheduler_stop", stage="scheduler", owner=handle.owner)

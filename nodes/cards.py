@@ -9,7 +9,6 @@ so a client shows them under that message. The reply's text stays complete witho
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from langchain_core.messages import AIMessage
@@ -76,8 +75,12 @@ def leads_card(state: State) -> LeadsCard | None:
     )
 
 
-def job_card(state: State, runs_at: datetime | None) -> JobCard | None:
-    """Return the job card of the job a new search queued (or found already queued)."""
+def job_card(state: State) -> JobCard | None:
+    """Return the job card of the job a new search queued (or found already queued).
+
+    ``runs_at``/``eta_seconds`` are the job's (``jobs.timing``, via the enqueue node): the
+    next fire of a live scheduler, now, or None when no live process will run it.
+    """
     job = state.get("job")
     if state.get("intent") == "more" or not job:
         return None
@@ -87,25 +90,25 @@ def job_card(state: State, runs_at: datetime | None) -> JobCard | None:
         total=job["total"],
         remaining=job["remaining"],
         created=job["created"],
-        runs_at=runs_at.isoformat() if runs_at else None,
-        eta_seconds=None,
+        runs_at=job.get("runs_at"),
+        eta_seconds=job.get("eta_seconds"),
         terms=state.get("terms", []),
     )
 
 
-def cards(state: State, runs_at: datetime | None) -> list[tuple[str, Mapping[str, Any]]]:
+def cards(state: State) -> list[tuple[str, Mapping[str, Any]]]:
     """Return the cards of this turn, in the order they show: search, leads, job."""
     out: list[tuple[str, Mapping[str, Any]]] = []
     if (search := search_card(state)) is not None:
         out.append(("search", search))
     if (leads := leads_card(state)) is not None:
         out.append(("leads", leads))
-    if (job := job_card(state, runs_at)) is not None:
+    if (job := job_card(state)) is not None:
         out.append(("job", job))
     return out
 
 
-def push_cards(state: State, reply: AIMessage, runs_at: datetime | None) -> None:
+def push_cards(state: State, reply: AIMessage) -> None:
     """Push this turn's cards to the stream and the state's ``ui``, tied to the reply."""
-    for name, props in cards(state, runs_at):
+    for name, props in cards(state):
         push_ui_message(name, dict(props), message=reply)

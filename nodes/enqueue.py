@@ -1,4 +1,4 @@
-"""enqueue: queue the rest of the request as one idempotent background job."""
+"""enqueue: queue the rest of the request as one idempotent background job, and say when."""
 
 from __future__ import annotations
 
@@ -10,13 +10,18 @@ from langchain_core.runnables import RunnableConfig
 from config.settings import get_settings
 from db.pool import get_pool
 from graph.state import JobInfo, JobStatus, State
-from jobs.queue import enqueue_staging_upsert
+from jobs.queue import enqueue_staging_upsert, get_job
+from jobs.timing import job_timing
 from nodes.context import budget_s, failed_step, tenant_of
 from nodes.head_upsert import icp_codes
 
 
 async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
-    """Queue a staging_upsert job for the matching rows (or return the identical live job)."""
+    """Queue a staging_upsert job for the matching rows (or return the identical live job).
+
+    The job info says when its work happens (:func:`jobs.timing.job_timing`), read after
+    the enqueue committed: under JOBS_START=immediate a worker may already be running it.
+    """
     total = int(state.get("total") or 0)
     done = len(state.get("head", []))
     if total <= done or not state.get("codes"):  # nothing left beyond the head
@@ -33,14 +38,22 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
                     total=total,
                     max_attempts=get_settings().job_max_attempts,
                 )
+                row = await get_job(conn, job.job_id, None)
+                timing = await job_timing(conn, row) if row else None
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Queueing the rest", exc, config, node="enqueue")
         return {"job": None, "errors": [*state.get("errors", []), error]}
     info = JobInfo(
         job_id=job.job_id,
-        status=cast(JobStatus, job.status),
+        status=cast(JobStatus, str(row["status"]) if row else job.status),
         total=job.total,
-        remaining=max(total - done, 0),
+        remaining=max(min(total - done, job.total - job.processed), 0),
         created=job.created,
+        resumed_from=job.resumed_from,
     )
+    if timing is not None:
+        info["start"] = timing.start
+        info["runs_at"] = timing.runs_at.isoformat() if timing.runs_at else None
+        info["eta_seconds"] = timing.eta_seconds
+        info["when"] = timing.text
     return {"job": info}

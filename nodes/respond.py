@@ -8,15 +8,12 @@ agent-chat-ui also renders the leads, search and job cards (``nodes.cards``) und
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 from uuid import uuid4
-from zoneinfo import ZoneInfo
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
-from config.settings import get_settings
 from graph.state import Clarification, LeadRow, State
 from jobs.metrics import observe_chat_reply
 from nodes.cards import push_cards
@@ -47,31 +44,6 @@ def _plural(n: int, word: str) -> str:
 
 TEXT_ROWS = 20
 """Companies listed in the text reply; a longer page is in the leads card and on /app/."""
-
-
-def next_run_at() -> datetime | None:
-    """Return when the scheduler drains the queue next (from NIGHTLY_CRON/NIGHTLY_TZ)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    settings = get_settings()
-    tz = ZoneInfo(settings.nightly_tz)
-    trigger = CronTrigger.from_crontab(settings.nightly_cron, timezone=tz)
-    fire: datetime | None = trigger.get_next_fire_time(None, datetime.now(tz))
-    return fire
-
-
-def next_run_label() -> str:
-    """Describe when the scheduler drains the queue next (from NIGHTLY_CRON/NIGHTLY_TZ)."""
-    settings = get_settings()
-    fire = next_run_at()
-    if fire is None:
-        return "the next scheduled run"
-    now = datetime.now(fire.tzinfo)
-    when = f"{fire:%H:%M} {settings.nightly_tz}"
-    if settings.nightly_cron == "0 2 * * *":
-        return f"tonight's run ({when})"
-    day = "today" if fire.date() == now.date() else fire.strftime("%a %d %b")
-    return f"the next scheduled run ({day} {when})"
 
 
 # Places that only restate the registry's scope: not worth a "not applied" note.
@@ -287,10 +259,17 @@ def compose(state: State) -> str:
             rest = job["remaining"]
             verb = "are" if rest != 1 else "is"
             lead = f"{'The other' if head else 'All'} {_n(rest)} {verb}"
+            # "when" comes from jobs.timing: the scheduler's real next fire, "now", or the
+            # honest "nothing runs it" (never a promised run no process will make).
+            when = job.get("when")
             if job["created"]:
-                parts.append(f"{lead} queued as job {job['job_id']} for {next_run_label()}.")
+                resumed = job.get("resumed_from")
+                again = f", resuming job {resumed} where it stopped" if resumed else ""
+                tail = f"; it {when}" if when else ""
+                parts.append(f"{lead} queued as job {job['job_id']}{again}{tail}.")
             else:
-                parts.append(f"{lead} already in job {job['job_id']} ({job['status']}).")
+                tail = f", which {when}" if when else ""
+                parts.append(f"{lead} already in job {job['job_id']} ({job['status']}){tail}.")
         lines[1] = " ".join([count, *parts])
         if head:
             lines.append(leads_table(head))
@@ -308,7 +287,7 @@ async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
         text = await failed_step("Writing the reply", exc, config, node="respond")
     reply = AIMessage(content=text, id=str(uuid4()))
     try:
-        push_cards(state, reply, next_run_at() if state.get("job") else None)
+        push_cards(state, reply)
     except Exception as exc:  # the text stands alone: a card that fails is reported, not fatal
         await failed_step("Showing the cards", exc, config, node="respond")
     started = state.get("started_at")

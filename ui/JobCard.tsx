@@ -12,7 +12,7 @@ import { CARD_CSS } from "./style";
 
 const POLL_MS = 1500;
 
-/** GET /jobs/{id}; `runs_at` and `eta_seconds` are optional (servers that know them). */
+/** GET /jobs/{id}; `runs_at`, `eta_seconds` and `when` are optional (servers that know them). */
 interface JobPublic {
   job_id: number;
   status: JobStatus;
@@ -22,6 +22,8 @@ interface JobPublic {
   next_job_id: number | null;
   runs_at?: string | null;
   eta_seconds?: number | null;
+  /** When the work happens, in words ("starts now", "runs at the next scheduled run, …"). */
+  when?: string;
 }
 
 interface View {
@@ -143,7 +145,12 @@ export default function JobCard(props: Props) {
 
   let line: string;
   if (job.status === "queued") {
-    line = runsAt ? `Queued: runs ${when(runsAt, now)}.` : "Queued: runs with the next scheduled drain.";
+    // The server's words first: they never promise a run no live process will make.
+    line = job.when
+      ? `Queued: ${job.when}.`
+      : runsAt
+        ? `Queued: runs ${when(runsAt, now)}.`
+        : "Queued: nothing runs queued jobs right now.";
   } else if (job.status === "running") {
     line = eta !== null ? `Running: about ${duration(eta)} left.` : "Running.";
   } else if (job.status === "done") {

@@ -63,9 +63,9 @@ export interface JobCard {
   remaining: number;
   /** False when an identical queued or running job was reused. */
   created: boolean;
-  /** ISO 8601 time the queue is next drained (when a queued job runs); null if unknown. */
+  /** ISO 8601 start of the work (a live scheduler's next fire, or now); null: none will. */
   runs_at: string | null;
-  /** Estimated seconds to finish while running; null when not known. */
+  /** While running: seconds left at the rows per minute measured; null when not known. */
   eta_seconds: number | null;
   /** The search the job belongs to. */
   terms: string[];

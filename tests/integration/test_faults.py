@@ -27,7 +27,6 @@ import httpx
 import psycopg
 import pytest
 from langchain_core.messages import AIMessage
-from psycopg_pool import PoolTimeout
 
 from api.app import app
 from config.settings import reset_settings
@@ -186,7 +185,7 @@ async def test_postgres_restart_in_the_middle_of_a_job(
     pg: Throwaway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from jobs import queue
-    from jobs.runner import drain, new_owner
+    from jobs.worker import Worker
 
     out, text, _ = await chat("Manufacturing")
     job_id = out["job"]["job_id"]
@@ -194,37 +193,42 @@ async def test_postgres_restart_in_the_middle_of_a_job(
     monkeypatch.setenv("ICP_JOB_LEASE_SECONDS", "2")
     reset_settings()
     monkeypatch.setattr(queue, "BACKOFF_BASE_SECONDS", 0.2)
-    pool = await get_pool()
+    pool = await get_pool("runner")
     monkeypatch.setattr(pool, "timeout", 2.0)
 
     def stop_after_first_batch(_job: int, processed: int, _total: int) -> None:
         if processed == 100:
             pg.stop()  # every connection is cut between two batches
 
-    first_owner = new_owner()
+    outages: list[str | None] = []
+    worker = Worker(claim_all=True, kind="cli", on_progress=stop_after_first_batch)
+    worker.on_outage = outages.append
     start = time.perf_counter()
-    with pytest.raises((psycopg.OperationalError, PoolTimeout)):
-        # The batch after the stop fails, the failure cannot be recorded (the job keeps
-        # its lease, to be resumed), and claiming the next job fails: drain gives up.
-        await drain(pool, owner=first_owner, on_progress=stop_after_first_batch)
-    assert time.perf_counter() - start < 15  # three 2 s pool timeouts, not a hang
+    # The batch after the stop fails and the failure cannot be recorded: the run reports
+    # "interrupted", the worker notes the outage (one message) and does not die.
+    assert not await worker.step()
+    assert time.perf_counter() - start < 15  # a few 2 s pool timeouts, not a hang
+    assert [r.status for r in worker.reports] == ["interrupted"]
+    assert len(outages) == 1 and outages[0] and "database unreachable" in outages[0]
 
     pg.start()
     row = job_row(pg.url, job_id)
-    assert (row["status"], row["processed"], row["lease_owner"]) == ("running", 100, first_owner)
+    assert (row["status"], row["processed"], row["lease_owner"]) == (
+        "running",
+        100,
+        worker.owner,
+    )
     assert 100 <= written_rows(pg.url)[0] <= 110  # the head's 10 plus one committed batch
 
-    # After the lease (and its backoff) the job is resumed from its cursor and finishes
-    # with exact counts: nothing lost, nothing counted twice.
-    deadline = time.monotonic() + 15
-    reports = []
-    while time.monotonic() < deadline:
-        reports = await drain(pool)
-        if reports:
-            break
-        await asyncio.sleep(0.3)
-    assert [r.status for r in reports] == ["done"], reports
+    # The database is back: the worker releases its interrupted job (no attempt counted),
+    # claims it again and finishes it from its cursor: nothing lost, nothing counted twice.
+    deadline = time.monotonic() + 30
+    while not await worker.step():  # the pool reconnects with its own backoff
+        assert time.monotonic() < deadline
+        await worker.idle()
+    assert outages[1:] == [None]
+    assert [r.status for r in worker.reports] == ["interrupted", "done"]
     row = job_row(pg.url, job_id)
-    assert row["status"] == "done" and row["attempts"] == 2, row
+    assert (row["status"], row["runs"], row["attempts"]) == ("done", 2, 0), row
     assert row["processed"] == row["total"] == MANUFACTURING_ROWS
     assert written_rows(pg.url) == (MANUFACTURING_ROWS, MANUFACTURING_ROWS, 1)

@@ -203,6 +203,11 @@ def cards_of(out: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def test_reply_carries_search_leads_and_job_cards(app_db: str) -> None:
+    with psycopg.connect(app_db, autocommit=True) as conn:  # a nightly server is alive
+        conn.execute(
+            "INSERT INTO job_runners (runner_id, kind, claims, cron, cron_tz)"
+            " VALUES ('srv', 'server', 'released', '0 2 * * *', 'Asia/Singapore')"
+        )
     out = await ask("Manufacturing")
     cards = cards_of(out)
     assert list(cards) == ["search", "leads", "job"]

@@ -53,7 +53,7 @@ async def test_sigkilled_runner_is_resumed_from_its_cursor_after_the_lease(
         if proc.poll() is None:
             proc.kill()
     killed = job(sample_db, job_id)
-    assert killed["status"] == "running" and killed["attempts"] == 1
+    assert killed["status"] == "running" and (killed["runs"], killed["attempts"]) == (1, 0)
     assert 300 <= killed["processed"] < MANUFACTURING_ROWS
     assert killed["processed"] % 50 == 0  # only whole committed batches count
     assert len(company_uens(sample_db)) == killed["processed"]
@@ -64,11 +64,13 @@ async def test_sigkilled_runner_is_resumed_from_its_cursor_after_the_lease(
     )
     assert res.returncode == 0, res.stdout + res.stderr
     done = job(sample_db, job_id)
-    assert (done["status"], done["processed"], done["total"], done["attempts"]) == (
+    # Two runs; the kill came after committed batches, so it cost no attempt.
+    assert (done["status"], done["processed"], done["total"], done["runs"], done["attempts"]) == (
         "done",
         MANUFACTURING_ROWS,
         MANUFACTURING_ROWS,
         2,
+        0,
     )
     assert done["lease_owner"] != killed["lease_owner"]
     uens = company_uens(sample_db)
@@ -93,7 +95,8 @@ async def test_a_zombie_runner_cannot_overwrite_a_resumed_job(app_db: str) -> No
         conn.execute("UPDATE background_jobs SET lease_until = now() - interval '1 hour'")
     reports = await drain(owner="alive")
     assert [(r.status, r.processed) for r in reports] == [("done", MANUFACTURING_ROWS)]
-    assert job(app_db, job_id)["attempts"] == 2
+    # The zombie's run committed nothing before its lease ran out: one failed attempt.
+    assert (job(app_db, job_id)["runs"], job(app_db, job_id)["attempts"]) == (2, 1)
 
     late = await run_job(pool, zombie, owner="zombie")
     assert late.status == "lost" and late.rows == 0
@@ -118,10 +121,12 @@ async def test_abandoned_job_ends_error_after_its_last_attempt(app_db: str) -> N
     assert await claim_next(pool, owner="dies") is not None
     with psycopg.connect(app_db, autocommit=True) as conn:
         conn.execute("UPDATE background_jobs SET lease_until = now() - interval '1 second'")
-    assert await drain(owner="next") == []
+    [report] = await drain(owner="next")  # reported, not "nothing to do"
+    assert (report.job_id, report.status, report.claimed) == (job_id, "error", False)
     row = job(app_db, job_id)
-    assert row["status"] == "error" and row["ended_at"] is not None
+    assert row["status"] == "error" and row["ended_at"] is not None and row["attempts"] == 1
     assert "gave up after 1 of 1 attempts: the lease of dies expired" in row["error"]
+    assert row["error"] == report.error
 
 
 async def test_three_runner_processes_run_every_job_once(sample_db: str) -> None:
@@ -145,7 +150,7 @@ async def test_three_runner_processes_run_every_job_once(sample_db: str) -> None
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     with psycopg.connect(sample_db) as conn:
         rows = conn.execute(
-            "SELECT job_id, status, processed, total, attempts, lease_owner FROM background_jobs"
+            "SELECT job_id, status, processed, total, runs, lease_owner FROM background_jobs"
             " ORDER BY job_id"
         ).fetchall()
         stats = conn.execute(

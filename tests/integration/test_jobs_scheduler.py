@@ -10,6 +10,8 @@ import psycopg
 import pytest
 
 from db.pool import make_pool
+from jobs import queue
+from jobs.runner import drain
 from jobs.scheduler import (
     JOB_NAME,
     catch_up,
@@ -51,23 +53,33 @@ async def test_three_replicas_claiming_one_fire_get_one_winner(app_db: str) -> N
     assert rows == [(JOB_NAME, fire, f"replica-{won.index(True)}")]
 
 
-async def test_three_schedulers_firing_the_same_minute_drain_the_queue_once(app_db: str) -> None:
+async def test_three_schedulers_firing_the_same_minute_release_the_queue_once(
+    app_db: str,
+) -> None:
     ids = [await enqueue(app_db, codes) for codes in division_codes(app_db)[:6]]
     slow_batches(app_db, 0.02)
+    # Before the fire a nightly worker (released work only) has nothing to take.
+    assert await drain(owner="early", claim_all=False) == []
     fire = datetime.now(SGT).replace(second=0, microsecond=0)
     ran = await asyncio.gather(*(run_fire(fire, owner=f"replica-{i}") for i in range(3)))
     assert sorted(ran) == [False, False, True]
     with psycopg.connect(app_db) as conn:
+        released = conn.execute(
+            "SELECT count(*) FILTER (WHERE released), count(*) FROM background_jobs"
+        ).fetchone()
+        fires = conn.execute("SELECT fired_by FROM scheduler_fires").fetchall()
+    assert released == (6, 6) and fires == [(f"replica-{ran.index(True)}",)]
+    # Three replicas' workers drain what the one fire released: each job runs once.
+    await asyncio.gather(*(drain(owner=f"worker-{i}", claim_all=False) for i in range(3)))
+    with psycopg.connect(app_db) as conn:
         stats = conn.execute(
             "SELECT job_id, count(*) FROM run_stage_stats GROUP BY job_id ORDER BY job_id"
         ).fetchall()
-        owners = {r[0] for r in conn.execute("SELECT lease_owner FROM background_jobs")}
     assert stats == [(i, 1) for i in ids]
-    assert owners == {f"replica-{ran.index(True)}"}
     assert all(job(app_db, i)["status"] == "done" for i in ids)
 
 
-async def test_catch_up_runs_a_missed_fire_once_then_recovers_left_work(
+async def test_catch_up_runs_a_missed_fire_once_and_later_work_waits_for_the_next(
     app_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from config.settings import reset_settings
@@ -79,23 +91,23 @@ async def test_catch_up_runs_a_missed_fire_once_then_recovers_left_work(
     now = datetime(2025, 3, 2, 9, 30, tzinfo=SGT)  # the server was down at 02:00
     first = await enqueue(app_db, manufacturing_codes(app_db))
     assert await catch_up(trigger, owner="a", now=now) == "ran missed fire"
-    assert job(app_db, first)["status"] == "done"
+    assert job(app_db, first)["released"]
+    assert [r.status for r in await drain(owner="w", claim_all=False)] == ["done"]
     with psycopg.connect(app_db) as conn:
         fires = conn.execute("SELECT fire_time FROM scheduler_fires").fetchall()
     assert fires == [(datetime(2025, 3, 2, 2, 0, tzinfo=SGT),)]
 
-    # A second replica (or a restart) finds the fire recorded and nothing left to do.
+    # A second replica (or a restart) finds the fire recorded and nothing to release.
     assert await catch_up(trigger, owner="b", now=now) == "up to date"
-    # Work queued before the fire but left undone (the drain was interrupted) is drained.
-    codes = manufacturing_codes(app_db)[:40]
-    left = await enqueue(app_db, codes, terms=("left over",))
-    with psycopg.connect(app_db, autocommit=True) as conn:
-        conn.execute(
-            "UPDATE background_jobs SET created_at = %s WHERE job_id = %s",
-            (datetime(2025, 3, 2, 1, 0, tzinfo=SGT), left),
-        )
-    assert await catch_up(trigger, owner="c", now=now) == "drained overdue jobs"
-    assert job(app_db, left)["status"] == "done"
+    # Work queued after the fire waits for the next one under JOBS_START=nightly...
+    later = await enqueue(app_db, manufacturing_codes(app_db)[:40], terms=("later",))
+    assert await drain(owner="w", claim_all=False) == []
+    assert job(app_db, later)["status"] == "queued" and not job(app_db, later)["released"]
+    # ... unless someone runs it now (POST /jobs/{id}/run, the page's Run now button).
+    async with await psycopg.AsyncConnection.connect(app_db, autocommit=True) as conn:
+        assert await queue.run_now(conn, later, "default")
+        assert not await queue.run_now(conn, later, "another-tenant")
+    assert [r.status for r in await drain(owner="w", claim_all=False)] == ["done"]
 
 
 async def test_scheduler_starts_catches_up_and_stops_gracefully_mid_job(
@@ -113,7 +125,10 @@ async def test_scheduler_starts_catches_up_and_stops_gracefully_mid_job(
         sched = handle.scheduler.get_job(JOB_NAME)
         assert sched is not None and sched.coalesce and sched.misfire_grace_time >= 3600
         assert sched.next_run_time is not None and sched.next_run_time.tzinfo is not None
-        # The start-up catch-up drains: wait until the job is part-way.
+        with psycopg.connect(app_db) as conn:
+            runners = conn.execute("SELECT kind, claims, cron FROM job_runners").fetchall()
+        assert runners == [("server", "released", "0 2 * * *")]
+        # The start-up catch-up releases the queue and the worker drains: wait until part-way.
         for _ in range(400):
             if job(app_db, job_id)["processed"] >= 200:
                 break
@@ -122,8 +137,10 @@ async def test_scheduler_starts_catches_up_and_stops_gracefully_mid_job(
         await stop_scheduler(handle)
     row = job(app_db, job_id)
     assert row["status"] == "queued" and 200 <= row["processed"] < MANUFACTURING_ROWS
-    assert row["attempts"] == 0 and not handle.tasks
+    assert row["released"] and row["attempts"] == 0 and not handle.tasks
     assert len(company_uens(app_db)) == row["processed"]
+    with psycopg.connect(app_db) as conn:
+        assert conn.execute("SELECT count(*) FROM job_runners").fetchone() == (0,)
 
 
 def test_latest_fire_before_now() -> None:

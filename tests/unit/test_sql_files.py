@@ -20,7 +20,10 @@ def test_duplicate_block_names_are_rejected() -> None:
 
 def test_migrations_are_numbered_in_order() -> None:
     migs = discover()
-    assert [m.version for m in migs] == list(range(1, len(migs) + 1))
+    versions = [m.version for m in migs]
+    # Numbers are handed out per change, so a branch may lack numbers another one holds:
+    # unique and increasing from 0001 is what the migrator needs.
+    assert versions[0] == 1 and versions == sorted(set(versions))
     assert migs[0].transactional
 
 
