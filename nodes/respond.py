@@ -267,9 +267,10 @@ def compose(state: State) -> str:
                 again = f", resuming job {resumed} where it stopped" if resumed else ""
                 tail = f"; it {when}" if when else ""
                 parts.append(f"{lead} queued as job {job['job_id']}{again}{tail}.")
+            elif when:
+                parts.append(f"{lead} already in job {job['job_id']}, which {when}.")
             else:
-                tail = f", which {when}" if when else ""
-                parts.append(f"{lead} already in job {job['job_id']} ({job['status']}){tail}.")
+                parts.append(f"{lead} already in job {job['job_id']} ({job['status']}).")
         lines[1] = " ".join([count, *parts])
         if head:
             lines.append(leads_table(head))

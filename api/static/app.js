@@ -1,6 +1,8 @@
 // ICP Search: the product's own page. Plain ES module, no build step, same-origin only.
 //  - search box: debounced preview (GET /icp/preview), in-flight request aborted on typing
-//  - "Queue these": POST /jobs/staging_upsert, then poll GET /jobs/{id} with backoff
+//  - "Queue these": POST /jobs/staging_upsert, then poll GET /jobs/{id} with backoff; the
+//    card says when the work happens (the server's "when": now, the scheduled run, …) and
+//    "Run now" (POST /jobs/{id}/run) starts a job that waits for the schedule
 //  - leads: a virtualized list (fixed row height, only visible rows in the DOM) paged by
 //    cursor from GET /leads as the user scrolls
 
@@ -298,6 +300,8 @@ async function queueCurrent() {
 // ---------------------------------------------------------------- job progress
 
 const jobCard = $("job");
+const runBtn = $("job-run");
+const WAITING = new Set(["scheduled", "retry", "no_runner"]); // a queued job "Run now" helps
 let watch = null; // { id, delay, last, timer, stopped }
 
 function jobFromUrl() {
@@ -371,6 +375,39 @@ async function poll(w) {
   w.timer = setTimeout(() => poll(w), w.delay);
 }
 
+function duration(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+}
+
+function whenText(job) {
+  if (job.start === "running")
+    return job.eta_seconds == null ? "Running…" : `Running · about ${duration(job.eta_seconds)} left`;
+  if (job.start === "finished" || !job.when) return "";
+  return `${job.when.charAt(0).toUpperCase()}${job.when.slice(1)}.`;
+}
+
+runBtn.addEventListener("click", async () => {
+  const w = watch;
+  if (!w || w.stopped) return;
+  runBtn.disabled = true;
+  try {
+    const job = await api(`/jobs/${w.id}/run`, { method: "POST" });
+    if (w === watch) renderJob(job, w.carried);
+  } catch (err) {
+    const note = $("job-note");
+    note.className = "note error";
+    note.textContent = `Could not run it now: ${err.message}`;
+  } finally {
+    runBtn.disabled = false;
+    if (w === watch && !w.stopped) pollSoon(w);
+  }
+});
+
 function renderJob(job, carried = 0) {
   const processed = carried + job.processed;
   const total = carried + job.total;
@@ -397,6 +434,8 @@ function renderJob(job, carried = 0) {
   $("job-count").textContent =
     `${nf.format(processed)} / ${nf.format(total)} companies` + (partial ? " in this job" : "");
   $("job-pct").textContent = `${pct} %`;
+  $("job-when").textContent = whenText(job);
+  runBtn.hidden = !(job.status === "queued" && WAITING.has(job.start));
   const note = $("job-note");
   note.className = "note";
   if (job.status === "error") {
@@ -411,12 +450,8 @@ function renderJob(job, carried = 0) {
         ? `Done. This job finished the search continued from job #${job.parent_job_id}; ` +
           "its companies are enriched, scored and in your leads below."
         : `Done. ${nf.format(processed)} companies are enriched, scored and in your leads below.`;
-  } else if (job.status === "queued") {
-    note.textContent =
-      (job.parent_job_id ? `Continues job #${job.parent_job_id}. ` : "") +
-      "Waiting for the background runner (it drains the queue on its schedule).";
   } else {
-    note.textContent = job.parent_job_id ? `Running; continues job #${job.parent_job_id}.` : "Running…";
+    note.textContent = job.parent_job_id ? `Continues job #${job.parent_job_id}.` : "";
   }
 }
 

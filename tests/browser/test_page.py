@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -18,8 +14,8 @@ import pytest
 from playwright.async_api import BrowserContext, Page, Request, Route, expect
 
 from tests.browser.conftest import Served, start_dev, start_uvicorn
+from tests.integration.jobs_support import slow_batches
 
-ICP = str(Path(sys.executable).parent / "icp")
 SEEDED_LEADS = 10_500
 SECRET = "browser-test-secret-0123456789-0123456789"
 
@@ -168,46 +164,57 @@ async def test_quick_typing_sends_one_preview_and_aborts_stale_ones(
     await page.screenshot(path=shot("03-preview-no-match"), full_page=True)
 
 
-async def test_queue_shows_progress_to_done_and_survives_reload(
-    dev: Served, context: BrowserContext, shot: Callable[[str], str]
+@pytest.fixture
+def dev_immediate(sample_db: str) -> Iterator[Served]:
+    """The real LangGraph dev server with JOBS_START=immediate, small capped jobs, slow batches."""
+    slow_batches(sample_db, 0.2)  # progress the page can watch: 0.2 s per batch of 10 rows
+    yield from start_dev(
+        sample_db,
+        {
+            "CHAT_DEBOUNCE_MS": "150",
+            "JOBS_START": "immediate",
+            "STAGING_BATCH_SIZE": "10",
+            "UPSERT_MAX_PER_JOB": "25",  # the page must follow the continuation jobs
+        },
+    )
+
+
+async def test_queue_under_immediate_runs_to_done_with_no_cli(
+    dev_immediate: Served, context: BrowserContext, shot: Callable[[str], str]
 ) -> None:
     page = await context.new_page()
-    await page.goto(f"{dev.url}/app")  # the redirect adds the slash
+    await page.goto(f"{dev_immediate.url}/app")  # the redirect adds the slash
     assert page.url.endswith("/app/")
     await expect(page.locator(".empty")).to_contain_text("No leads yet")
     box = page.get_by_role("searchbox", name="Industries")
     await box.fill("bakery")
     await expect(page.get_by_role("button", name="Queue these")).to_be_enabled()
     total = int((await page.locator("#total").inner_text()).replace(",", ""))
-    assert total > 0
+    assert total > 25
     await box.press("Enter")
-    job_card = page.locator("#job")
-    await expect(job_card).to_be_visible()
-    await expect(page.locator("#job-state")).to_have_text("queued")
+    await expect(page.locator("#job")).to_be_visible()
     await expect(page).to_have_url(re.compile(r"\?job=\d+$"))
     job_id = int(page.url.rsplit("=", 1)[1])
-    await expect(page.locator("#job-count")).to_have_text(f"0 / {total:,} companies")
-    await page.screenshot(path=shot("04-job-queued"), full_page=True)
+    # The server's own worker takes the job at once: no `icp jobs run` anywhere.
+    await expect(page.locator("#job-state")).to_have_text("running")
+    await expect(page.locator("#job-when")).to_contain_text("Running")
+    await expect(page.get_by_role("button", name="Run now")).to_be_hidden()
+    await page.screenshot(path=shot("04-job-running-immediate"), full_page=True)
 
-    # The runner stops each job after 25 rows, so the page must follow the continuations.
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [ICP, "jobs", "run"],
-        env={**os.environ, "DATABASE_URL": dev.database_url, "UPSERT_MAX_PER_JOB": "25"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    finished = re.findall(r"job (\d+): done", run.stdout)
-    assert len(finished) >= 2 and int(finished[0]) == job_id, run.stdout
-    last_id = int(finished[-1])
-    await expect(page.locator("#job-id")).to_have_text(f"#{last_id}", timeout=60_000)
     await expect(page.locator("#job-state")).to_have_text("done", timeout=60_000)
-    await expect(page).to_have_url(re.compile(rf"\?job={last_id}$"))
     await expect(page.locator("#job-pct")).to_have_text("100 %")
     await expect(page.locator("#job-progress")).to_have_attribute("aria-valuenow", "100")
     await expect(page.locator("#job-count")).to_have_text(f"{total} / {total} companies")
+    last_id = int((await page.locator("#job-id").inner_text()).lstrip("#"))
+    assert last_id > job_id  # it followed the continuation jobs to the last one
+    await expect(page).to_have_url(re.compile(rf"\?job={last_id}$"))
+    with psycopg.connect(dev_immediate.database_url) as conn:
+        chain = conn.execute(
+            "SELECT job_id, status, processed, total FROM background_jobs ORDER BY job_id"
+        ).fetchall()
+    assert [c[0] for c in chain][0] == job_id and chain[-1][0] == last_id
+    assert all(c[1] == "done" and c[2] == c[3] for c in chain), chain
+    assert sum(c[2] for c in chain) == total
     # The finished job refreshed the leads list with the newly scored companies.
     await expect(page.locator("#leads-status")).to_have_text(f"{total} leads, best first")
     await page.screenshot(path=shot("05-job-done-with-leads"), full_page=True)
@@ -219,6 +226,45 @@ async def test_queue_shows_progress_to_done_and_survives_reload(
     await expect(page.locator("#job-count")).to_contain_text("in this job")
     await expect(page.locator("#job-fill")).to_have_attribute("style", re.compile("width: 100%"))
     await page.screenshot(path=shot("06-job-after-reload"), full_page=True)
+
+
+async def test_queue_under_nightly_shows_the_run_time_and_runs_now(
+    dev: Served, context: BrowserContext, shot: Callable[[str], str]
+) -> None:
+    page = await context.new_page()
+    await page.goto(f"{dev.url}/app/")
+    box = page.get_by_role("searchbox", name="Industries")
+    await box.fill("bakery")
+    await expect(page.get_by_role("button", name="Queue these")).to_be_enabled()
+    total = int((await page.locator("#total").inner_text()).replace(",", ""))
+    await box.press("Enter")
+    await expect(page).to_have_url(re.compile(r"\?job=\d+$"))
+    job_id = int(page.url.rsplit("=", 1)[1])
+    await expect(page.locator("#job-state")).to_have_text("queued")
+    # JOBS_START=nightly (the default): the card says when the scheduled run takes it.
+    when = page.locator("#job-when")
+    await expect(when).to_contain_text("Runs at the next scheduled run, 02:00")
+    await expect(when).to_contain_text("(Asia/Singapore), in ")
+    await expect(page.locator("#job-count")).to_have_text(f"0 / {total:,} companies")
+    run_now = page.get_by_role("button", name="Run now")
+    await expect(run_now).to_be_visible()
+    await page.screenshot(path=shot("04-job-queued-nightly"), full_page=True)
+
+    await run_now.click()  # POST /jobs/{id}/run: the server's worker takes it now
+    await expect(page.locator("#job-state")).to_have_text("done", timeout=60_000)
+    await expect(page.locator("#job-id")).to_have_text(f"#{job_id}")
+    await expect(run_now).to_be_hidden()
+    await expect(page.locator("#job-count")).to_have_text(f"{total} / {total} companies")
+    await expect(page.locator("#leads-status")).to_have_text(f"{total} leads, best first")
+    with psycopg.connect(dev.database_url) as conn:
+        fires = conn.execute("SELECT count(*) FROM scheduler_fires").fetchone()
+        row = conn.execute(
+            "SELECT status, processed, released FROM background_jobs WHERE job_id = %s",
+            (job_id,),
+        ).fetchone()
+    assert row == ("done", total, True)
+    assert fires == (1,)  # only the start-up catch-up's fire: the job did not wait for one
+    await page.screenshot(path=shot("05-job-run-now-done"), full_page=True)
 
 
 # Scroll the list like a user, one viewport at a time, ``steps`` times; after each step wait
