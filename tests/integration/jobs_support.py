@@ -110,6 +110,30 @@ def slow_batches(url: str, seconds: float) -> None:
         )
 
 
+def fill_disk_at(url: str, companies: int) -> None:
+    """Fail every insert into companies with a real disk_full error once it holds that many."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION fail_disk() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF (SELECT count(*) FROM companies) >= {int(companies)} THEN"
+            " RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device'"
+            " USING ERRCODE = 'disk_full'; END IF; RETURN NEW; END $$;"
+            " CREATE TRIGGER fail_disk BEFORE INSERT ON companies"
+            " FOR EACH ROW EXECUTE FUNCTION fail_disk();"
+        )
+
+
+def sessions(url: str, application: str, state: str, query_like: str) -> int:
+    """Count the server's sessions of one application in a state running a query pattern."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s"
+            " AND state = %s AND query LIKE %s",
+            (application, state, query_like),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def division_codes(url: str) -> list[list[IcpCode]]:
     """Return one ICP per manufacturing division (10..33) that has registry rows."""
     with psycopg.connect(url) as conn:

@@ -132,6 +132,45 @@ async def test_cancel_queued_then_409(client: httpx.AsyncClient, app_db: str) ->
     assert again.status_code == 409 and "already ended cancelled" in again.json()["detail"]
 
 
+async def test_run_now_releases_a_queued_job_to_the_live_runners(
+    client: httpx.AsyncClient, app_db: str, auth_on: None
+) -> None:
+    res = await client.post(
+        "/jobs/staging_upsert", json={"terms": ["bakery"]}, headers=bearer("tenant-a")
+    )
+    body = res.json()
+    assert res.status_code == 202 and body["created"]
+    # In-process (no server lifespan): nothing runs queued jobs, and the route says so.
+    assert (body["start"], body["runs_at"]) == ("no_runner", None)
+    assert "no server and no `icp jobs run`" in body["when"]
+    job_id = body["job_id"]
+    with psycopg.connect(app_db, autocommit=True) as conn:  # a nightly server is alive
+        conn.execute(
+            "INSERT INTO job_runners (runner_id, kind, claims, cron, cron_tz)"
+            " VALUES ('srv', 'server', 'released', '0 2 * * *', 'Asia/Singapore')"
+        )
+    shown = (await client.get(f"/jobs/{job_id}", headers=bearer("tenant-a"))).json()
+    assert shown["start"] == "scheduled" and shown["runs_at"] and shown["eta_seconds"] is None
+    assert shown["when"].startswith("runs at the next scheduled run, 02:00 ")
+
+    # Another tenant cannot run it; its owner can, and then the live worker takes it now.
+    other = await client.post(f"/jobs/{job_id}/run", headers=bearer("tenant-b"))
+    assert other.status_code == 404
+    run = await client.post(f"/jobs/{job_id}/run", headers=bearer("tenant-a"))
+    assert run.status_code == 202, run.text
+    assert (run.json()["status"], run.json()["start"], run.json()["when"]) == (
+        "queued",
+        "now",
+        "starts now",
+    )
+    assert [r.status for r in await drain(claim_all=False)] == ["done"]  # a nightly worker
+    again = await client.post(f"/jobs/{job_id}/run", headers=bearer("tenant-a"))
+    assert again.status_code == 409 and "already ended done" in again.json()["detail"]
+    listed = (await client.get("/jobs", headers=bearer("tenant-a"))).json()["data"]
+    assert [(j["start"], j["runs"], j["attempts"]) for j in listed] == [("finished", 1, 0)]
+    assert (await client.post("/jobs/abc/run", headers=bearer("tenant-a"))).status_code == 404
+
+
 async def test_tenants_only_see_their_own_jobs(
     client: httpx.AsyncClient, app_db: str, auth_on: None
 ) -> None:
@@ -174,6 +213,7 @@ async def test_requests_without_a_valid_token_are_401_when_auth_is_on(
             ("GET", "/jobs/1"),
             ("POST", "/jobs/staging_upsert"),
             ("POST", "/jobs/1/cancel"),
+            ("POST", "/jobs/1/run"),
         ):
             res = await client.request(
                 method,

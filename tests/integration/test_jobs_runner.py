@@ -13,6 +13,7 @@ from tests.integration.jobs_support import (
     MANUFACTURING_ROWS,
     company_uens,
     enqueue,
+    fill_disk_at,
     icp,
     job,
     manufacturing_codes,
@@ -93,20 +94,7 @@ async def test_sql_failure_ends_error_with_the_message(
     reset_settings()
     codes = manufacturing_codes(app_db)
     job_id = await enqueue(app_db, codes)
-    with psycopg.connect(app_db, autocommit=True) as conn:
-        # A real server-side failure mid-walk: the disk "fills up" after 600 companies.
-        conn.execute("""
-            CREATE FUNCTION fail_disk() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-              IF (SELECT count(*) FROM companies) >= 600 THEN
-                RAISE EXCEPTION 'could not extend file "base/1/2": No space left on device'
-                  USING ERRCODE = 'disk_full';
-              END IF;
-              RETURN NEW;
-            END $$;
-            CREATE TRIGGER fail_disk BEFORE INSERT ON companies
-              FOR EACH ROW EXECUTE FUNCTION fail_disk();
-        """)
+    fill_disk_at(app_db, 600)  # a real server-side failure mid-walk
     reports = await drain()
     assert [r.status for r in reports] == ["error"]
     row = job(app_db, job_id)
