@@ -78,6 +78,8 @@ _RETRYABLE = (
 """Contention that may pass on retry; it costs an attempt if the run made no progress."""
 DB_DOWN = (psycopg.OperationalError, PoolTimeout, OSError)
 """What a call raises when the database cannot be reached."""
+OUTAGE_RECORD_TIMEOUT_SECONDS = 2.0
+"""How long a run cut off by an outage waits for a connection to record that."""
 
 
 def new_owner() -> str:
@@ -125,6 +127,8 @@ class RunReport:
     batch_ms: list[float] = field(default_factory=list)
     claimed: bool = True
     """False for a job ended in error without a run (abandoned on its last attempt)."""
+    outage: bool = False
+    """The run failed because the database was unreachable (it costs no attempt)."""
 
 
 class _Finished(Exception):
@@ -500,9 +504,10 @@ async def run_job(
         next_job_id=report.next_job_id,
         duration_ms=round(duration_ms, 1),
     )
-    await _record_stats(
-        pool, job, report, errors=errors, started_at=started_at, duration_ms=duration_ms
-    )
+    if report.status != "interrupted":  # unreachable database: the log line above keeps them
+        await _record_stats(
+            pool, job, report, errors=errors, started_at=started_at, duration_ms=duration_ms
+        )
     return report
 
 
@@ -514,7 +519,7 @@ async def _record_failure(
     owner: str,
     exc: BaseException,
 ) -> None:
-    outage = is_outage(exc)
+    outage = report.outage = is_outage(exc)
     transient = is_transient(exc)
     await report_failure(  # the one log line of this failure (with its traceback if a bug)
         exc,
@@ -526,7 +531,10 @@ async def _record_failure(
         rows=report.processed,
     )
     try:
-        async with pool.connection() as conn, conn.transaction():
+        # After an outage the pool reconnects on its own (slow) backoff: do not wait for it;
+        # the worker probes, renews the pool and releases the job as soon as it can.
+        timeout = OUTAGE_RECORD_TIMEOUT_SECONDS if outage else None
+        async with pool.connection(timeout=timeout) as conn, conn.transaction():
             if transient:
                 report.status = await queue.retry_job(
                     conn, job_id=job.job_id, owner=owner, error=report.error or "", count=not outage

@@ -16,8 +16,10 @@ jobs whose lease expired. Claims use ``FOR UPDATE SKIP LOCKED`` and leases, so a
 of workers on one database run each job once, one job at a time per worker.
 
 A database outage never ends a worker: it logs one line when the database goes away and
-one when it is back, retries with a backoff up to :data:`OUTAGE_BACKOFF_MAX`, and first
-releases the job whose run the outage interrupted (no attempt counted) before claiming.
+one when it is back. Meanwhile it probes the database on a connection of its own with a
+backoff up to :data:`OUTAGE_BACKOFF_MAX`; once the probe answers it renews the runner pool
+(which would otherwise reconnect on its own, slower backoff), first releases the job whose
+run the outage interrupted (no attempt counted), then claims as usual.
 
 Each worker keeps its row in ``job_runners`` fresh every :data:`KEEPALIVE_SECONDS` (what
 it claims, the schedule its server fires), so :mod:`jobs.timing` says when queued work
@@ -36,7 +38,7 @@ from typing import Literal
 
 import psycopg
 
-from db.pool import aresolve_database_url, get_pool
+from db.pool import aresolve_database_url, database_reachable, get_pool, reset_pool
 from db.queries import q
 from jobs import queue
 from jobs.failures import describe, report_failure
@@ -58,8 +60,8 @@ MAX_IDLE_SECONDS = 5.0
 """The longest a worker sleeps without looking at the queue."""
 MIN_IDLE_SECONDS = 0.25
 """The shortest sleep when a job looks due but another runner holds its row."""
-OUTAGE_BACKOFF_MAX = 30.0
-"""The longest wait between two tries while the database is unreachable."""
+OUTAGE_BACKOFF_MAX = 5.0
+"""The longest wait between two probes while the database is unreachable."""
 
 OutageFn = Callable[[str | None], None]
 """Called with a one-line message when the database goes away, and with None when back."""
@@ -164,6 +166,11 @@ class Worker:
 
     async def step(self) -> bool:
         """Release runs an outage interrupted, then drain; False if the database is down."""
+        if self.outage is not None:
+            if not await database_reachable():  # one connection outside the pool
+                return False
+            await reset_pool("runner")  # connect now, not at the pool's own backoff
+            self._up()
         pool = await get_pool("runner")
         try:
             while self._interrupted:
@@ -229,6 +236,8 @@ class Worker:
 
     def _report(self, report: RunReport) -> None:
         self.reports.append(report)
+        if report.outage:
+            self._down(report.error or "the database went away mid-job")
         if report.status == "interrupted":
             self._interrupted.append(report)
         if self.on_report is not None:
@@ -240,8 +249,8 @@ class Worker:
         self.outage = why if isinstance(why, str) else describe(why)
         self._backoff = 1.0
         message = (
-            f"database unreachable ({self.outage}); retrying every <= "
-            f"{OUTAGE_BACKOFF_MAX:.0f} s until it answers"
+            f"database unreachable ({self.outage}); trying again every "
+            f"{OUTAGE_BACKOFF_MAX:.0f} s or sooner until it answers"
         )
         log_event("outage", stage="worker", level=logging.WARNING, owner=self.owner, error=message)
         if self.on_outage is not None:

