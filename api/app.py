@@ -1,7 +1,8 @@
 """The custom FastAPI app the LangGraph server mounts beside its own routes.
 
 Its lifespan runs once per server process, on the event loop the graph's nodes use:
-it opens the process's one connection pool and starts the scheduler. Routes live under
+it opens the process's connection pool and starts the jobs service (the worker that runs
+and rescues jobs, and the scheduler's fires; see jobs.scheduler). Routes live under
 /jobs, /leads, /companies, /icp and /app only; every other path belongs to the server.
 """
 
@@ -24,7 +25,7 @@ from db.pool import close_pool, get_pool
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Open the pool and the scheduler for the server's lifetime."""
+    """Open the pool, the worker and the scheduler for the server's lifetime."""
     try:
         get_settings()
     except SettingsError as exc:

@@ -230,9 +230,10 @@ def seed_jobs(url: str) -> None:
         )
         conn.execute(
             "INSERT INTO background_jobs (tenant_id, job_type, status, request_key, total,"
-            " run_after)"
+            " run_after, released)"
             " SELECT 'tenant-' || i, 'staging_upsert', 'queued', md5('q' || i), 1000,"
-            " now() + CASE WHEN i % 2 = 0 THEN interval '1 hour' ELSE interval '0' END"
+            " now() + CASE WHEN i % 2 = 0 THEN interval '1 hour' ELSE interval '0' END,"
+            " i % 4 = 0"
             " FROM generate_series(1, 40) i"
         )
         conn.execute(
@@ -381,21 +382,75 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
             )
         ],
         "ssic_tree": [("ssic_tree", {}, "none", False)],
-        "enqueue_job": [
-            ("enqueue_job (new)", enqueue, f"tenant {TENANT}, a new request key", True),
+        "lock_request": [
+            ("lock_request", {**enqueue, "lock_space": 0x1C9_10}, f"tenant {TENANT}", False)
+        ],
+        "live_request_job": [
             (
-                "enqueue_job (twin exists)",
+                "live_request_job (twin exists)",
                 {**enqueue, "tenant_id": "tenant-2", "request_key": _md5("q2")},
                 "tenant-2, the key of its queued job",
+                False,
+            )
+        ],
+        "latest_request_job": [
+            (
+                "latest_request_job",
+                {**enqueue, "tenant_id": "tenant-7", "request_key": _md5("7")},
+                "tenant-7, the key of one of its finished jobs",
+                False,
+            )
+        ],
+        "insert_job": [("insert_job", enqueue, f"tenant {TENANT}, a new request key", True)],
+        "claim_job": [
+            (
+                "claim_job (immediate)",
+                {"owner": "bench-runner", "claim_all": True, **lease},
+                "owner bench-runner, every queued job, lease 60 s, backoff 2..600 s",
+                True,
+            ),
+            (
+                "claim_job (nightly: released only)",
+                {"owner": "bench-runner", "claim_all": False, **lease},
+                "owner bench-runner, released jobs and expired leases",
                 True,
             ),
         ],
-        "claim_job": [
+        "next_due": [("next_due (nightly)", {"claim_all": False, **lease}, "released only", False)],
+        "run_job_now": [
             (
-                "claim_job",
-                {"owner": "bench-runner", **lease},
-                "owner bench-runner, lease 60 s, backoff 2..600 s",
+                "run_job_now",
+                {"job_id": ctx.queued_job, "tenant_id": None},
+                f"queued job {ctx.queued_job}, operator",
                 True,
+            )
+        ],
+        "release_queued": [("release_queued", {}, "a fire", True)],
+        "notify_runners": [("notify_runners", {"reason": "bench"}, "bench", True)],
+        "register_runner": [
+            (
+                "register_runner",
+                {
+                    "runner_id": "bench",
+                    "kind": "server",
+                    "claims": "released",
+                    "cron": "0 2 * * *",
+                    "cron_tz": "Asia/Singapore",
+                },
+                "one server",
+                True,
+            )
+        ],
+        "unregister_runner": [("unregister_runner", {"runner_id": "bench"}, "one", True)],
+        "prune_runners": [("prune_runners", {}, "none", True)],
+        "live_runners": [("live_runners", {"live_seconds": 15.0}, "seen in 15 s", False)],
+        "recent_rate": [("recent_rate", {}, "latest 20 runs", False)],
+        "jobs_ahead": [
+            (
+                "jobs_ahead",
+                {"job_ids": [ctx.queued_job], "claim_all": False},
+                f"queued job {ctx.queued_job}",
+                False,
             )
         ],
         "fail_exhausted_jobs": [("fail_exhausted_jobs", {}, "none", True)],
@@ -446,7 +501,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "retry_job": [
             (
                 "retry_job",
-                {"job_id": job_id, "owner": owner, "error": "bench", **lease},
+                {"job_id": job_id, "owner": owner, "error": "bench", "count": True, **lease},
                 f"running job {job_id}",
                 True,
             )
@@ -506,7 +561,6 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "fire_recorded": [
             ("fire_recorded", {"job_name": "nightly", "fire_time": None}, "nightly", False)
         ],
-        "overdue_jobs": [("overdue_jobs", {"before": None}, "before now()", False)],
         "queue_waiting": [("queue_waiting", {}, "none", False)],
         "set_tenant_mode": [
             (
