@@ -78,6 +78,8 @@ _RETRYABLE = (
 """Contention that may pass on retry; it costs an attempt if the run made no progress."""
 DB_DOWN = (psycopg.OperationalError, PoolTimeout, OSError)
 """What a call raises when the database cannot be reached."""
+HEARTBEAT_MAX_SECONDS = 5.0
+"""The longest time between two lease renewals (lease / 3 when shorter)."""
 OUTAGE_RECORD_TIMEOUT_SECONDS = 2.0
 """How long a run cut off by an outage waits for a connection to record that."""
 
@@ -155,7 +157,8 @@ class _Heartbeat:
         self.task: asyncio.Task[None] | None = None
 
     async def _beat(self) -> None:
-        interval = max(self.lease / 3, 0.5)
+        # At most every 5 s whatever the lease: a lost lease is noticed that fast.
+        interval = min(max(self.lease / 3, 0.5), HEARTBEAT_MAX_SECONDS)
         while True:
             await asyncio.sleep(interval)
             try:

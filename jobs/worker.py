@@ -284,7 +284,10 @@ class Worker:
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(KEEPALIVE_SECONDS)
-            await self.register(timeout=KEEPALIVE_SECONDS)
+            try:
+                await self.register(timeout=KEEPALIVE_SECONDS)
+            except Exception as exc:  # a bug: logged, and the worker keeps running
+                await report_failure(exc, stage="worker", owner=self.owner, step="keep-alive")
 
     async def _listen(self) -> None:
         """Set ``wake`` on every runner NOTIFY; reconnect with a backoff when cut off."""
@@ -308,5 +311,8 @@ class Worker:
                     async for _ in conn.notifies():
                         self.wake.set()
             except DB_DOWN:
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, OUTAGE_BACKOFF_MAX)
+                pass  # an outage: the claim loop reports it
+            except Exception as exc:  # a bug: logged; the periodic look at the queue goes on
+                await report_failure(exc, stage="worker", owner=self.owner, step="listener")
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, OUTAGE_BACKOFF_MAX)

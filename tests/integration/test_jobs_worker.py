@@ -4,6 +4,9 @@ session timeouts, gap-free idempotent enqueue and resuming an unfinished request
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import time
 from collections.abc import AsyncIterator, Callable
 
 import psycopg
@@ -14,10 +17,13 @@ from jobs import queue
 from jobs.runner import claim_next, drain, run_job
 from jobs.worker import Worker
 from tests.integration.jobs_support import (
+    ICP,
     MANUFACTURING_ROWS,
+    ROOT,
     company_uens,
     enqueue,
     fill_disk_at,
+    icp_env,
     job,
     manufacturing_codes,
     sessions,
@@ -219,3 +225,34 @@ async def test_a_new_request_resumes_the_unfinished_range(
     fourth = await enqueue(app_db, codes)
     assert job(app_db, fourth)["parent_job_id"] is None
     assert job(app_db, fourth)["total"] == MANUFACTURING_ROWS
+
+
+def test_icp_jobs_run_forever_is_a_worker_without_a_server(sample_db: str) -> None:
+    proc = subprocess.Popen(
+        [ICP, "jobs", "run", "--forever"],
+        env=icp_env(sample_db),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while sessions(sample_db, "icp-listener", "idle", "%LISTEN icp_jobs%") == 0:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        with psycopg.connect(sample_db) as conn:
+            runners = conn.execute("SELECT kind, claims, cron FROM job_runners").fetchall()
+        assert runners == [("cli", "all", None)]  # "starts now" for every queued job
+        job_id = asyncio.run(enqueue(sample_db, manufacturing_codes(sample_db)))
+        while job(sample_db, job_id)["status"] != "done":
+            assert time.monotonic() < deadline + 30 and proc.poll() is None
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "running queued jobs until stopped" in out
+    assert f"job {job_id}: done 1,171/1,171" in out
+    with psycopg.connect(sample_db) as conn:
+        assert conn.execute("SELECT count(*) FROM job_runners").fetchone() == (0,)
