@@ -25,12 +25,14 @@ from langgraph_sdk import get_client
 
 from icp.devserver import DevServer, start_server
 from tests.integration.jobs_support import (
+    GATE_LOCK,
     ICP,
     MANUFACTURING_ROWS,
     ROOT,
     company_uens,
     division_codes,
     enqueue,
+    gate_batches,
     icp_env,
     job,
     manufacturing_codes,
@@ -251,8 +253,10 @@ def all_done_or_cancelled(url: str) -> bool:
 
 
 def test_5_a_hung_runner_loses_its_locks_and_its_job_to_a_live_server(sample_db: str) -> None:
-    slow_batches(sample_db, 0.3)  # a batch statement long enough to stop the runner inside
     env = {**ENV, "STAGING_BATCH_SIZE": "100"}
+    gate_batches(sample_db, 150)  # the second batch waits for a lock this test holds
+    gate = psycopg.connect(sample_db, autocommit=True)
+    gate.execute("SELECT pg_advisory_lock(%s)", (GATE_LOCK,))
     with server(sample_db, **env) as srv:
         wait_until(lambda: fires(sample_db) == 1, 30, "the start-up catch-up")
         job_id = queue_job(sample_db)  # after the fire: only the CLI runner takes it
@@ -267,22 +271,22 @@ def test_5_a_hung_runner_loses_its_locks_and_its_job_to_a_live_server(sample_db:
         try:
             wait_until(
                 lambda: (
-                    job(sample_db, job_id)["processed"] >= 100
-                    and sessions(sample_db, "icp-runner", "active", "WITH icp AS%") > 0
+                    job(sample_db, job_id)["processed"] == 100
+                    and sessions(sample_db, "icp-runner", "active", "WITH icp AS%") == 1
                 ),
                 60,
-                "the CLI runner is in a batch",
+                "the CLI runner is inside its second batch",
             )
-            cli.send_signal(signal.SIGSTOP)
+            cli.send_signal(signal.SIGSTOP)  # the runner hangs...
             hung = time.monotonic()
-            # The stopped runner's transaction stays open with its batch's row locks...
+            gate.close()  # ... after its statement: its transaction stays open, rows locked
             wait_until(
-                lambda: sessions(sample_db, "icp-runner", "idle in transaction", "%") > 0,
+                lambda: sessions(sample_db, "icp-runner", "idle in transaction", "%") == 1,
                 5,
                 "the hung transaction",
             )
-            # ... until the server ends it (idle-in-transaction timeout); after the lease the
-            # server's worker takes the job over and is not blocked by those locks.
+            # The server ends it (idle-in-transaction timeout) and, after the lease, its
+            # worker takes the job over; the hung runner's locks do not block it.
             wait_until(
                 lambda: job(sample_db, job_id)["status"] == "done",
                 hung + BOUND - time.monotonic(),
@@ -290,6 +294,7 @@ def test_5_a_hung_runner_loses_its_locks_and_its_job_to_a_live_server(sample_db:
             )
             assert sessions(sample_db, "icp-runner", "idle in transaction", "%") == 0
         finally:
+            gate.close()
             cli.send_signal(signal.SIGCONT)
         out, _ = cli.communicate(timeout=60)
         assert srv.proc.poll() is None
@@ -297,11 +302,12 @@ def test_5_a_hung_runner_loses_its_locks_and_its_job_to_a_live_server(sample_db:
     assert cli.returncode == 0, out
     assert f"job {job_id}: lost" in out, out
     row = job(sample_db, job_id)
-    assert (row["status"], row["processed"], row["total"], row["runs"]) == (
+    assert (row["status"], row["processed"], row["total"], row["runs"], row["attempts"]) == (
         "done",
         MANUFACTURING_ROWS,
         MANUFACTURING_ROWS,
         2,
+        0,  # the hung run had committed a batch: not a failure
     )
     assert_exact(sample_db)
 

@@ -110,6 +110,24 @@ def slow_batches(url: str, seconds: float) -> None:
         )
 
 
+GATE_LOCK = 4242001
+"""The advisory lock a gated batch waits for (see :func:`gate_batches`)."""
+
+
+def gate_batches(url: str, companies: int) -> None:
+    """Make every batch that brings companies to ``companies`` rows or more wait for
+    :data:`GATE_LOCK` (an advisory lock a test holds to stop a runner inside a batch)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION gate_batch() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN IF (SELECT count(*) FROM companies) >= {int(companies)} THEN"
+            f" PERFORM pg_advisory_lock({GATE_LOCK}); PERFORM pg_advisory_unlock({GATE_LOCK});"
+            " END IF; RETURN NULL; END $$;"
+            " CREATE TRIGGER gate_batch AFTER INSERT ON companies"
+            " FOR EACH STATEMENT EXECUTE FUNCTION gate_batch();"
+        )
+
+
 def fill_disk_at(url: str, companies: int) -> None:
     """Fail every insert into companies with a real disk_full error once it holds that many."""
     with psycopg.connect(url, autocommit=True) as conn:
