@@ -1,4 +1,4 @@
--- 0010: jobs that never strand, run when users expect them, and say when.
+-- 0008: jobs that never strand, run when users expect them, and say when.
 --
 -- released: a queued job any runner may claim as soon as run_after passes. False only for
 --   work waiting for the scheduled fire (JOBS_START=nightly); a fire, "run now", a
