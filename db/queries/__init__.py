@@ -1,4 +1,8 @@
-"""Named SQL blocks loaded once from ``db/queries/*.sql`` (``-- name: claim_job``)."""
+"""Named SQL blocks loaded once from ``db/queries/*.sql`` (``-- name: claim_job``).
+
+A block may include another with ``/*= name */`` (one level: an included block includes
+nothing), so a shared select list is written once.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from functools import lru_cache
 from importlib import resources
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"/\*=\s*(\w+)\s*\*/")
 
 
 def parse_blocks(text: str) -> dict[str, str]:
@@ -29,7 +34,19 @@ def _all() -> dict[str, str]:
                 if name in blocks:
                     raise ValueError(f"duplicate query name {name!r} in {entry.name}")
                 blocks[name] = body
-    return blocks
+    return resolve_includes(blocks)
+
+
+def resolve_includes(blocks: dict[str, str]) -> dict[str, str]:
+    """Return the blocks with each ``/*= name */`` replaced by that block's SQL."""
+    return {name: _INCLUDE.sub(lambda m: _included(blocks, m[1]), b) for name, b in blocks.items()}
+
+
+def _included(blocks: dict[str, str], name: str) -> str:
+    body = blocks.get(name)
+    if body is None or _INCLUDE.search(body):
+        raise ValueError(f"/*= {name} */ includes no plain SQL block")
+    return body
 
 
 def q(name: str) -> str:

@@ -207,7 +207,8 @@ WHERE job_id = %(job_id)s AND status IN ('queued', 'running')
   AND (%(tenant_id)s::text IS NULL OR tenant_id = %(tenant_id)s::text)
 RETURNING job_id
 
--- name: get_job
+-- name: job_row
+-- A job as the routes, the CLI and the chat show it (included by get_job and list_jobs).
 SELECT j.job_id, j.tenant_id, j.job_type, j.status, j.processed, j.total, j.error,
        j.created_at, j.started_at, j.ended_at, j.attempts, j.max_attempts, j.cancel_requested,
        j.parent_job_id, j.params, j.cursor, j.run_after, j.lease_owner, j.lease_until,
@@ -215,17 +216,14 @@ SELECT j.job_id, j.tenant_id, j.job_type, j.status, j.processed, j.total, j.erro
        (SELECT c.job_id FROM background_jobs c WHERE c.parent_job_id = j.job_id
          ORDER BY c.job_id LIMIT 1) AS next_job_id
 FROM background_jobs j
+
+-- name: get_job
+/*= job_row */
 WHERE j.job_id = %(job_id)s AND (%(tenant_id)s::text IS NULL OR j.tenant_id = %(tenant_id)s::text)
 
 -- name: list_jobs
 -- One keyset page, newest first: job_id < before; never OFFSET, never COUNT(*).
-SELECT j.job_id, j.tenant_id, j.job_type, j.status, j.processed, j.total, j.error,
-       j.created_at, j.started_at, j.ended_at, j.attempts, j.max_attempts, j.cancel_requested,
-       j.parent_job_id, j.params, j.cursor, j.run_after, j.lease_owner, j.lease_until,
-       j.released, j.runs, j.run_base, j.run_started_at, j.updated_at,
-       (SELECT c.job_id FROM background_jobs c WHERE c.parent_job_id = j.job_id
-         ORDER BY c.job_id LIMIT 1) AS next_job_id
-FROM background_jobs j
+/*= job_row */
 WHERE (%(tenant_id)s::text IS NULL OR j.tenant_id = %(tenant_id)s::text)
   AND (%(status)s::text IS NULL OR j.status = %(status)s::text)
   AND j.job_id < %(before)s

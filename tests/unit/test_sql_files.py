@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.migrate import discover, split_statements
-from db.queries import parse_blocks
+from db.queries import _all, parse_blocks, resolve_includes
 
 
 def test_parse_blocks() -> None:
@@ -16,6 +16,20 @@ def test_parse_blocks() -> None:
 def test_duplicate_block_names_are_rejected() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         parse_blocks("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
+
+
+def test_includes_are_replaced_by_the_named_block() -> None:
+    text = "-- name: cols\nSELECT a, b FROM t\n-- name: one\n/*= cols */\nWHERE a = 1;"
+    blocks = parse_blocks(text)
+    assert resolve_includes(blocks)["one"] == "SELECT a, b FROM t\nWHERE a = 1"
+    with pytest.raises(ValueError, match="no plain SQL block"):
+        resolve_includes(parse_blocks("-- name: one\n/*= missing */"))
+    with pytest.raises(ValueError, match="no plain SQL block"):  # one level only
+        resolve_includes(parse_blocks("-- name: a\n/*= b */\n-- name: b\n/*= a */"))
+
+
+def test_shipped_blocks_include_only_what_exists() -> None:
+    assert not [name for name, sql in _all().items() if "/*=" in sql]
 
 
 def test_migrations_are_numbered_in_order() -> None:
