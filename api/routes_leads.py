@@ -12,6 +12,7 @@ another list, tenant or filter set is a 400 with a one-line ``detail``.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -28,6 +29,7 @@ from api.pagination import (
     scope_of,
 )
 from api.routes_jobs import ERRORS, JobsRoute
+from db.companies import list_searches
 from db.queries import q
 
 Bucket = Literal["high", "medium", "low"]
@@ -35,7 +37,11 @@ MAX_NAME_PREFIX = 100
 
 router = APIRouter(tags=["leads"], route_class=JobsRoute)
 
-LEADS = Keyset("leads", {"score": int, "company_id": int}, {"score": 101, "company_id": 0})
+LEADS = Keyset(
+    "leads",
+    {"score": int, "company_id": int, "search_id": int},
+    {"score": 101, "company_id": 0, "search_id": 0},
+)
 COMPANIES = Keyset("companies", {"company_id": int}, {"company_id": 0})
 COMPANIES_BY_NAME = Keyset(
     "companies_by_name", {"name_key": str, "company_id": int}, {"name_key": "", "company_id": 0}
@@ -64,6 +70,7 @@ class LeadPublic(BaseModel):
     """A company scored for the caller's ICP."""
 
     company_id: int
+    search_id: int = Field(description="the saved search that scored it (GET /icp/searches)")
     uen: str
     name: str
     industry_code: str | None = Field(description="SSIC 2020 subclass (5 digits)")
@@ -71,7 +78,29 @@ class LeadPublic(BaseModel):
     incorporation_year: int | None
     score: int = Field(ge=0, le=100)
     bucket: Bucket
-    rationale: str = Field(description="why the company scored what it did")
+    rationale: str = Field(description="the points of each factor of the score, in full")
+    status: str | None = Field(description="registry status (Live Company, Struck Off, ...)")
+    is_live: bool
+    address: str | None = Field(description="registered address")
+
+
+class SearchPublic(BaseModel):
+    """A saved search: one per tenant and resolved SSIC code set."""
+
+    search_id: int
+    terms: list[str] = Field(description="the latest wording of the search")
+    codes: list[str] = Field(description="the SSIC 2020 subclasses it matches")
+    created_at: datetime
+    used_at: datetime
+    total: int = Field(description="registry companies with these codes")
+    live: int = Field(description="of which live")
+    scored: int = Field(description="companies scored for this search so far")
+
+
+class SearchesPage(BaseModel):
+    """A tenant's saved searches, latest first."""
+
+    data: list[SearchPublic]
 
 
 class LeadsPage(BaseModel):
@@ -131,18 +160,32 @@ async def list_leads(
     conn: Conn,
     bucket: Annotated[Bucket | None, Query(description="only leads in this bucket")] = None,
     industry_code: CodePrefix = None,
+    search_id: Annotated[
+        int | None,
+        Query(ge=1, le=2**63 - 1, description="only this saved search's leads (GET /icp/searches)"),
+    ] = None,
+    status: Annotated[
+        Literal["live", "all"],
+        Query(description="live (default): live companies only; all: also struck off, ..."),
+    ] = "live",
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> LeadsPage:
     """List the tenant's scored companies, best first, keyset-paged."""
     industry_code = _code_prefix("industry_code", industry_code)
-    scope = scope_of(tenant, bucket=bucket, industry_code=industry_code)
+    scope = scope_of(
+        tenant, bucket=bucket, industry_code=industry_code, search_id=search_id, status=status
+    )
     after = LEADS.after_or_400(cursor, scope)
     filters = []
     if bucket:
         filters.append("leads_bucket_filter")
     if industry_code:
         filters.append("leads_industry_filter")
+    if search_id is not None:
+        filters.append("leads_search_filter")
+    if status == "live":
+        filters.append("leads_live_filter")
     rows = await _fetch(
         conn,
         "leads_page",
@@ -151,6 +194,8 @@ async def list_leads(
             "tenant_id": tenant,
             "score": after["score"],
             "company_id": after["company_id"],
+            "search_id": after["search_id"],
+            "only_search": search_id,
             "bucket": bucket,
             "industry_prefix": industry_code,
             "limit": limit + 1,
@@ -199,3 +244,14 @@ async def list_companies(
         rows = await _fetch(conn, "companies_page", filters, params)
     page, next_cursor = keyset.page(rows, limit, scope)
     return CompaniesPage(data=[CompanyPublic(**r) for r in page], next_cursor=next_cursor)
+
+
+@router.get("/icp/searches", response_model=SearchesPage, responses=ERRORS, tags=["searches"])
+async def searches(
+    tenant: CurrentTenant,
+    conn: Conn,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="searches to list")] = 100,
+) -> SearchesPage:
+    """List the tenant's saved searches, latest first, with total, live and scored counts."""
+    rows = await list_searches(conn, tenant_id=tenant, limit=limit)
+    return SearchesPage(data=[SearchPublic(**r) for r in rows])

@@ -1,8 +1,9 @@
 """Turn matching registry rows into enriched, scored companies (shared by chat and runner).
 
-One set-based statement per call: select staging rows (the chat's head pick or the
-runner's next keyset batch), upsert them into ``companies`` with registry-derived
-enrichment, and write the tenant's ``lead_scores``. Statements that carry the ICP code
+One set-based statement per call: select staging rows (the chat's head pick, the true
+top of the search by score, or the runner's next keyset batch), upsert them into
+``companies`` with registry-derived enrichment, and write the scores of the tenant's saved
+search (``lead_scores`` per tenant, search and company; ``icp_searches`` holds the searches). Statements that carry the ICP code
 list are executed unprepared: a generic plan for a large ``= ANY(...)`` list was
 measured 5x slower than a custom one.
 """
@@ -52,14 +53,17 @@ async def upsert_scored(
     codes: Sequence[IcpCode],
     *,
     tenant_id: str,
+    search_id: int,
     limit: int,
     job_id: int | None = None,
     after: tuple[str, str] = ("", ""),
 ) -> list[dict[str, Any]]:
-    """Upsert, enrich and score up to ``limit`` matching rows; return them best first."""
+    """Upsert, enrich and score up to ``limit`` matching rows for one saved search; return
+    them best first (ties by UEN)."""
     params: dict[str, Any] = {
         **icp_params(codes),
         "tenant_id": tenant_id,
+        "search_id": search_id,
         "limit": limit,
         "job_id": job_id,
         "after_code": after[0],
@@ -88,18 +92,46 @@ async def count_matching_by_term(
     return {str(term): (int(total), int(live)) for term, total, live in await cur.fetchall()}
 
 
+async def ensure_search(
+    conn: AsyncConnection[Any],
+    *,
+    tenant_id: str,
+    terms: Sequence[str],
+    codes: Sequence[IcpCode] | Sequence[str],
+) -> int:
+    """Return the id of the tenant's saved search for this code set, creating it once."""
+    code_list = sorted({c if isinstance(c, str) else c.code for c in codes})
+    cur = await conn.execute(
+        q("ensure_search"),
+        {"tenant_id": tenant_id, "terms": list(terms), "codes": code_list},
+        prepare=False,
+    )
+    row = await cur.fetchone()
+    assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers
+    return int(row[0])
+
+
+async def list_searches(
+    conn: AsyncConnection[Any], *, tenant_id: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Return the tenant's saved searches, latest first, with total, live and scored counts."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(q("list_searches"), {"tenant_id": tenant_id, "limit": limit})
+        return await cur.fetchall()
+
+
 async def scored_leads_page(
     conn: AsyncConnection[Any],
     *,
     tenant_id: str,
-    codes: Sequence[str],
+    search_id: int,
     shown: Sequence[int],
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Return the tenant's best scored companies with these codes, leaving out ``shown``."""
+    """Return one saved search's best scored companies, leaving out ``shown``."""
     params = {
         "tenant_id": tenant_id,
-        "codes": list(codes),
+        "search_id": search_id,
         "shown": list(shown),
         "limit": limit,
     }
@@ -109,13 +141,15 @@ async def scored_leads_page(
 
 
 async def sample_matching(
-    conn: AsyncConnection[Any], codes: Sequence[str], limit: int = 20
+    conn: AsyncConnection[Any], codes: Sequence[IcpCode] | Sequence[str], limit: int = 20
 ) -> list[dict[str, Any]]:
-    """Return up to ``limit`` matching staging rows (live first) without writing anything."""
+    """Return the top ``limit`` live matching staging rows by score without writing anything
+    (plain code strings count as fully matched codes)."""
+    icp = [c if isinstance(c, IcpCode) else IcpCode(c, 1.0, "") for c in codes]
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             with_source("sample_matching", "head_source"),
-            {"codes": list(codes), "limit": limit},
+            {**icp_params(icp), "limit": limit},
             prepare=False,
         )
         return await cur.fetchall()

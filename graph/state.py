@@ -87,7 +87,7 @@ class LeadRow(TypedDict):
     bucket: Bucket
     """high, medium or low (from the score)."""
     rationale: str
-    """Why it scored what it did."""
+    """Why it scored what it did: the points of each factor (README "Lead score")."""
     status: str | None
     """Registry status ("Live Company", "Struck Off", ...); None when unknown."""
     is_live: bool | None
@@ -222,6 +222,9 @@ class State(InputState, total=False):
     for them)."""
     mode: str
     """Effective mode: tenant override, else STAGING_UPSERT_MODE."""
+    search_id: int | None
+    """The tenant's saved search for the resolved code set (``GET /leads?search_id=``);
+    None until the chat wrote something for it."""
     tenant_id: str
     """Tenant the request runs for."""
     total: int | None
@@ -264,6 +267,7 @@ class OutputState(TypedDict, total=False):
     set_aside: list[SetAsidePart]
     clarify: Clarification | None
     mode: str
+    search_id: int | None
     total: int | None
     live: int | None
     groups: list[SearchGroup]

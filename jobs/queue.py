@@ -61,10 +61,14 @@ def request_key(codes: Sequence[IcpCode]) -> str:
     return hashlib.sha256(",".join(sorted({c.code for c in codes})).encode()).hexdigest()[:32]
 
 
-def staging_params(terms: Sequence[str], codes: Sequence[IcpCode]) -> dict[str, Any]:
-    """Return the JSON params of a staging_upsert job."""
+def staging_params(
+    terms: Sequence[str], codes: Sequence[IcpCode], search_id: int | None = None
+) -> dict[str, Any]:
+    """Return the JSON params of a staging_upsert job (``search_id``: the saved search it
+    scores into; without one the runner finds or creates the search of its code set)."""
     return {
         "terms": list(terms),
+        **({"search_id": search_id} if search_id is not None else {}),
         "codes": [
             {"code": c.code, "weight": c.weight, "term": c.term, "title": c.title}
             for c in sorted(codes, key=lambda c: c.code)
@@ -91,6 +95,7 @@ async def enqueue_staging_upsert(
     parent_job_id: int | None = None,
     cursor: dict[str, Any] | None = None,
     key: str | None = None,
+    search_id: int | None = None,
 ) -> Enqueued:
     """Queue a staging_upsert job, or return the tenant's queued/running twin.
 
@@ -123,7 +128,7 @@ async def enqueue_staging_upsert(
             q("insert_job"),
             {
                 **fields,
-                "params": Jsonb(staging_params(terms, codes)),
+                "params": Jsonb(staging_params(terms, codes, search_id)),
                 "total": total,
                 "max_attempts": max_attempts,
                 "parent_job_id": parent_job_id,

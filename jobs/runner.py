@@ -47,7 +47,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from config.settings import get_settings
-from db.companies import IcpCode, count_matching, row_key, upsert_scored
+from db.companies import IcpCode, count_matching, ensure_search, row_key, upsert_scored
 from db.pool import get_pool
 from db.registry import registry_stable
 from jobs import queue
@@ -249,6 +249,9 @@ class _Walk:
         self.codes: list[IcpCode] = queue.codes_from_params(job.params)
         self.code_list = sorted({c.code for c in self.codes})
         self.terms = [str(t) for t in job.params.get("terms", [])]
+        search_id = job.params.get("search_id")
+        self.search_id: int | None = int(search_id) if search_id is not None else None
+        """The saved search the job scores into (found or created at start if not given)."""
         cursor = job.cursor or {}
         self.start = _key(cursor, "from") or ("", "")
         """Where this job's range begins (a continuation starts where its parent stopped)."""
@@ -303,6 +306,10 @@ class _Walk:
                 await self.finish("error", self.job.total, "the job has no SSIC codes to process")
             raise _Finished
         async with self.conn.transaction():
+            if self.search_id is None:
+                self.search_id = await ensure_search(
+                    self.conn, tenant_id=self.job.tenant_id, terms=self.terms, codes=self.codes
+                )
             matching, _live = await count_matching(self.conn, self.code_list)
             self.progress = await queue.start_job(
                 self.conn,
@@ -336,6 +343,7 @@ class _Walk:
                 "batch_source",
                 self.codes,
                 tenant_id=self.job.tenant_id,
+                search_id=self.search_id or 0,
                 limit=limit,
                 job_id=self.job.job_id,
                 after=self.after,
@@ -432,6 +440,7 @@ class _Walk:
                 "covered": self.covered + self.progress.processed,
             },
             key=f"{base_key}:after:{self.job.job_id}",
+            search_id=self.search_id,
         )
         return child.job_id
 

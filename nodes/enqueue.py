@@ -10,6 +10,7 @@ from langchain_core.runnables import RunnableConfig
 from config.settings import get_settings
 from db.pool import get_pool
 from graph.state import JobInfo, JobStatus, State
+from db.companies import ensure_search
 from jobs.queue import enqueue_staging_upsert, get_job
 from jobs.timing import job_timing
 from nodes.context import budget_s, failed_step, tenant_of
@@ -30,13 +31,21 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
         async with asyncio.timeout(budget_s()):
             pool = await get_pool()
             async with pool.connection(timeout=budget_s()) as conn:
+                codes, terms = icp_codes(state.get("codes", [])), state.get("terms", [])
+                search_id = state.get("search_id")
+                if search_id is None:  # no head step (UPSERT_SYNC_LIMIT=0): find the search
+                    async with conn.transaction():
+                        search_id = await ensure_search(
+                            conn, tenant_id=tenant_of(config), terms=terms, codes=codes
+                        )
                 job = await enqueue_staging_upsert(
                     conn,
                     tenant_id=tenant_of(config),
-                    terms=state.get("terms", []),
-                    codes=icp_codes(state.get("codes", [])),
+                    terms=terms,
+                    codes=codes,
                     total=total,
                     max_attempts=get_settings().job_max_attempts,
+                    search_id=search_id,
                 )
                 row = await get_job(conn, job.job_id, None)
                 timing = await job_timing(conn, row) if row else None
@@ -56,4 +65,4 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
         info["runs_at"] = timing.runs_at.isoformat() if timing.runs_at else None
         info["eta_seconds"] = timing.eta_seconds
         info["when"] = timing.text
-    return {"job": info}
+    return {"job": info, "search_id": search_id}

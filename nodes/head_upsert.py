@@ -1,4 +1,9 @@
-"""head_upsert: upsert, enrich and score the first few matching companies inside the chat."""
+"""head_upsert: upsert, enrich and score the search's best companies inside the chat.
+
+The head is the true top ``UPSERT_SYNC_LIMIT`` live companies by the documented score over
+every matching registry row (``head_source``), scored into the tenant's saved search for
+the code set (created on first use; its id goes to the state as ``search_id``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
-from db.companies import IcpCode, upsert_scored
+from db.companies import IcpCode, ensure_search, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
 from nodes.cards import lead_row
@@ -33,15 +38,17 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                         "SELECT set_config('statement_timeout', %s, true)",
                         (f"{int(budget * 1000)}ms",),
                     )
+                    codes = icp_codes(state.get("codes", []))
+                    tenant = tenant_of(config)
+                    search_id = await ensure_search(
+                        conn, tenant_id=tenant, terms=state.get("terms", []), codes=codes
+                    )
                     rows = await upsert_scored(
-                        conn,
-                        "head_source",
-                        icp_codes(state.get("codes", [])),
-                        tenant_id=tenant_of(config),
+                        conn, "head_source", codes, tenant_id=tenant, search_id=search_id,
                         limit=limit,
                     )
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Scoring the first companies", exc, config, node="head_upsert")
         return {"head": [], "errors": [*state.get("errors", []), error]}
     head = [lead_row(r) for r in rows]
-    return {"head": head, "shown": [r["company_id"] for r in head]}
+    return {"head": head, "shown": [r["company_id"] for r in head], "search_id": search_id}

@@ -26,7 +26,7 @@ async def more_leads(state: State, config: RunnableConfig) -> dict[str, Any]:
             rows = await scored_leads_page(
                 conn,
                 tenant_id=tenant_of(config),
-                codes=[c["code"] for c in state.get("codes", [])],
+                search_id=int(state.get("search_id") or 0),
                 shown=shown,
                 limit=size,
             )

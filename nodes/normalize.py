@@ -97,6 +97,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "page": [],
         "shown": [],
         "job": None,
+        "search_id": None,
         "candidates": [],
         "errors": [],
         "started_at": time.time(),

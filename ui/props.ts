@@ -21,7 +21,7 @@ export interface LeadRow {
   score: number;
   /** high, medium or low (from the score). */
   bucket: Bucket;
-  /** Why it scored what it did. */
+  /** Why it scored what it did: the points of each factor (README "Lead score"). */
   rationale: string;
   /** Registry status ("Live Company", "Struck Off", ...); null when unknown. */
   status: string | null;

@@ -1,18 +1,28 @@
--- Registry rows become companies, enriched from the registry and scored for a tenant.
--- upsert_scored is one set-based statement; its source placeholder is one of the *_source blocks
--- below, each selecting the staging rows to process.
+-- Registry rows become companies, enriched from the registry and scored for a tenant's
+-- saved search. upsert_scored is one set-based statement; its source placeholder is one of
+-- the *_source blocks below, each selecting the staging rows to process.
+-- The score (README "Lead score") is fit(code) + the registry-only prior of the row
+-- (staging_acra_companies.registry_prior, migration 0010); a company that is not live is
+-- capped at 20.
 
 -- name: head_source
--- Up to %(limit)s matching rows, live entities first, in (primary_ssic_code, uen) order;
--- each branch walks an index and stops early, the second runs only if the first is short.
-(SELECT s.* FROM staging_acra_companies s
-  WHERE s.is_live AND s.primary_ssic_code = ANY(%(codes)s::text[])
-  ORDER BY s.primary_ssic_code, s.uen LIMIT %(limit)s)
-UNION ALL
-(SELECT s.* FROM staging_acra_companies s
-  WHERE NOT s.is_live AND s.primary_ssic_code = ANY(%(codes)s::text[])
-  ORDER BY s.primary_ssic_code, s.uen LIMIT %(limit)s)
-LIMIT %(limit)s
+-- The true top %(limit)s live matching rows by fit + prior, without sorting every match:
+-- per code, the first %(limit)s rows of staging_live_ssic_prior_idx
+-- (primary_ssic_code, registry_prior DESC, uen) WHERE is_live (the fit is the same for
+-- every row of a code, so the overall top is among them); then the best %(limit)s of
+-- that merge, ties by UEN. Companies that are not live never enter the head.
+SELECT s.* FROM (
+    SELECT t.uen, icp_points_fit(h.weight) + t.registry_prior AS rank_score
+    FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
+    CROSS JOIN LATERAL (
+        SELECT x.uen, x.registry_prior FROM staging_acra_companies x
+        WHERE x.is_live AND x.primary_ssic_code = h.code
+        ORDER BY x.registry_prior DESC, x.uen
+        LIMIT %(limit)s) t
+    ORDER BY rank_score DESC, t.uen
+    LIMIT %(limit)s
+) top
+JOIN staging_acra_companies s ON s.uen = top.uen
 
 -- name: batch_source
 -- The next keyset batch after (after_code, after_uen); never OFFSET.
@@ -34,16 +44,17 @@ WITH icp AS (
 ), facts AS (
     SELECT src.uen, src.entity_name, src.primary_ssic_code,
            coalesce(r.title, initcap(src.primary_ssic_description)) AS industry_norm,
-           src.registration_incorporation_date,
+           src.registration_incorporation_date, src.annual_return_date,
+           icp_snapshot(src.loaded_at) AS snapshot,
            extract(year FROM src.registration_incorporation_date)::int AS incorporation_year,
            src.entity_status_description, src.is_live, src.entity_type_description,
            src.company_type_description, src.no_of_officers, src.postal_code,
+           src.street_name,
            concat_ws(' ', src.block, src.street_name,
                      CASE WHEN src.level_no IS NOT NULL OR src.unit_no IS NOT NULL
                           THEN '#' || concat_ws('-', src.level_no, src.unit_no) END,
                      src.building_name, 'Singapore ' || src.postal_code) AS address,
-           (src.postal_code ~ '^[0-9]{6}$' AND src.street_name IS NOT NULL) AS address_complete,
-           (src.postal_code IS NOT NULL OR src.street_name IS NOT NULL) AS address_partial
+           (src.postal_code ~ '^[0-9]{6}$' AND src.street_name IS NOT NULL) AS address_complete
     FROM src LEFT JOIN ssic_ref r ON r.code = src.primary_ssic_code
 ), up AS (
     INSERT INTO companies AS c (
@@ -71,60 +82,66 @@ WITH icp AS (
 ), parts AS (
     SELECT up.*, f.is_live, f.entity_status_description AS status, f.address,
            f.entity_type_description AS entity_type, f.no_of_officers AS officers,
-           f.address_complete, f.address_partial, icp.term, coalesce(icp.weight, 0) AS weight,
-           CASE WHEN up.incorporation_year IS NULL THEN NULL
-                ELSE extract(year FROM now())::int - up.incorporation_year END AS age,
-           round(40 * coalesce(icp.weight, 0))::int AS p_fit,
-           CASE WHEN f.is_live THEN 20 ELSE 0 END AS p_live,
-           CASE WHEN f.entity_type_description = 'Local Company' THEN 10
-                WHEN f.entity_type_description = 'Foreign Company Branch' THEN 8
-                WHEN f.entity_type_description LIKE 'Limited%%Partnership' THEN 7
-                WHEN f.entity_type_description LIKE 'Sole Proprietorship%%' THEN 4
-                ELSE 3 END AS p_type,
-           CASE WHEN up.incorporation_year IS NULL THEN 0
-                WHEN extract(year FROM now())::int - up.incorporation_year >= 10 THEN 10
-                WHEN extract(year FROM now())::int - up.incorporation_year >= 5 THEN 7
-                WHEN extract(year FROM now())::int - up.incorporation_year >= 2 THEN 4
-                ELSE 2 END AS p_age,
-           CASE WHEN f.no_of_officers >= 5 THEN 10 WHEN f.no_of_officers >= 3 THEN 7
-                WHEN f.no_of_officers = 2 THEN 5 WHEN f.no_of_officers = 1 THEN 3
-                ELSE 0 END AS p_officers,
-           CASE WHEN f.address_complete THEN 10 WHEN f.address_partial THEN 5
-                ELSE 0 END AS p_address
+           f.annual_return_date, f.registration_incorporation_date AS registered,
+           icp.term,
+           icp_points_fit(coalesce(icp.weight, 0)) AS p_fit,
+           icp_points_filing(f.annual_return_date, f.snapshot) AS p_filing,
+           icp_points_age(f.registration_incorporation_date, f.snapshot) AS p_age,
+           icp_points_officers(f.no_of_officers) AS p_officers,
+           icp_points_entity_type(f.entity_type_description) AS p_type,
+           icp_points_address(f.postal_code, f.street_name) AS p_address
     FROM up
     JOIN facts f ON f.uen = up.uen
     LEFT JOIN icp ON icp.code = up.industry_code
 ), scored AS (
-    SELECT parts.*, least(100, p_fit + p_live + p_type + p_age + p_officers + p_address) AS score
+    SELECT parts.*,
+           CASE WHEN is_live
+                THEN least(100, p_fit + p_filing + p_age + p_officers + p_type + p_address)
+                ELSE least(20, p_fit + p_filing + p_age + p_officers + p_type + p_address)
+           END AS score
     FROM parts
 ), ins AS (
-    INSERT INTO lead_scores AS ls (tenant_id, company_id, score, bucket, rationale, terms,
-                                   job_id, computed_at)
-    SELECT %(tenant_id)s, company_id, score,
-           CASE WHEN score >= 70 THEN 'high' WHEN score >= 45 THEN 'medium' ELSE 'low' END,
-           concat_ws('; ',
-               format('fits %%s (SSIC %%s %%s)', coalesce(quote_literal(term), 'no ICP term'),
-                      industry_code, coalesce(industry_norm, 'unknown industry')),
-               coalesce(lower(status), 'status unknown'),
-               coalesce(entity_type, 'entity type unknown'),
-               CASE WHEN age IS NOT NULL
-                    THEN format('est. %%s (%%s y)', incorporation_year, age) END,
-               CASE WHEN officers IS NOT NULL THEN format('%%s officer%%s', officers,
-                    CASE WHEN officers = 1 THEN '' ELSE 's' END) END,
-               CASE WHEN address_complete THEN 'full address'
-                    WHEN address_partial THEN 'partial address' ELSE 'no address' END),
+    INSERT INTO lead_scores AS ls (tenant_id, search_id, company_id, score, bucket, is_live,
+                                   rationale, terms, job_id, computed_at)
+    SELECT %(tenant_id)s, %(search_id)s::bigint, company_id, score,
+           CASE WHEN score >= 85 THEN 'high' WHEN score >= 65 THEN 'medium' ELSE 'low' END,
+           coalesce(is_live, false),
+           concat_ws(' · ',
+               format('fit %%s (primary %%s %%s%%s)', p_fit, industry_code,
+                      coalesce(industry_norm, 'unknown industry'),
+                      CASE WHEN term IS NOT NULL THEN format(', matched by %%s',
+                                                             quote_literal(term)) END),
+               CASE WHEN is_live THEN 'live'
+                    ELSE format('%%s: not live, capped at 20',
+                                coalesce(lower(status), 'status unknown')) END,
+               CASE WHEN annual_return_date IS NOT NULL
+                    THEN format('annual return %%s +%%s',
+                                to_char(annual_return_date, 'YYYY-MM'), p_filing)
+                    ELSE 'no annual return +0' END,
+               CASE WHEN officers IS NOT NULL
+                    THEN format('%%s officer%%s +%%s', officers,
+                                CASE WHEN officers = 1 THEN '' ELSE 's' END, p_officers)
+                    ELSE 'officers unknown +0' END,
+               CASE WHEN registered IS NOT NULL
+                    THEN format('est. %%s +%%s', incorporation_year, p_age)
+                    ELSE 'registration date unknown +0' END,
+               format('%%s +%%s', coalesce(lower(entity_type), 'entity type unknown'), p_type),
+               CASE p_address WHEN 5 THEN 'full address +5' WHEN 2 THEN 'partial address +2'
+                    ELSE 'no address +0' END),
            CASE WHEN term IS NULL THEN '{}'::text[] ELSE ARRAY[term] END,
            %(job_id)s::bigint, now()
     FROM scored
-    ON CONFLICT (tenant_id, company_id) DO UPDATE SET
-        score = EXCLUDED.score, bucket = EXCLUDED.bucket, rationale = EXCLUDED.rationale,
-        terms = EXCLUDED.terms, job_id = EXCLUDED.job_id, computed_at = EXCLUDED.computed_at
+    ON CONFLICT (tenant_id, search_id, company_id) DO UPDATE SET
+        score = EXCLUDED.score, bucket = EXCLUDED.bucket, is_live = EXCLUDED.is_live,
+        rationale = EXCLUDED.rationale, terms = EXCLUDED.terms, job_id = EXCLUDED.job_id,
+        computed_at = EXCLUDED.computed_at
     RETURNING ls.company_id, ls.score, ls.bucket, ls.rationale
 )
 SELECT ins.company_id, s.uen, s.name, s.industry_code, s.industry_norm, ins.score, ins.bucket,
-       ins.rationale, s.status, s.is_live, s.incorporation_year, s.address
+       ins.rationale, s.status, s.is_live, s.incorporation_year, s.address,
+       %(search_id)s::bigint AS search_id
 FROM ins JOIN scored s USING (company_id)
-ORDER BY ins.score DESC, ins.company_id DESC
+ORDER BY ins.score DESC, s.uen
 
 -- name: count_matching
 -- Exact matching staging rows from the loader-maintained per-code counts.
@@ -140,7 +157,31 @@ LEFT JOIN staging_ssic_counts s ON s.code = t.code
 GROUP BY t.term
 
 -- name: sample_matching
--- A preview sample without writes: the head step's pick (live first, index order, early
--- stop), only read. The placeholder is replaced by the head_source block.
+-- A preview sample without writes: the head step's pick (the true top live companies by
+-- score), only read. The placeholder is replaced by the head_source block.
 SELECT uen, entity_name AS name, primary_ssic_code AS industry_code, is_live
 FROM (/*source*/) AS pick
+
+-- name: ensure_search
+-- The tenant's saved search for this code set (created on first use): repeating a search
+-- returns the same id; the terms are the latest wording.
+INSERT INTO icp_searches AS x (tenant_id, terms, codes, codes_key)
+VALUES (%(tenant_id)s, %(terms)s::text[], %(codes)s::text[],
+        md5(array_to_string(%(codes)s::text[], ',')))
+ON CONFLICT (tenant_id, codes_key) DO UPDATE SET terms = EXCLUDED.terms, used_at = now()
+RETURNING x.search_id
+
+-- name: list_searches
+-- A tenant's saved searches, latest first, with their registry counts (per-code counts)
+-- and how many of their companies are scored so far.
+SELECT x.search_id, x.terms, x.codes, x.created_at, x.used_at,
+       coalesce(c.total, 0)::bigint AS total, coalesce(c.live, 0)::bigint AS live,
+       (SELECT count(*) FROM lead_scores ls
+        WHERE ls.tenant_id = x.tenant_id AND ls.search_id = x.search_id)::bigint AS scored
+FROM icp_searches x
+LEFT JOIN LATERAL (
+    SELECT sum(n) AS total, sum(n_live) AS live FROM staging_ssic_counts
+    WHERE code = ANY(x.codes)) c ON true
+WHERE x.tenant_id = %(tenant_id)s
+ORDER BY x.search_id DESC
+LIMIT %(limit)s

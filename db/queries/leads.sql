@@ -4,29 +4,40 @@
 -- its own plan that can use its own index.
 
 -- name: leads_page
--- A tenant's scored companies, best first: walks lead_scores_rank_idx
--- (tenant_id, score DESC, company_id DESC), or lead_scores_bucket_rank_idx with a bucket,
--- from the row comparison on, and stops after %(limit)s rows.
-SELECT ls.company_id, c.uen, c.name, c.industry_code, c.industry_norm, c.incorporation_year,
-       ls.score::int AS score, ls.bucket, ls.rationale
+-- A tenant's scored companies (one row per saved search that scored them), best first:
+-- walks lead_scores_rank_idx (tenant_id, score DESC, company_id DESC, search_id DESC),
+-- lead_scores_bucket_rank_idx with a bucket, or lead_scores_search_rank_idx with a
+-- search, from the row comparison on, and stops after %(limit)s rows. Companies that are
+-- not live are capped at 20 points, so the live filter only skips the list's tail.
+SELECT ls.company_id, ls.search_id, c.uen, c.name, c.industry_code, c.industry_norm,
+       c.incorporation_year, ls.score::int AS score, ls.bucket, ls.rationale,
+       c.entity_status AS status, ls.is_live, c.address
 FROM lead_scores ls
 JOIN companies c ON c.company_id = ls.company_id
 WHERE ls.tenant_id = %(tenant_id)s
-  AND (ls.score, ls.company_id) < (%(score)s::smallint, %(company_id)s::bigint)
+  AND (ls.score, ls.company_id, ls.search_id)
+      < (%(score)s::smallint, %(company_id)s::bigint, %(search_id)s::bigint)
   /*filters*/
-ORDER BY ls.score DESC, ls.company_id DESC
+ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC
 LIMIT %(limit)s
 
 -- name: leads_bucket_filter
 AND ls.bucket = %(bucket)s::text
+
+-- name: leads_search_filter
+AND ls.search_id = %(only_search)s::bigint
+
+-- name: leads_live_filter
+AND ls.is_live
 
 -- name: leads_industry_filter
 AND c.industry_code LIKE %(industry_prefix)s::text || '%%'
 
 -- name: companies_page
 -- The tenant's companies (those its searches scored) by id, optionally within an SSIC code
--- prefix: walks the lead_scores primary key (tenant_id, company_id) from the cursor on.
-SELECT c.company_id, c.uen, c.name, c.industry_code, c.industry_norm, c.incorporation_year,
+-- prefix: walks lead_scores_tenant_company_idx (tenant_id, company_id) from the cursor on,
+-- once per company whatever the number of searches that scored it.
+SELECT DISTINCT ON (ls.company_id) c.company_id, c.uen, c.name, c.industry_code, c.industry_norm, c.incorporation_year,
        c.entity_status, c.is_live, c.postal_code
 FROM lead_scores ls
 JOIN companies c ON c.company_id = ls.company_id
@@ -60,17 +71,17 @@ LIMIT %(limit)s
 AND c.industry_code LIKE %(industry_prefix)s::text || '%%'
 
 -- name: search_leads_page
--- The next page of one search's scored leads ("more" in the chat): the tenant's scored
--- companies with the search's SSIC codes, best first, leaving out the ones already shown
--- in the thread. The planner either walks lead_scores_rank_idx and filters (broad searches)
--- or gathers the codes' companies by companies_industry_code_idx and sorts (narrow ones).
+-- The next page of one saved search's scored leads ("more" in the chat), best first,
+-- leaving out the ones already shown in the thread: walks lead_scores_search_rank_idx
+-- (tenant_id, search_id, score DESC, company_id DESC). Companies that are not live are
+-- capped at 20 points, so they come last.
 SELECT ls.company_id, c.uen, c.name, c.industry_code, c.industry_norm, ls.score::int AS score,
        ls.bucket, ls.rationale, c.entity_status AS status, c.is_live, c.incorporation_year,
-       c.address
+       c.address, ls.search_id
 FROM lead_scores ls
 JOIN companies c ON c.company_id = ls.company_id
 WHERE ls.tenant_id = %(tenant_id)s
-  AND c.industry_code = ANY(%(codes)s::text[])
+  AND ls.search_id = %(search_id)s::bigint
   AND ls.company_id <> ALL(%(shown)s::bigint[])
 ORDER BY ls.score DESC, ls.company_id DESC
 LIMIT %(limit)s

@@ -38,23 +38,38 @@ def seed(url: str, n: int, *, tenant: str = "default", start: int = 1, scores: i
                 ON CONFLICT (uen) DO UPDATE SET name = EXCLUDED.name
                 RETURNING company_id, uen
             )
-            INSERT INTO lead_scores (tenant_id, company_id, score, bucket, rationale)
-            SELECT %(tenant)s, c.company_id, s.score,
+            INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,
+                                     rationale)
+            SELECT %(tenant)s, %(search_id)s, c.company_id, s.score,
                    CASE WHEN s.score >= 70 THEN 'high' WHEN s.score >= 45 THEN 'medium'
                         ELSE 'low' END,
-                   'seeded'
+                   true, 'seeded'
             FROM c, LATERAL (SELECT 30 + 15 * (substr(c.uen, 2)::int %% %(scores)s) AS score) s
             """,
             {"codes": CODES, "start": start, "end": start + n - 1, "tenant": tenant,
-             "scores": scores},
+             "scores": scores, "search_id": search_of(conn, tenant)},
         )  # fmt: skip
+
+
+def search_of(conn: psycopg.Connection, tenant: str, codes: list[str] = CODES) -> int:
+    """Return the tenant's saved search for ``codes`` (created on first use)."""
+    row = conn.execute(
+        "INSERT INTO icp_searches (tenant_id, terms, codes, codes_key)"
+        " VALUES (%s, '{seeded}', %s, md5(array_to_string(%s::text[], ',')))"
+        " ON CONFLICT (tenant_id, codes_key) DO UPDATE SET used_at = now()"
+        " RETURNING search_id",
+        (tenant, codes, codes),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def expected(url: str, tenant: str = "default", where: str = "true") -> list[int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
-            f" WHERE ls.tenant_id = %s AND {where} ORDER BY ls.score DESC, ls.company_id DESC",
+            f" WHERE ls.tenant_id = %s AND ls.is_live AND {where}"
+            " ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC",
             (tenant,),
         ).fetchall()
     return [r[0] for r in rows]
@@ -90,8 +105,8 @@ async def test_leads_walk_every_row_once_in_order_despite_ties(
     assert len(got) == 503
     first = got[0]
     assert set(first) == {
-        "company_id", "uen", "name", "industry_code", "industry_norm", "incorporation_year",
-        "score", "bucket", "rationale",
+        "company_id", "search_id", "uen", "name", "industry_code", "industry_norm",
+        "incorporation_year", "score", "bucket", "rationale", "status", "is_live", "address",
     }  # fmt: skip
     assert first["score"] == 60 and first["bucket"] == "medium" and first["rationale"] == "seeded"
     # A page that ends exactly at the last row says so.
@@ -244,9 +259,10 @@ def score_for(url: str, tenant: str, uens: list[str]) -> None:
     """Give ``tenant`` a score for each company of ``uens`` (as its search would)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO lead_scores (tenant_id, company_id, score, bucket, rationale)"
-            " SELECT %s, company_id, 50, 'medium', 'seeded' FROM companies WHERE uen = ANY(%s)",
-            (tenant, uens),
+            "INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, rationale)"
+            " SELECT %s, %s, company_id, 50, 'medium', 'seeded' FROM companies"
+            " WHERE uen = ANY(%s)",
+            (tenant, search_of(conn, tenant), uens),
         )
 
 
@@ -333,10 +349,15 @@ async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
     with psycopg.connect(app_db, autocommit=True) as conn:
         conn.execute("ANALYZE companies")
         conn.execute("ANALYZE lead_scores")
-    base = {"tenant_id": "default", "score": 45, "company_id": 10_000, "limit": 51}
+    base = {"tenant_id": "default", "score": 45, "company_id": 10_000, "search_id": 0,
+            "only_search": None, "limit": 51}  # fmt: skip
     text = plan(app_db, "leads_page", [], {**base, "bucket": None, "industry_prefix": None})
     assert "lead_scores_rank_idx" in text and "Sort" not in text, text
-    assert "ROW(score, company_id) < ROW(" in text.replace("ls.", ""), text
+    assert "ROW(score, company_id, search_id) < ROW(" in text.replace("ls.", ""), text
+    text = plan(app_db, "leads_page", ["leads_search_filter", "leads_live_filter"],
+                {**base, "only_search": 1, "bucket": None, "industry_prefix": None})  # fmt: skip
+    # One search holds every row here: either rank index walks it in order, never a sort.
+    assert "lead_scores_" in text and "search_id = '1'" in text and "Sort" not in text, text
     text = plan(app_db, "leads_page", ["leads_bucket_filter"],
                 {**base, "bucket": "low", "industry_prefix": None})  # fmt: skip
     assert "lead_scores_bucket_rank_idx" in text and "Sort" not in text, text
@@ -352,10 +373,10 @@ async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
     )  # fmt: skip
     assert "companies_lower_name_idx" in text and "Sort" not in text, text
     assert "~>=~ 'company 1'" in text and "~<~ 'company 2'" in text, text
-    assert "lead_scores_pkey" in text, text  # the tenant check: one key probe per row
+    assert "lead_scores_tenant_company_idx" in text, text  # the tenant check: a key probe
     # The tenant's companies by id walk its scores' primary key from the cursor on.
     params = {"tenant_id": "default", "company_id": 10_000, "limit": 51, "industry_prefix": "10"}
     for filters in ([], ["companies_industry_filter"]):
         text = plan(app_db, "companies_page", filters, params)
-        assert "lead_scores_pkey" in text and "Sort" not in text, text
+        assert "lead_scores_tenant_company_idx" in text and "Sort" not in text, text
         assert "company_id > '10000'" in text, text
