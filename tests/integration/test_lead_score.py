@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
 from jobs.runner import drain
 from tests.integration.test_graph import ask
+from tests.integration.test_leads import bearer, walk
 
 SEARCHES = ["Manufacturing", "F&B", "logistics", "bakery", "software"]
 HEAD = 10
@@ -142,3 +144,33 @@ async def test_two_searches_keep_their_own_scores_and_repeats_are_idempotent(
             "SELECT count(*) FROM icp_searches WHERE tenant_id = 'default'"
         ).fetchone()
     assert searches == (2,)
+
+
+async def test_saved_searches_and_their_leads_through_the_api(
+    client: httpx.AsyncClient, app_db: str, auth_on: None
+) -> None:
+    out = await ask("bakery")  # in-process, with auth on, the graph acts for tenant "default"
+    await drain()
+    me, other = bearer("default"), bearer("intruder")
+    res = await client.get("/icp/searches", headers=me)
+    assert res.status_code == 200, res.text
+    [search] = res.json()["data"]
+    assert search["search_id"] == out["search_id"] and search["terms"] == ["bakery"]
+    assert (search["total"], search["live"], search["scored"]) == (82, 23, 82)
+    live = await walk(client, "/leads", {"search_id": out["search_id"], "limit": 7}, me)
+    assert len(live) == 23 and all(r["is_live"] for r in live)
+    assert [r["uen"] for r in live[:HEAD]] == [h["uen"] for h in out["head"]]
+    assert [r["score"] for r in live] == sorted((r["score"] for r in live), reverse=True)
+    assert {"address", "status", "uen", "rationale"} <= set(live[0])
+    every = await walk(
+        client, "/leads", {"search_id": out["search_id"], "status": "all", "limit": 50}, me
+    )
+    assert len(every) == 82 and every[:23] == live
+    assert all(r["score"] <= 20 and r["bucket"] == "low" for r in every[23:])
+    # Another tenant sees neither the search nor its leads.
+    assert (await client.get("/icp/searches", headers=other)).json() == {"data": []}
+    res = await client.get("/leads", params={"search_id": out["search_id"]}, headers=other)
+    assert res.json() == {"data": [], "next_cursor": None}
+    for bad in ("0", "x", "-1"):
+        res = await client.get("/leads", params={"search_id": bad}, headers=me)
+        assert res.status_code in (400, 422) and "search_id" in res.text, res.text
