@@ -42,7 +42,7 @@ from bench.common import (
     server_version,
     with_dbname,
 )
-from db.companies import IcpCode, icp_params, upsert_scored, with_source
+from db.companies import IcpCode, ensure_search, icp_params, upsert_scored, with_source
 from db.queries import _all as all_blocks
 from db.queries import q
 
@@ -104,6 +104,7 @@ class Context:
     queued_job: int
     deep_key: tuple[int, int]
     leads: int
+    search_id: int
 
 
 # --------------------------------------------------------------------------- seeding
@@ -171,11 +172,22 @@ def seed_upserts(url: str) -> None:
                 codes = [
                     IcpCode(str(c), 1.0, "manufacturing", str(t)) for c, t in await cur.fetchall()
                 ]
-            await upsert_scored(conn, "head_source", codes, tenant_id=TENANT, limit=HEAD_LIMIT)
+            search = await ensure_search(
+                conn, tenant_id=TENANT, terms=["manufacturing"], codes=codes
+            )
+            await upsert_scored(
+                conn, "head_source", codes, tenant_id=TENANT, search_id=search, limit=HEAD_LIMIT
+            )
             after = ("", "")
             for _ in range(SEED_BATCHES):
                 rows = await upsert_scored(
-                    conn, "batch_source", codes, tenant_id=TENANT, limit=BATCH, after=after
+                    conn,
+                    "batch_source",
+                    codes,
+                    tenant_id=TENANT,
+                    search_id=search,
+                    limit=BATCH,
+                    after=after,
                 )
                 if not rows:
                     break
@@ -204,13 +216,15 @@ def seed_companies(url: str) -> None:
         log(f"  companies in {time.perf_counter() - t0:.0f} s")
         t0 = time.perf_counter()
         conn.execute(
-            "INSERT INTO lead_scores (tenant_id, company_id, score, bucket, rationale, terms)"
-            " SELECT %(t)s, c.company_id, x.score,"
-            " CASE WHEN x.score >= 70 THEN 'high' WHEN x.score >= 45 THEN 'medium' ELSE 'low' END,"
-            " 'bench seed', '{}'"
+            "INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,"
+            " rationale, terms)"
+            " SELECT %(t)s, (SELECT min(search_id) FROM icp_searches WHERE tenant_id = %(t)s),"
+            " c.company_id, x.score,"
+            " CASE WHEN x.score >= 85 THEN 'high' WHEN x.score >= 65 THEN 'medium' ELSE 'low' END,"
+            " coalesce(c.is_live, false), 'bench seed', '{}'"
             " FROM companies c CROSS JOIN LATERAL"
             " (SELECT (abs(hashtext(c.uen)) %% 101)::smallint AS score) x"
-            " ON CONFLICT (tenant_id, company_id) DO NOTHING",
+            " ON CONFLICT (tenant_id, search_id, company_id) DO NOTHING",
             {"t": TENANT},
         )
         log(f"  lead scores in {time.perf_counter() - t0:.0f} s")
@@ -273,8 +287,12 @@ def context(conn: psycopg.Connection) -> Context:
         " ORDER BY score DESC, company_id DESC OFFSET %s LIMIT 1",
         (TENANT, DEEP - 1),
     ).fetchone()
-    assert mid and running and queued and leads and deep
+    search = conn.execute(
+        "SELECT min(search_id) FROM icp_searches WHERE tenant_id = %s", (TENANT,)
+    ).fetchone()
+    assert mid and running and queued and leads and deep and search
     return Context(
+        search_id=int(search[0]),
         codes=codes,
         matching=n,
         mid_key=(str(mid[0]), str(mid[1])),
@@ -314,7 +332,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
     lease = {"lease_seconds": 60.0, "backoff_base": 2.0, "backoff_cap": 600.0}
     start = {"after_code": "", "after_uen": ""}
     mid = {"after_code": ctx.mid_key[0], "after_uen": ctx.mid_key[1]}
-    upsert = {**icp, "tenant_id": TENANT, "job_id": None}
+    upsert = {**icp, "tenant_id": TENANT, "search_id": ctx.search_id, "job_id": None}
     stats = {
         "job_id": job_id,
         "tenant_id": "tenant-1",
@@ -342,7 +360,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "head_source": [
             (
                 "head_source",
-                {"codes": codes, "limit": HEAD_LIMIT},
+                {**icp, "limit": HEAD_LIMIT},
                 f"{code_txt}, limit {HEAD_LIMIT}",
                 False,
             )
@@ -363,7 +381,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         ],
         "count_matching": [("count_matching", {"codes": codes}, code_txt, False)],
         "sample_matching": [
-            ("sample_matching", {"codes": codes, "limit": 20}, f"{code_txt}, limit 20", False)
+            ("sample_matching", {**icp, "limit": 20}, f"{code_txt}, limit 20", False)
         ],
         "vocabulary_exact": [
             (
@@ -571,9 +589,27 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
             )
         ],
         "get_tenant_mode": [("get_tenant_mode", {"tenant_id": TENANT}, TENANT, False)],
+        "ensure_search": [
+            (
+                "ensure_search",
+                {"tenant_id": TENANT, "terms": ["manufacturing"], "codes": codes},
+                f"{TENANT}, {code_txt}",
+                True,
+            )
+        ],
+        "list_searches": [("list_searches", {"tenant_id": TENANT, "limit": 100}, TENANT, False)],
+        "search_leads_page": [
+            (
+                "search_leads_page",
+                {"tenant_id": TENANT, "search_id": ctx.search_id, "shown": [], "limit": 20},
+                f"{TENANT}, search {ctx.search_id}, first 20",
+                False,
+            )
+        ],
     }
-    top = {"score": 32767, "company_id": 2**63 - 1, "limit": PAGE}
-    deep = {"score": ctx.deep_key[0], "company_id": ctx.deep_key[1], "limit": PAGE}
+    top = {"score": 32767, "company_id": 2**63 - 1, "search_id": 2**63 - 1, "limit": PAGE}
+    deep = {"score": ctx.deep_key[0], "company_id": ctx.deep_key[1], "search_id": 2**63 - 1,
+            "limit": PAGE}  # fmt: skip
     # Page statements with their /*filters*/ placeholder: (case, filter blocks, params, shown).
     pages: dict[str, list[tuple[str, tuple[str, ...], dict[str, Any], str]]] = {
         "leads_page": [
@@ -590,6 +626,12 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
                 ("leads_industry_filter",),
                 {**top, "industry_prefix": "10"},
                 "first page, SSIC prefix 10",
+            ),
+            (
+                f"leads_page + search + live filters (depth {DEEP:,})",
+                ("leads_search_filter", "leads_live_filter"),
+                {**deep, "only_search": ctx.search_id},
+                f"after {ctx.deep_key}, search {ctx.search_id}, live only",
             ),
         ],
         "companies_page": [
@@ -615,7 +657,13 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
             ),
         ],
     }
-    fragments = {"leads_bucket_filter", "leads_industry_filter", "companies_industry_filter"}
+    fragments = {
+        "leads_bucket_filter",
+        "leads_industry_filter",
+        "leads_search_filter",
+        "leads_live_filter",
+        "companies_industry_filter",
+    }
     out: list[Case] = []
     skipped: list[str] = []
     for block in all_blocks():

@@ -3,9 +3,9 @@
 One set-based statement per call: select staging rows (the chat's head pick, the true
 top of the search by score, or the runner's next keyset batch), upsert them into
 ``companies`` with registry-derived enrichment, and write the scores of the tenant's saved
-search (``lead_scores`` per tenant, search and company; ``icp_searches`` holds the searches). Statements that carry the ICP code
-list are executed unprepared: a generic plan for a large ``= ANY(...)`` list was
-measured 5x slower than a custom one.
+search (``lead_scores`` per tenant, search and company; ``icp_searches`` holds the
+searches). Statements that carry the ICP code list are executed unprepared: a generic plan
+for a large ``= ANY(...)`` list was measured 5x slower than a custom one.
 """
 
 from __future__ import annotations

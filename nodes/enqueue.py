@@ -8,9 +8,9 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
+from db.companies import ensure_search
 from db.pool import get_pool
 from graph.state import JobInfo, JobStatus, State
-from db.companies import ensure_search
 from jobs.queue import enqueue_staging_upsert, get_job
 from jobs.timing import job_timing
 from nodes.context import budget_s, failed_step, tenant_of

@@ -44,7 +44,11 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                         conn, tenant_id=tenant, terms=state.get("terms", []), codes=codes
                     )
                     rows = await upsert_scored(
-                        conn, "head_source", codes, tenant_id=tenant, search_id=search_id,
+                        conn,
+                        "head_source",
+                        codes,
+                        tenant_id=tenant,
+                        search_id=search_id,
                         limit=limit,
                     )
     except Exception as exc:  # reported once and told to the user

@@ -62,9 +62,16 @@ def host_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert esbuild.exists(), "ui/node_modules is missing: `make test` runs npm ci in ui/"
     subprocess.run(
         [
-            str(esbuild), str(HOST_SRC / "main.tsx"), "--bundle", "--format=iife",
-            "--platform=browser", "--target=es2020", "--jsx=automatic", "--log-level=warning",
-            "--define:process.env.NODE_ENV=\"development\"", f"--outfile={out / 'host.js'}",
+            str(esbuild),
+            str(HOST_SRC / "main.tsx"),
+            "--bundle",
+            "--format=iife",
+            "--platform=browser",
+            "--target=es2020",
+            "--jsx=automatic",
+            "--log-level=warning",
+            '--define:process.env.NODE_ENV="development"',
+            f"--outfile={out / 'host.js'}",
         ],  # fmt: skip
         env={**os.environ, "NODE_PATH": str(UI_MODULES)},
         check=True,

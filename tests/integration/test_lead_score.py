@@ -34,13 +34,16 @@ WITH search AS (
            s.entity_status_description ILIKE 'live%%' AS live,
            35 + floor(10 * t.weight + 0.5)::int AS fit,
            CASE WHEN s.annual_return_date IS NULL THEN 0
-                ELSE greatest(0, 20 - greatest({_MONTHS.format(
-                    a="s.annual_return_date", b="(s.loaded_at AT TIME ZONE 'UTC')::date")}, 0) / 2)
+                ELSE greatest(0, 20 - greatest({
+    _MONTHS.format(a="s.annual_return_date", b="(s.loaded_at AT TIME ZONE 'UTC')::date")
+}, 0) / 2)
            END AS filing,
            CASE WHEN s.registration_incorporation_date IS NULL THEN 0
-                ELSE least(10, greatest(0, {_MONTHS.format(
-                    a="s.registration_incorporation_date",
-                    b="(s.loaded_at AT TIME ZONE 'UTC')::date")} / 12))
+                ELSE least(10, greatest(0, {
+    _MONTHS.format(
+        a="s.registration_incorporation_date", b="(s.loaded_at AT TIME ZONE 'UTC')::date"
+    )
+} / 12))
            END AS age,
            least(12, greatest(0, coalesce(s.no_of_officers, 0))) AS officers,
            CASE s.entity_type_description
