@@ -111,6 +111,7 @@ tokenForm.addEventListener("submit", (event) => {
   }
   if (qInput.value.trim()) runPreview(qInput.value.trim());
   resetLeads();
+  loadSearches();
   if (watch && !watch.stopped) pollSoon(watch);
   else if (jobFromUrl()) watchJob(jobFromUrl());
 });
@@ -352,7 +353,10 @@ async function poll(w) {
         return;
       }
       w.stopped = true;
-      if (job.status === "done") resetLeads();
+      if (job.status === "done") {
+        resetLeads();
+        loadSearches();
+      }
       return;
     }
     const progress = `${job.status}:${job.processed}`;
@@ -465,14 +469,15 @@ let frame = 0;
 const rendered = new Map(); // row index -> element
 let tail = null; // the "loading / end / error" line after the last row
 
-function newList(bucket) {
-  return { bucket, rows: [], cursor: null, done: false, loading: false, error: null, ctl: null, active: -1 };
+function newList(bucket, search = "", status = "live") {
+  return { bucket, search, status, rows: [], cursor: null, done: false, loading: false, error: null, ctl: null, active: -1 };
 }
 
 function resetLeads() {
   list.ctl?.abort();
   const bucket = document.querySelector('input[name="bucket"]:checked')?.value ?? "";
-  list = newList(bucket);
+  list = newList(bucket, $("search-pick").value, $("show-all").checked ? "all" : "live");
+  showDetail(null);
   for (const node of rendered.values()) node.remove();
   rendered.clear();
   viewport.scrollTop = 0;
@@ -490,6 +495,8 @@ async function loadMore() {
   render();
   const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
   if (state.bucket) params.set("bucket", state.bucket);
+  if (state.search) params.set("search_id", state.search);
+  if (state.status !== "live") params.set("status", state.status);
   if (state.cursor) params.set("cursor", state.cursor);
   try {
     const page = await api(`/leads?${params}`, { signal: ctl.signal });
@@ -526,16 +533,55 @@ function leadRow(lead, index) {
       "data-index": String(index),
       "data-company-id": String(lead.company_id),
       "aria-selected": "false",
-      title: lead.rationale,
+      title: "Select for the full score rationale",
     },
     el("div", { class: "score" }, el("span", { class: "dot", title: lead.bucket }), el("span", { class: "num", text: String(lead.score) })),
-    el("div", { class: "who" }, el("div", { class: "name", text: lead.name }), el("div", { class: "why", text: `${lead.uen} · ${lead.rationale}` })),
+    el("div", { class: "who" }, el("div", { class: "name", text: lead.name }), el("div", { class: "why", text: [lead.uen, lead.status, lead.address].filter(Boolean).join(" · ") })),
     el("div", { class: "ind" }, el("code", { text: lead.industry_code ?? "—" }), ` ${lead.industry_norm ?? ""}`),
     el("div", { class: "year", text: lead.incorporation_year ? String(lead.incorporation_year) : "—" }),
   );
   row.setAttribute("aria-label", `${lead.name}, score ${lead.score}, ${lead.bucket}`);
   row.style.transform = `translateY(${index * ROW_H}px)`;
+  row.addEventListener("click", () => setActive(index));
   return row;
+}
+
+// The selected lead in full under the list: UEN, status, address and the whole rationale
+// (the points of every factor), never cut off.
+function showDetail(lead) {
+  const box = $("lead-detail");
+  box.replaceChildren();
+  box.hidden = !lead;
+  if (!lead) return;
+  const facts = [
+    ["UEN", lead.uen],
+    ["Status", lead.status ?? "unknown"],
+    ["Address", lead.address ?? "unknown"],
+    ["Industry", `${lead.industry_code ?? "—"} ${lead.industry_norm ?? ""}`],
+    ["Score", `${lead.score} (${lead.bucket})`],
+  ];
+  box.append(
+    el("h3", { text: lead.name }),
+    el("dl", {}, ...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
+    el("p", { class: "rationale" }, el("b", { text: "Why this score: " }), lead.rationale),
+  );
+}
+
+async function loadSearches() {
+  const pick = $("search-pick");
+  try {
+    const { data } = await api("/icp/searches");
+    const chosen = pick.value;
+    while (pick.options.length > 1) pick.remove(1);
+    for (const s of data) {
+      const label = `${s.terms.join(", ") || s.codes.length + " codes"} — ${nf.format(s.total)} companies (${nf.format(s.live)} live) · ${nf.format(s.scored)} scored`;
+      pick.append(el("option", { value: String(s.search_id), text: label }));
+    }
+    pick.value = chosen;
+    if (pick.value !== chosen) pick.value = "";
+  } catch (err) {
+    pick.title = `Could not load your searches: ${err.message}`;
+  }
 }
 
 function render() {
@@ -635,6 +681,8 @@ window.addEventListener("resize", scheduleRender);
 for (const radio of document.querySelectorAll('input[name="bucket"]')) {
   radio.addEventListener("change", resetLeads);
 }
+$("search-pick").addEventListener("change", resetLeads);
+$("show-all").addEventListener("change", resetLeads);
 
 function setActive(index) {
   const n = list.rows.length;
@@ -647,6 +695,7 @@ function setActive(index) {
     viewport.scrollTop = top + ROW_H - viewport.clientHeight;
   render();
   viewport.setAttribute("aria-activedescendant", `lead-${i}`);
+  showDetail(list.rows[i]);
 }
 
 viewport.addEventListener("keydown", (event) => {
@@ -672,5 +721,6 @@ viewport.addEventListener("focus", () => {
 
 showTokenForm(AUTH_ON);
 resetLeads();
+loadSearches();
 const resumed = jobFromUrl();
 if (resumed) watchJob(resumed);

@@ -47,11 +47,19 @@ def seed_leads(url: str, n: int, tenant: str = "default") -> list[int]:
                 FROM generate_series(1, %(n)s) AS i
                 RETURNING company_id
             )
-            INSERT INTO lead_scores (tenant_id, company_id, score, bucket, rationale)
-            SELECT %(tenant)s, company_id, s,
-                   CASE WHEN s >= 70 THEN 'high' WHEN s >= 45 THEN 'medium' ELSE 'low' END,
-                   'fits ''seeded'' (SSIC test); live; Local Company; 3 officers; full address'
-            FROM c, LATERAL (SELECT 20 + (company_id %% 20) * 4 AS s) x
+            , search AS (
+                INSERT INTO icp_searches (tenant_id, terms, codes, codes_key)
+                VALUES (%(tenant)s, '{seeded}', '{10711}', md5(%(tenant)s))
+                RETURNING search_id
+            )
+            INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,
+                                     rationale)
+            SELECT %(tenant)s, search.search_id, company_id, s,
+                   CASE WHEN s >= 85 THEN 'high' WHEN s >= 65 THEN 'medium' ELSE 'low' END,
+                   true,
+                   'fit 45 (primary 10711 seeded) · live · annual return 2025-04 +12'
+                   ' · 3 officers +3 · est. 2009 +10 · local company +8 · full address +5'
+            FROM search, c, LATERAL (SELECT 20 + (company_id %% 20) * 4 AS s) x
             """,
             {"n": n, "tenant": tenant},
         )
