@@ -42,7 +42,14 @@ from bench.common import (
     server_version,
     with_dbname,
 )
-from db.companies import IcpCode, ensure_search, icp_params, upsert_scored, with_source
+from db.companies import (
+    IcpCode,
+    ensure_search,
+    icp_params,
+    row_key,
+    upsert_scored,
+    with_source,
+)
 from db.queries import _all as all_blocks
 from db.queries import q
 
@@ -191,7 +198,7 @@ def seed_upserts(url: str) -> None:
                 )
                 if not rows:
                     break
-                after = max((str(r["industry_code"]), str(r["uen"])) for r in rows)
+                after = max(row_key(r) for r in rows)
 
     run_async(go())
 

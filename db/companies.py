@@ -156,5 +156,6 @@ async def sample_matching(
 
 
 def row_key(row: Mapping[str, Any]) -> tuple[str, str]:
-    """Return the staging keyset key (primary_ssic_code, uen) of an upserted row."""
-    return (str(row["industry_code"]), str(row["uen"]))
+    """Return the runner's keyset key (match_code, uen) of an upserted row: the search code
+    it matched by (its primary code, or its secondary code when only that matches)."""
+    return (str(row["match_code"]), str(row["uen"]))

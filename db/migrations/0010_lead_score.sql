@@ -54,6 +54,12 @@ CREATE FUNCTION icp_points_fit(weight real) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 35 + round(10 * greatest(least(weight, 1), 0)::numeric)::int;
 
+-- Industry fit of a company matched only by its secondary SSIC code (its primary code is
+-- not one of the search's): 20 plus 10 x the match strength of that code.
+CREATE FUNCTION icp_points_fit_secondary(weight real) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN 20 + round(10 * greatest(least(weight, 1), 0)::numeric)::int;
+
 -- The snapshot date a staging row's points are relative to: the day (UTC) it was loaded.
 CREATE FUNCTION icp_snapshot(loaded_at timestamptz) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE

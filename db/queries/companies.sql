@@ -8,31 +8,64 @@
 -- name: head_source
 -- The true top %(limit)s live matching rows by fit + prior, without sorting every match:
 -- per code, the first %(limit)s rows of staging_live_ssic_prior_idx
--- (primary_ssic_code, registry_prior DESC, uen) WHERE is_live (the fit is the same for
--- every row of a code, so the overall top is among them); then the best %(limit)s of
--- that merge, ties by UEN. Companies that are not live never enter the head.
-SELECT s.* FROM (
-    SELECT t.uen, icp_points_fit(h.weight) + t.registry_prior AS rank_score
-    FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
-    CROSS JOIN LATERAL (
-        SELECT x.uen, x.registry_prior FROM staging_acra_companies x
-        WHERE x.is_live AND x.primary_ssic_code = h.code
-        ORDER BY x.registry_prior DESC, x.uen
-        LIMIT %(limit)s) t
-    ORDER BY rank_score DESC, t.uen
+-- (primary_ssic_code, registry_prior DESC, uen) WHERE is_live, and of
+-- staging_live_secondary_prior_idx for companies whose primary code is not in the search
+-- (the fit is the same for every row of a code and kind, so the overall top is among
+-- them); then the best %(limit)s of that merge, ties by UEN. Companies that are not live
+-- never enter the head. Each row carries the code it matched by (match_code) and whether
+-- that is its secondary code.
+SELECT s.*, top.match_code, top.match_secondary FROM (
+    SELECT m.uen, m.match_code, m.match_secondary
+    FROM (
+        SELECT t.uen, h.code AS match_code, false AS match_secondary,
+               icp_points_fit(h.weight) + t.registry_prior AS rank_score
+        FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
+        CROSS JOIN LATERAL (
+            SELECT x.uen, x.registry_prior FROM staging_acra_companies x
+            WHERE x.is_live AND x.primary_ssic_code = h.code
+            ORDER BY x.registry_prior DESC, x.uen
+            LIMIT %(limit)s) t
+        UNION ALL
+        SELECT t.uen, h.code, true, icp_points_fit_secondary(h.weight) + t.registry_prior
+        FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
+        CROSS JOIN LATERAL (
+            SELECT x.uen, x.registry_prior FROM staging_acra_companies x
+            WHERE x.is_live AND x.secondary_ssic_code = h.code
+              AND NOT coalesce(x.primary_ssic_code = ANY(%(codes)s::text[]), false)
+            ORDER BY x.registry_prior DESC, x.uen
+            LIMIT %(limit)s) t
+    ) m
+    ORDER BY m.rank_score DESC, m.uen
     LIMIT %(limit)s
 ) top
 JOIN staging_acra_companies s ON s.uen = top.uen
 
 -- name: batch_source
--- The next keyset batch after (after_code, after_uen); never OFFSET.
-SELECT s.* FROM staging_acra_companies s
--- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index scan
--- re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms mid-walk).
-WHERE s.primary_ssic_code = ANY(ARRAY(
-        SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
-  AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
-ORDER BY s.primary_ssic_code, s.uen
+-- The next keyset batch after (after_code, after_uen) over every matching row in
+-- (match_code, uen) order, never OFFSET: a merge of the rows matched by their primary code
+-- (staging_ssic_uen_idx) and of those matched only by their secondary code
+-- (staging_secondary_uen_idx); each row has one key, so the order is total.
+SELECT * FROM (
+    (SELECT s.*, s.primary_ssic_code AS match_code, false AS match_secondary
+     FROM staging_acra_companies s
+     -- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index scan
+     -- re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms mid-walk).
+     WHERE s.primary_ssic_code = ANY(ARRAY(
+             SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
+       AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
+     ORDER BY s.primary_ssic_code, s.uen
+     LIMIT %(limit)s)
+    UNION ALL
+    (SELECT s.*, s.secondary_ssic_code, true
+     FROM staging_acra_companies s
+     WHERE s.secondary_ssic_code = ANY(ARRAY(
+             SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
+       AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)
+       AND (s.secondary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
+     ORDER BY s.secondary_ssic_code, s.uen
+     LIMIT %(limit)s)
+) merged
+ORDER BY match_code, uen
 LIMIT %(limit)s
 
 -- name: upsert_scored
@@ -42,7 +75,8 @@ WITH icp AS (
 ), src AS (
     /*source*/
 ), facts AS (
-    SELECT src.uen, src.entity_name, src.primary_ssic_code,
+    SELECT src.uen, src.entity_name, src.primary_ssic_code, src.match_code,
+           src.match_secondary, mr.title AS match_title,
            coalesce(r.title, initcap(src.primary_ssic_description)) AS industry_norm,
            src.registration_incorporation_date, src.annual_return_date,
            icp_snapshot(src.loaded_at) AS snapshot,
@@ -55,7 +89,9 @@ WITH icp AS (
                           THEN '#' || concat_ws('-', src.level_no, src.unit_no) END,
                      src.building_name, 'Singapore ' || src.postal_code) AS address,
            (src.postal_code ~ '^[0-9]{6}$' AND src.street_name IS NOT NULL) AS address_complete
-    FROM src LEFT JOIN ssic_ref r ON r.code = src.primary_ssic_code
+    FROM src
+    LEFT JOIN ssic_ref r ON r.code = src.primary_ssic_code
+    LEFT JOIN ssic_ref mr ON mr.code = src.match_code
 ), up AS (
     INSERT INTO companies AS c (
         uen, name, industry_norm, industry_code, incorporation_year, incorporation_date,
@@ -83,8 +119,9 @@ WITH icp AS (
     SELECT up.*, f.is_live, f.entity_status_description AS status, f.address,
            f.entity_type_description AS entity_type, f.no_of_officers AS officers,
            f.annual_return_date, f.registration_incorporation_date AS registered,
-           icp.term,
-           icp_points_fit(coalesce(icp.weight, 0)) AS p_fit,
+           f.match_code, f.match_secondary, f.match_title, icp.term,
+           CASE WHEN f.match_secondary THEN icp_points_fit_secondary(coalesce(icp.weight, 0))
+                ELSE icp_points_fit(coalesce(icp.weight, 0)) END AS p_fit,
            icp_points_filing(f.annual_return_date, f.snapshot) AS p_filing,
            icp_points_age(f.registration_incorporation_date, f.snapshot) AS p_age,
            icp_points_officers(f.no_of_officers) AS p_officers,
@@ -92,7 +129,7 @@ WITH icp AS (
            icp_points_address(f.postal_code, f.street_name) AS p_address
     FROM up
     JOIN facts f ON f.uen = up.uen
-    LEFT JOIN icp ON icp.code = up.industry_code
+    LEFT JOIN icp ON icp.code = f.match_code
 ), scored AS (
     SELECT parts.*,
            CASE WHEN is_live
@@ -107,8 +144,9 @@ WITH icp AS (
            CASE WHEN score >= 85 THEN 'high' WHEN score >= 65 THEN 'medium' ELSE 'low' END,
            coalesce(is_live, false),
            concat_ws(' · ',
-               format('fit %%s (primary %%s %%s%%s)', p_fit, industry_code,
-                      coalesce(industry_norm, 'unknown industry'),
+               format('fit %%s (%%s %%s %%s%%s)', p_fit,
+                      CASE WHEN match_secondary THEN 'secondary' ELSE 'primary' END, match_code,
+                      coalesce(match_title, 'unknown industry'),
                       CASE WHEN term IS NOT NULL THEN format(', matched by %%s',
                                                              quote_literal(term)) END),
                CASE WHEN is_live THEN 'live'
@@ -139,21 +177,40 @@ WITH icp AS (
 )
 SELECT ins.company_id, s.uen, s.name, s.industry_code, s.industry_norm, ins.score, ins.bucket,
        ins.rationale, s.status, s.is_live, s.incorporation_year, s.address,
-       %(search_id)s::bigint AS search_id
+       s.match_code, %(search_id)s::bigint AS search_id
 FROM ins JOIN scored s USING (company_id)
 ORDER BY ins.score DESC, s.uen
 
 -- name: count_matching
--- Exact matching staging rows from the loader-maintained per-code counts.
-SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS live
-FROM staging_ssic_counts WHERE code = ANY(%(codes)s::text[])
+-- Exact matching staging rows: by primary code from the loader-maintained per-code counts,
+-- plus the rows matched only by their secondary code (an index-only count on
+-- staging_secondary_uen_idx, which includes the primary code and the live flag).
+SELECT p.total + x.total AS total, p.live + x.live AS live
+FROM (SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS live
+      FROM staging_ssic_counts WHERE code = ANY(%(codes)s::text[])) p,
+     (SELECT count(*)::bigint AS total, count(*) FILTER (WHERE s.is_live)::bigint AS live
+      FROM staging_acra_companies s
+      WHERE s.secondary_ssic_code = ANY(%(codes)s::text[])
+        AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)) x
 
 -- name: count_matching_by_term
--- count_matching per term: each subclass belongs to the one term that reached it, so the
--- terms' counts add up to the search's.
-SELECT t.term, coalesce(sum(s.n), 0)::bigint AS total, coalesce(sum(s.n_live), 0)::bigint AS live
-FROM unnest(%(codes)s::text[], %(terms)s::text[]) AS t(code, term)
-LEFT JOIN staging_ssic_counts s ON s.code = t.code
+-- count_matching per term: each subclass belongs to the one term that reached it, and a
+-- row to the code it matched by, so the terms' counts add up to the search's.
+WITH t AS (
+    SELECT * FROM unnest(%(codes)s::text[], %(terms)s::text[]) AS t(code, term)
+), secondary AS (
+    SELECT s.secondary_ssic_code AS code, count(*) AS n,
+           count(*) FILTER (WHERE s.is_live) AS n_live
+    FROM staging_acra_companies s
+    WHERE s.secondary_ssic_code = ANY(%(codes)s::text[])
+      AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)
+    GROUP BY 1
+)
+SELECT t.term, (coalesce(sum(p.n), 0) + coalesce(sum(x.n), 0))::bigint AS total,
+       (coalesce(sum(p.n_live), 0) + coalesce(sum(x.n_live), 0))::bigint AS live
+FROM t
+LEFT JOIN staging_ssic_counts p ON p.code = t.code
+LEFT JOIN secondary x ON x.code = t.code
 GROUP BY t.term
 
 -- name: sample_matching
@@ -172,16 +229,22 @@ ON CONFLICT (tenant_id, codes_key) DO UPDATE SET terms = EXCLUDED.terms, used_at
 RETURNING x.search_id
 
 -- name: list_searches
--- A tenant's saved searches, latest first, with their registry counts (per-code counts)
--- and how many of their companies are scored so far.
+-- A tenant's saved searches, latest first, with their registry counts (as count_matching:
+-- by primary code from the per-code counts, plus the rows matched only by a secondary
+-- code) and how many of their companies are scored so far.
 SELECT x.search_id, x.terms, x.codes, x.created_at, x.used_at,
        coalesce(c.total, 0)::bigint AS total, coalesce(c.live, 0)::bigint AS live,
        (SELECT count(*) FROM lead_scores ls
         WHERE ls.tenant_id = x.tenant_id AND ls.search_id = x.search_id)::bigint AS scored
 FROM icp_searches x
 LEFT JOIN LATERAL (
-    SELECT sum(n) AS total, sum(n_live) AS live FROM staging_ssic_counts
-    WHERE code = ANY(x.codes)) c ON true
+    SELECT p.total + o.total AS total, p.live + o.live AS live
+    FROM (SELECT coalesce(sum(n), 0) AS total, coalesce(sum(n_live), 0) AS live
+          FROM staging_ssic_counts WHERE code = ANY(x.codes)) p,
+         (SELECT count(*) AS total, count(*) FILTER (WHERE s.is_live) AS live
+          FROM staging_acra_companies s
+          WHERE s.secondary_ssic_code = ANY(x.codes)
+            AND NOT coalesce(s.primary_ssic_code = ANY(x.codes), false)) o) c ON true
 WHERE x.tenant_id = %(tenant_id)s
 ORDER BY x.search_id DESC
 LIMIT %(limit)s

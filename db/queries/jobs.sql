@@ -231,13 +231,21 @@ ORDER BY j.job_id DESC
 LIMIT %(limit)s
 
 -- name: count_staging_after
--- The exact number of matching staging rows after a keyset position (the done check).
-SELECT count(*) FROM staging_acra_companies s
--- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index scan
--- re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms mid-walk).
-WHERE s.primary_ssic_code = ANY(ARRAY(
-        SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
-  AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
+-- The exact number of matching staging rows after a keyset position (the done check): the
+-- runner's (match_code, uen) order, i.e. rows matched by their primary code plus rows
+-- matched only by their secondary code (db/queries/companies.sql batch_source).
+SELECT
+  (SELECT count(*) FROM staging_acra_companies s
+   -- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index scan
+   -- re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms mid-walk).
+   WHERE s.primary_ssic_code = ANY(ARRAY(
+           SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
+     AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text))
+  + (SELECT count(*) FROM staging_acra_companies s
+     WHERE s.secondary_ssic_code = ANY(ARRAY(
+             SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
+       AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)
+       AND (s.secondary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text))
 
 -- name: insert_stage_stats
 INSERT INTO run_stage_stats (job_id, tenant_id, stage, rows, batches, p50_ms, p95_ms, errors,
