@@ -1,8 +1,11 @@
 """The batched runner: claim jobs from the queue and walk their staging rows by keyset.
 
-A ``staging_upsert`` job walks the matching staging rows in ``(primary_ssic_code, uen)``
-order, ``STAGING_BATCH_SIZE`` rows at a time (never OFFSET). Each batch is one call of
-``db.companies.upsert_scored(conn, "batch_source", ...)`` in its own transaction, which
+A ``staging_upsert`` job walks the matching staging rows in ``(match_code, uen)`` order
+(the search code a row matched by: its primary code, or its secondary code when only that
+matches), ``STAGING_BATCH_SIZE`` rows at a time (never OFFSET), scoring them into the
+job's saved search (``params.search_id``, else the tenant's search of the code set). Each
+batch is one call of ``db.companies.upsert_scored(conn, "batch_source", ...)`` in its own
+transaction, which
 also moves the job's cursor, adds to ``processed`` and renews the lease; a crash therefore
 never double-counts or skips rows, and a resumed job continues from its last commit.
 

@@ -63,7 +63,7 @@ def _run_dev(
             preview = httpx.get(
                 f"http://127.0.0.1:{port}/icp/preview", params={"q": "manufacturing"}, timeout=30
             )
-            assert preview.json()["total"] == 1171
+            assert preview.json()["total"] == 1659
             if check is not None:
                 check(f"http://127.0.0.1:{port}", proc)
         finally:

@@ -340,7 +340,7 @@ def test_6_the_cli_runner_waits_out_an_outage_and_it_costs_no_attempt(pg: Throwa
     assert len(down) == 1 and len(back) == 1, out
     row = job(pg.url, job_id)
     assert (row["processed"], row["attempts"]) == (MANUFACTURING_ROWS, 0)
-    assert f"job {job_id}: done 1,171/1,171" in out
+    assert f"job {job_id}: done 1,659/1,659" in out
     assert_exact(pg.url)
 
 

@@ -29,8 +29,8 @@ async def test_chat_through_server_like_agent_chat_ui(server: str) -> None:
         state = await client.threads.get_state(thread["thread_id"])
         last = state["values"]["messages"][-1]
         assert last["type"] == "ai"
-        assert "1,171" in last["content"] and "job" in last["content"]
-        assert state["values"]["job"]["total"] == 1171
+        assert "1,659" in last["content"] and "job" in last["content"]
+        assert state["values"]["job"]["total"] == 1659
         found = await client.threads.search(metadata={"graph_id": "icp_search"})
         assert thread["thread_id"] in {t["thread_id"] for t in found}
 

@@ -45,7 +45,7 @@ ICP = str(Path(sys.executable).parent / "icp")
 SECRET = "generative-ui-test-secret-0123456789abcdef"
 HOST_SRC = ROOT / "tests" / "browser" / "host"
 UI_MODULES = ROOT / "ui" / "node_modules"
-MANUFACTURING = 1171
+MANUFACTURING = 1659
 WHOLESALE_HEAD = 2000
 
 
@@ -255,7 +255,7 @@ async def test_manufacturing_renders_the_three_cards_and_follows_the_job(
 
     # The reply's text is complete on its own; the three cards render under it.
     reply = page.get_by_test_id("message-ai").first
-    await expect(reply).to_contain_text("1,171 companies")
+    await expect(reply).to_contain_text("1,659 companies")
     await expect(reply.locator("table tbody tr")).to_have_count(10)  # the markdown table
     search = page.locator(".icp-search")
     leads = page.locator(".icp-leads")
@@ -270,7 +270,7 @@ async def test_manufacturing_renders_the_three_cards_and_follows_the_job(
     await expect(chip).to_have_attribute("data-code", "C")
     await expect(chip).to_contain_text("Manufacturing")
     await expect(chip).to_contain_text("355 codes")
-    await expect(chip).to_contain_text("364 live / 1,171")
+    await expect(chip).to_contain_text("566 live / 1,659")
 
     # Leads card: the 10 companies scored in the chat, best first, with bucket colours.
     rows = leads.locator(".icp-row")
@@ -321,7 +321,7 @@ async def test_manufacturing_renders_the_three_cards_and_follows_the_job(
     await expect(job).to_have_attribute("data-status", "done", timeout=30_000)
     await expect(job).to_have_attribute("data-job-id", str(finished[-1]))
     await expect(job.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
-    await expect(job.locator(".icp-count")).to_contain_text("1,171 / 1,171 companies")
+    await expect(job.locator(".icp-count")).to_contain_text("1,659 / 1,659 companies")
     await expect(job.locator(".icp-line")).to_contain_text("Done")
 
     # "More" sends the follow-up through the stream: a new turn with the next page.

@@ -353,7 +353,19 @@ async def test_virtual_list_scrolls_10k_leads_with_few_rows_in_the_dom(
     await page.keyboard.press("ArrowDown")
     await expect(page.locator("#leads .row.active")).to_have_attribute("data-index", "2")
     await expect(page.locator("#leads")).to_have_attribute("aria-activedescendant", "lead-2")
+    # The selected lead shows in full below the list: UEN, status, address, whole rationale.
+    detail = page.locator("#lead-detail")
+    await expect(detail).to_be_visible()
+    await expect(detail).to_contain_text(
+        "fit 45 (primary 10711 seeded) · live · annual return 2025-04 +12 · 3 officers +3"
+        " · est. 2009 +10 · local company +8 · full address +5"
+    )
+    await expect(detail).to_contain_text("UEN")
+    await expect(detail).to_contain_text("Address")
     await page.screenshot(path=shot("10-leads-keyboard"), full_page=True)
+    # The saved searches are offered as a filter, with their counts.
+    await expect(page.locator("#search-pick option")).to_have_count(2)
+    await expect(page.locator("#search-pick option").nth(1)).to_contain_text("seeded")
 
     # The bucket filter reloads the list with only that bucket.
     await page.get_by_text("High", exact=True).click()

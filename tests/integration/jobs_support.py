@@ -15,7 +15,7 @@ from db.companies import IcpCode
 
 ROOT = Path(__file__).resolve().parents[2]
 ICP = str(Path(sys.executable).parent / "icp")
-MANUFACTURING_ROWS = 1171
+MANUFACTURING_ROWS = 1659
 
 
 def manufacturing_codes(url: str) -> list[IcpCode]:
@@ -62,11 +62,12 @@ def job(url: str, job_id: int) -> dict[str, Any]:
 
 
 def matching_uens(url: str, codes: list[IcpCode]) -> set[str]:
-    """Return the UENs of the staging rows the codes match."""
+    """Return the UENs of the staging rows the codes match (by primary or secondary code)."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT uen FROM staging_acra_companies WHERE primary_ssic_code = ANY(%s)",
-            ([c.code for c in codes],),
+            "SELECT uen FROM staging_acra_companies"
+            " WHERE primary_ssic_code = ANY(%(c)s) OR secondary_ssic_code = ANY(%(c)s)",
+            {"c": [c.code for c in codes]},
         ).fetchall()
     return {r[0] for r in rows}
 

@@ -35,7 +35,7 @@ from tests.throwaway import Throwaway, throwaway_postgres
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-MANUFACTURING_ROWS = 1171
+MANUFACTURING_ROWS = 1659
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from config.settings import reset_settings
 from graph.graph import graph
 
-MANUFACTURING_ROWS = 1171
+MANUFACTURING_ROWS = 1659
 
 
 def human(text: str) -> dict[str, Any]:
@@ -53,7 +53,7 @@ async def test_background_mode_upserts_head_and_queues_rest(app_db: str) -> None
     assert job["total"] == MANUFACTURING_ROWS and job["remaining"] == MANUFACTURING_ROWS - 10
     assert counts(app_db) == (10, 10, 1)
     text = reply(out)
-    assert "1,171" in text and f"job {job['job_id']}" in text and "1,161" in text
+    assert "1,659" in text and f"job {job['job_id']}" in text and "1,649" in text
     assert out["head"][0]["name"] in text
     # Head rows are scored best first, with bucket and rationale.
     scores = [h["score"] for h in out["head"]]
@@ -220,14 +220,14 @@ async def test_reply_carries_search_leads_and_job_cards(app_db: str) -> None:
             "title": "Manufacturing",
             "codes": 355,
             "total": MANUFACTURING_ROWS,
-            "live": 364,
+            "live": 566,
         }
     ]
-    assert (search["total"], search["live"], search["unused"]) == (MANUFACTURING_ROWS, 364, [])
+    assert (search["total"], search["live"], search["unused"]) == (MANUFACTURING_ROWS, 566, [])
     assert leads["rows"] == out["head"] and leads["first"] == 1 and leads["more"] == "more"
     assert leads["job_id"] == out["job"]["job_id"] == job["job_id"]
     assert all(r["status"] and r["incorporation_year"] and r["area"] for r in leads["rows"])
-    assert (job["status"], job["total"], job["remaining"]) == ("queued", 1171, 1161)
+    assert (job["status"], job["total"], job["remaining"]) == ("queued", 1659, 1649)
     assert job["runs_at"] and job["runs_at"].endswith("+08:00")  # NIGHTLY_TZ Asia/Singapore
     # The text stands alone: a markdown table of the same companies, best first.
     text = reply(out)

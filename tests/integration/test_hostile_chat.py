@@ -207,8 +207,8 @@ async def test_hostile_tenant_ids_are_ignored(app_db: str) -> None:
 async def test_sql_around_an_industry_is_just_text(app_db: str) -> None:
     text = "manufacturing') OR 1=1 --; DROP TABLE companies; x:* & !y"
     out = await graph.ainvoke({"messages": [human(text)]})  # type: ignore[arg-type]
-    assert out["terms"][0] == "manufacturing" and out["total"] == 1171
-    assert "1,171" in reply_of(out)
+    assert out["terms"][0] == "manufacturing" and out["total"] == 1659
+    assert "1,659" in reply_of(out)
     assert written_rows(app_db) == (10, 10, 1)  # the tables are all still there
 
 

@@ -30,18 +30,18 @@ async def test_icp_jobs_run_finishes_manufacturing_with_exact_counts(sample_db: 
     assert res.returncode == 0, res.stderr
 
     row = job(sample_db, job_id)
-    assert (row["status"], row["processed"], row["total"]) == ("done", 1171, 1171)
+    assert (row["status"], row["processed"], row["total"]) == ("done", 1659, 1659)
     assert row["error"] is None and row["ended_at"] is not None
     uens = company_uens(sample_db)
     assert len(uens) == len(set(uens)) == MANUFACTURING_ROWS
     assert set(uens) == matching_uens(sample_db, codes)
-    # Progress was printed batch by batch: 200, 400, ... 1,171.
+    # Progress was printed batch by batch: 200, 400, ... 1,659.
     seen = [
         int(m.replace(",", ""))
-        for m in re.findall(rf"job {job_id}: ([\d,]+)/1,171 rows", res.stdout)
+        for m in re.findall(rf"job {job_id}: ([\d,]+)/1,659 rows", res.stdout)
     ]
-    assert seen == [200, 400, 600, 800, 1000, 1171]
-    assert f"job {job_id}: done 1,171/1,171" in res.stdout
+    assert seen == [*range(200, 1659, 200), 1659]
+    assert f"job {job_id}: done 1,659/1,659" in res.stdout
     # One JSON log line per event on stderr, with the stage and the job.
     assert '"event": "batch_end"' in res.stderr and '"stage": "staging_upsert"' in res.stderr
     with psycopg.connect(sample_db) as conn:
@@ -54,8 +54,8 @@ async def test_icp_jobs_run_finishes_manufacturing_with_exact_counts(sample_db: 
             "SELECT count(*) FROM lead_scores WHERE tenant_id = 'default' AND job_id = %s",
             (job_id,),
         ).fetchone()
-    assert stats == [("staging_upsert", 1171, 6, 0, True, True, True)]
-    assert scores == (1171,)
+    assert stats == [("staging_upsert", 1659, 9, 0, True, True, True)]
+    assert scores == (1659,)
 
 
 async def test_progress_is_visible_from_another_connection(
@@ -80,7 +80,7 @@ async def test_progress_is_visible_from_another_connection(
 
     reports = await drain(on_progress=poll)
     assert [r.status for r in reports] == ["done"]
-    assert [p for p, _ in seen] == [*range(150, 1171, 150), 1171]
+    assert [p for p, _ in seen] == [*range(150, 1659, 150), 1659]
     assert all(t == MANUFACTURING_ROWS for _, t in seen)
     assert job(app_db, job_id)["status"] == "done"
 
@@ -134,8 +134,8 @@ async def test_rows_deleted_behind_the_cursor_end_error_not_done(
     reports = await drain(on_progress=lose_a_row)
     assert [r.status for r in reports] == ["error"]
     row = job(app_db, job_id)
-    assert row["status"] == "error" and row["processed"] == 1171
-    assert "1,171 rows but 1,170 staging rows match" in row["error"]
+    assert row["status"] == "error" and row["processed"] == 1659
+    assert "1,659 rows but 1,658 staging rows match" in row["error"]
 
 
 async def test_transient_failure_is_retried_and_finishes(
@@ -168,8 +168,8 @@ async def test_transient_failure_is_retried_and_finishes(
     # Two runs; the interruption came after a committed batch, so it is no failure.
     assert (row["status"], row["processed"], row["total"], row["runs"], row["attempts"]) == (
         "done",
-        1171,
-        1171,
+        1659,
+        1659,
         2,
         0,
     )
@@ -207,15 +207,15 @@ async def test_cap_continues_in_follow_up_jobs_until_every_row_is_upserted(
     from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "120")
-    monkeypatch.setenv("UPSERT_MAX_PER_JOB", "500")
+    monkeypatch.setenv("UPSERT_MAX_PER_JOB", "700")
     reset_settings()
     codes = manufacturing_codes(app_db)
     first = await enqueue(app_db, codes)
     reports = await drain()
     assert [(r.status, r.processed, r.total) for r in reports] == [
-        ("done", 500, 500),
-        ("done", 500, 500),
-        ("done", 171, 171),
+        ("done", 700, 700),
+        ("done", 700, 700),
+        ("done", 259, 259),
     ]
     chain = [job(app_db, r.job_id) for r in reports]
     assert chain[0]["job_id"] == first and chain[0]["parent_job_id"] is None
@@ -237,7 +237,7 @@ async def test_repeat_while_a_continuation_is_live_returns_the_continuation(
     from config.settings import reset_settings
 
     monkeypatch.setenv("STAGING_BATCH_SIZE", "250")
-    monkeypatch.setenv("UPSERT_MAX_PER_JOB", "500")
+    monkeypatch.setenv("UPSERT_MAX_PER_JOB", "700")
     reset_settings()
     codes = manufacturing_codes(app_db)
     first = await enqueue(app_db, codes)
@@ -246,7 +246,7 @@ async def test_repeat_while_a_continuation_is_live_returns_the_continuation(
     # The same request again: the queued continuation is that request, not a new job.
     async with await psycopg.AsyncConnection.connect(app_db, autocommit=True) as conn:
         again = await queue.enqueue_staging_upsert(
-            conn, tenant_id="default", terms=["manufactoring"], codes=codes, total=1171
+            conn, tenant_id="default", terms=["manufactoring"], codes=codes, total=1659
         )
     assert not again.created
     assert again.job_id == report.next_job_id != first

@@ -207,7 +207,7 @@ async def test_a_new_request_resumes_the_unfinished_range(
     # The same search again: the rest only, from where the cancelled job stopped.
     second = await enqueue(app_db, codes, terms=("Manufacturing",))
     row = job(app_db, second)
-    assert (row["parent_job_id"], row["total"], row["cursor"]["covered"]) == (first, 771, 400)
+    assert (row["parent_job_id"], row["total"], row["cursor"]["covered"]) == (first, 1259, 400)
     assert row["request_key"].endswith(f":after:{first}")
 
     fill_disk_at(app_db, 600)  # this run fails at 600 rows
@@ -216,9 +216,9 @@ async def test_a_new_request_resumes_the_unfinished_range(
         conn.execute("DROP TRIGGER fail_disk ON companies")
     third = await enqueue(app_db, codes)
     row = job(app_db, third)
-    assert (row["parent_job_id"], row["total"], row["cursor"]["covered"]) == (second, 571, 600)
+    assert (row["parent_job_id"], row["total"], row["cursor"]["covered"]) == (second, 1059, 600)
     reports = await drain()
-    assert [(r.status, r.processed, r.total, r.rows) for r in reports] == [("done", 571, 571, 571)]
+    assert [(r.status, r.processed, r.total, r.rows) for r in reports] == [("done", 1059, 1059, 1059)]
     uens = company_uens(app_db)
     assert len(uens) == len(set(uens)) == MANUFACTURING_ROWS
     # A request after a finished search starts over (nothing is left to resume).
@@ -253,6 +253,6 @@ def test_icp_jobs_run_forever_is_a_worker_without_a_server(sample_db: str) -> No
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "running queued jobs until stopped" in out
-    assert f"job {job_id}: done 1,171/1,171" in out
+    assert f"job {job_id}: done 1,659/1,659" in out
     with psycopg.connect(sample_db) as conn:
         assert conn.execute("SELECT count(*) FROM job_runners").fetchone() == (0,)
