@@ -218,7 +218,9 @@ async def test_a_new_request_resumes_the_unfinished_range(
     row = job(app_db, third)
     assert (row["parent_job_id"], row["total"], row["cursor"]["covered"]) == (second, 1059, 600)
     reports = await drain()
-    assert [(r.status, r.processed, r.total, r.rows) for r in reports] == [("done", 1059, 1059, 1059)]
+    assert [(r.status, r.processed, r.total, r.rows) for r in reports] == [
+        ("done", 1059, 1059, 1059)
+    ]
     uens = company_uens(app_db)
     assert len(uens) == len(set(uens)) == MANUFACTURING_ROWS
     # A request after a finished search starts over (nothing is left to resume).

@@ -1,8 +1,8 @@
 """The lead score on the real ACRA sample: the chat's head is the true top by the documented
 score, buckets separate leads, and each saved search keeps its own scores.
 
-The oracle below is a separate, plain-SQL implementation (primary and secondary codes) of the README's "Lead score"
-table, written here from the documentation: it reads the raw staging columns and uses none
+The oracle below is a separate, plain-SQL implementation of the README's "Lead score" table
+(primary and secondary codes), written here from the documentation: it reads the raw staging columns and uses none
 of the product's SQL (no ``icp_points_*`` function, no ``registry_prior`` column).
 """
 
