@@ -2,8 +2,9 @@
 score, buckets separate leads, and each saved search keeps its own scores.
 
 The oracle below is a separate, plain-SQL implementation of the README's "Lead score" table
-(primary and secondary codes), written here from the documentation: it reads the raw staging columns and uses none
-of the product's SQL (no ``icp_points_*`` function, no ``registry_prior`` column).
+(primary and secondary codes), written here from the documentation: it reads the raw
+staging columns and uses none of the product's SQL (no ``icp_points_*`` function, no
+``registry_prior`` column).
 """
 
 from __future__ import annotations
