@@ -340,6 +340,7 @@ def load_staging(url: str, rows: int, *, seed: int = 42) -> int:
             conn.execute(REFRESH_COUNTS)
         conn.execute("VACUUM ANALYZE staging_acra_companies")
         conn.execute("VACUUM ANALYZE staging_ssic_counts")
+        conn.execute("VACUUM ANALYZE staging_ssic_pair_counts")
         row = conn.execute("SELECT count(*) FROM staging_acra_companies").fetchone()
     return int(row[0]) if row else 0
 

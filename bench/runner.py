@@ -70,6 +70,11 @@ def pick_codes(url: str) -> tuple[list[str], list[str], int]:
                 (picked,),
             )
         ]
+        # Every row the job walks: by primary code, plus those matched only by a secondary.
+        from db.queries import q
+
+        exact = conn.execute(q("count_matching"), {"codes": codes}).fetchone()
+        total = int(exact[0]) if exact else 0
     return picked, codes, total
 
 

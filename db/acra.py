@@ -269,8 +269,18 @@ WITH fresh AS (
     DELETE FROM staging_ssic_counts c WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.code = c.code)
 )
 INSERT INTO staging_ssic_counts (code, n, n_live) SELECT code, n, n_live FROM fresh
-ON CONFLICT (code) DO UPDATE SET n = EXCLUDED.n, n_live = EXCLUDED.n_live
+ON CONFLICT (code) DO UPDATE SET n = EXCLUDED.n, n_live = EXCLUDED.n_live;
 """
+# The per (secondary, primary) code pair counts (rows a search matches by a secondary
+# code only): rebuilt from staging by every load path, in the load's transaction.
+REFRESH_PAIR_COUNTS = """
+DELETE FROM staging_ssic_pair_counts;
+INSERT INTO staging_ssic_pair_counts (secondary_code, primary_code, n, n_live)
+SELECT secondary_ssic_code, coalesce(primary_ssic_code, ''), count(*),
+       count(*) FILTER (WHERE is_live)
+FROM staging_acra_companies WHERE secondary_ssic_code IS NOT NULL GROUP BY 1, 2
+"""
+REFRESH_COUNTS += REFRESH_PAIR_COUNTS
 
 IS_EMPTY = "SELECT NOT EXISTS (SELECT FROM staging_acra_companies)"
 # Settings for the load transaction only (SET LOCAL): an in-memory sort for the
@@ -529,6 +539,7 @@ def _load_fast(
                 conn.execute(
                     _REPLACE_COUNTS, [list(x) for x in zip(*counts, strict=True)] or [[], [], []]
                 )
+                conn.execute(REFRESH_PAIR_COUNTS)
                 inserted, updated, fresh = n, 0, True
             else:
                 row = conn.execute(_merge_from(load), prepare=False).fetchone()

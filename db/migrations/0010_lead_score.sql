@@ -101,3 +101,19 @@ ALTER TABLE lead_scores
     ADD PRIMARY KEY (tenant_id, search_id, company_id);
 -- /companies and the tenant checks: a tenant's companies whatever the search.
 CREATE INDEX lead_scores_tenant_company_idx ON lead_scores (tenant_id, company_id);
+
+-- Rows with a secondary SSIC code, counted per (secondary, primary) code pair and
+-- maintained by the loader like staging_ssic_counts: the rows a search matches only by
+-- their secondary code are the pairs whose secondary code is in the search and whose
+-- primary code is not, so the chat counts them by summing a few small rows.
+CREATE TABLE staging_ssic_pair_counts (
+    secondary_code text NOT NULL,
+    primary_code text NOT NULL,  -- '' when the row has no primary code
+    n bigint NOT NULL CHECK (n >= 0),
+    n_live bigint NOT NULL CHECK (n_live >= 0),
+    PRIMARY KEY (secondary_code, primary_code)
+);
+INSERT INTO staging_ssic_pair_counts (secondary_code, primary_code, n, n_live)
+SELECT secondary_ssic_code, coalesce(primary_ssic_code, ''), count(*),
+       count(*) FILTER (WHERE is_live)
+FROM staging_acra_companies WHERE secondary_ssic_code IS NOT NULL GROUP BY 1, 2;

@@ -182,16 +182,16 @@ FROM ins JOIN scored s USING (company_id)
 ORDER BY ins.score DESC, s.uen
 
 -- name: count_matching
--- Exact matching staging rows: by primary code from the loader-maintained per-code counts,
--- plus the rows matched only by their secondary code (an index-only count on
--- staging_secondary_uen_idx, which includes the primary code and the live flag).
+-- Exact matching staging rows from the loader-maintained counts: per primary code, plus the
+-- rows matched only by their secondary code (the code pairs whose secondary code is in the
+-- search and whose primary code is not).
 SELECT p.total + x.total AS total, p.live + x.live AS live
 FROM (SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS live
       FROM staging_ssic_counts WHERE code = ANY(%(codes)s::text[])) p,
-     (SELECT count(*)::bigint AS total, count(*) FILTER (WHERE s.is_live)::bigint AS live
-      FROM staging_acra_companies s
-      WHERE s.secondary_ssic_code = ANY(%(codes)s::text[])
-        AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)) x
+     (SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS live
+      FROM staging_ssic_pair_counts
+      WHERE secondary_code = ANY(%(codes)s::text[])
+        AND NOT primary_code = ANY(%(codes)s::text[])) x
 
 -- name: count_matching_by_term
 -- count_matching per term: each subclass belongs to the one term that reached it, and a
@@ -199,11 +199,9 @@ FROM (SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::big
 WITH t AS (
     SELECT * FROM unnest(%(codes)s::text[], %(terms)s::text[]) AS t(code, term)
 ), secondary AS (
-    SELECT s.secondary_ssic_code AS code, count(*) AS n,
-           count(*) FILTER (WHERE s.is_live) AS n_live
-    FROM staging_acra_companies s
-    WHERE s.secondary_ssic_code = ANY(%(codes)s::text[])
-      AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)
+    SELECT secondary_code AS code, sum(n) AS n, sum(n_live) AS n_live
+    FROM staging_ssic_pair_counts
+    WHERE secondary_code = ANY(%(codes)s::text[]) AND NOT primary_code = ANY(%(codes)s::text[])
     GROUP BY 1
 )
 SELECT t.term, (coalesce(sum(p.n), 0) + coalesce(sum(x.n), 0))::bigint AS total,
@@ -229,9 +227,8 @@ ON CONFLICT (tenant_id, codes_key) DO UPDATE SET terms = EXCLUDED.terms, used_at
 RETURNING x.search_id
 
 -- name: list_searches
--- A tenant's saved searches, latest first, with their registry counts (as count_matching:
--- by primary code from the per-code counts, plus the rows matched only by a secondary
--- code) and how many of their companies are scored so far.
+-- A tenant's saved searches, latest first, with their registry counts (as count_matching)
+-- and how many of their companies are scored so far.
 SELECT x.search_id, x.terms, x.codes, x.created_at, x.used_at,
        coalesce(c.total, 0)::bigint AS total, coalesce(c.live, 0)::bigint AS live,
        (SELECT count(*) FROM lead_scores ls
@@ -241,10 +238,9 @@ LEFT JOIN LATERAL (
     SELECT p.total + o.total AS total, p.live + o.live AS live
     FROM (SELECT coalesce(sum(n), 0) AS total, coalesce(sum(n_live), 0) AS live
           FROM staging_ssic_counts WHERE code = ANY(x.codes)) p,
-         (SELECT count(*) AS total, count(*) FILTER (WHERE s.is_live) AS live
-          FROM staging_acra_companies s
-          WHERE s.secondary_ssic_code = ANY(x.codes)
-            AND NOT coalesce(s.primary_ssic_code = ANY(x.codes), false)) o) c ON true
+         (SELECT coalesce(sum(n), 0) AS total, coalesce(sum(n_live), 0) AS live
+          FROM staging_ssic_pair_counts
+          WHERE secondary_code = ANY(x.codes) AND NOT primary_code = ANY(x.codes)) o) c ON true
 WHERE x.tenant_id = %(tenant_id)s
 ORDER BY x.search_id DESC
 LIMIT %(limit)s

@@ -29,6 +29,11 @@ def test_load_twice_gives_same_rows(empty_db: str) -> None:
         assert _count(conn) == 12_505
         total = conn.execute("SELECT sum(n) FROM staging_ssic_counts").fetchone()
         assert total == (12_505,)
+        pairs = conn.execute("SELECT sum(n) FROM staging_ssic_pair_counts").fetchone()
+        secondary = conn.execute(
+            "SELECT count(*) FROM staging_acra_companies WHERE secondary_ssic_code IS NOT NULL"
+        ).fetchone()
+        assert pairs == secondary and secondary and secondary[0] > 0
 
 
 def test_quirks_na_padding_dates(empty_db: str) -> None:

@@ -49,7 +49,15 @@ def _counts_exact(url: str) -> bool:
             " FULL JOIN staging_ssic_counts c USING (code)"
             " WHERE f.n IS DISTINCT FROM c.n OR f.n_live IS DISTINCT FROM c.n_live"
         ).fetchone()
-    return row == (0,)
+        pairs = conn.execute(
+            "SELECT count(*) FROM (SELECT secondary_ssic_code AS secondary_code,"
+            " coalesce(primary_ssic_code, '') AS primary_code, count(*) AS n,"
+            " count(*) FILTER (WHERE is_live) AS n_live FROM staging_acra_companies"
+            " WHERE secondary_ssic_code IS NOT NULL GROUP BY 1, 2) f"
+            " FULL JOIN staging_ssic_pair_counts c USING (secondary_code, primary_code)"
+            " WHERE f.n IS DISTINCT FROM c.n OR f.n_live IS DISTINCT FROM c.n_live"
+        ).fetchone()
+    return row == (0,) and pairs == (0,)
 
 
 async def test_load_during_a_running_job_waits_and_the_job_ends_done(
