@@ -6,39 +6,84 @@
 -- capped at 20.
 
 -- name: head_source
--- The true top %(limit)s live matching rows by fit + prior, without sorting every match:
--- per code, the first %(limit)s rows of staging_live_ssic_prior_idx
--- (primary_ssic_code, registry_prior DESC, uen) WHERE is_live, and of
--- staging_live_secondary_prior_idx for companies whose primary code is not in the search
--- (the fit is the same for every row of a code and kind, so the overall top is among
--- them); then the best %(limit)s of that merge, ties by UEN. Companies that are not live
--- never enter the head. Each row carries the code it matched by (match_code) and whether
--- that is its secondary code.
-SELECT s.*, top.match_code, top.match_secondary FROM (
-    SELECT m.uen, m.match_code, m.match_secondary
-    FROM (
-        SELECT t.uen, h.code AS match_code, false AS match_secondary,
-               icp_points_fit(h.weight) + t.registry_prior AS rank_score
-        FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
-        CROSS JOIN LATERAL (
-            SELECT x.uen, x.registry_prior FROM staging_acra_companies x
-            WHERE x.is_live AND x.primary_ssic_code = h.code
-            ORDER BY x.registry_prior DESC, x.uen
-            LIMIT %(limit)s) t
+-- The true top %(limit)s live matching rows by fit + prior, ties by UEN, without sorting
+-- every match. The search's codes fall in a few groups of equal fit (one per match
+-- strength, for primary codes and for secondary-only matches); within a group the order
+-- is the prior's, so the overall top is among each group's first %(limit)s rows:
+--  * a broad group (at least 1/200 of the registry's live rows, from the loader's counts)
+--    walks staging_live_prior_idx (registry_prior DESC, uen) WHERE is_live, which holds
+--    both codes, until %(limit)s rows match: a few hundred index entries;
+--  * a narrow group merges the first %(limit)s rows of each of its codes from
+--    staging_live_ssic_prior_idx / staging_live_secondary_prior_idx.
+-- Gated branches (one-time filters) run only for their kind of group. Filters written
+-- "(code || '') = ANY(...)" are not estimated per array element: planning a 355-code
+-- search stays short. Companies that
+-- are not live never enter the head. Each row carries the code it matched by
+-- (match_code) and whether that is its secondary code.
+WITH h AS (
+    SELECT * FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
+), groups AS (
+    SELECT false AS secondary, icp_points_fit(h.weight) AS fit, array_agg(h.code) AS codes,
+           coalesce(sum(c.n_live), 0) AS live
+    FROM h LEFT JOIN staging_ssic_counts c ON c.code = h.code
+    GROUP BY 2
+    UNION ALL
+    SELECT true, icp_points_fit_secondary(h.weight), array_agg(h.code),
+           coalesce(sum(p.live), 0)
+    FROM h LEFT JOIN (
+        SELECT secondary_code, sum(n_live) AS live FROM staging_ssic_pair_counts
+        WHERE secondary_code = ANY(%(codes)s::text[])
+          AND NOT (primary_code || '') = ANY(%(codes)s::text[])
+        GROUP BY 1) p ON p.secondary_code = h.code
+    GROUP BY 2
+), sized AS (
+    SELECT g.*, g.live * 200 >= (SELECT coalesce(sum(n_live), 0) FROM staging_ssic_counts)
+                AS broad
+    FROM groups g
+), candidates AS (
+    SELECT g.fit + t.registry_prior AS rank_score, t.uen, t.match_code, g.secondary
+    FROM sized g
+    CROSS JOIN LATERAL (
+        (SELECT x.uen, x.registry_prior,
+                CASE WHEN g.secondary THEN x.secondary_ssic_code
+                     ELSE x.primary_ssic_code END AS match_code
+         FROM staging_acra_companies x
+         WHERE g.broad AND x.is_live
+           -- "|| ''": never an index condition, so the walk stays in prior order; the
+           -- search's codes (a constant array, looked up by hash) reject most rows first.
+           AND CASE WHEN g.secondary
+                    THEN (x.secondary_ssic_code || '') = ANY(%(codes)s::text[])
+                         AND NOT coalesce((x.primary_ssic_code || '') = ANY(%(codes)s::text[]), false)
+                         AND x.secondary_ssic_code = ANY(g.codes)
+                    ELSE (x.primary_ssic_code || '') = ANY(%(codes)s::text[])
+                         AND x.primary_ssic_code = ANY(g.codes) END
+         ORDER BY x.registry_prior DESC, x.uen
+         LIMIT %(limit)s)
         UNION ALL
-        SELECT t.uen, h.code, true, icp_points_fit_secondary(h.weight) + t.registry_prior
-        FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
-        CROSS JOIN LATERAL (
-            SELECT x.uen, x.registry_prior FROM staging_acra_companies x
-            WHERE x.is_live AND x.secondary_ssic_code = h.code
-              AND NOT coalesce(x.primary_ssic_code = ANY(%(codes)s::text[]), false)
-            ORDER BY x.registry_prior DESC, x.uen
-            LIMIT %(limit)s) t
-    ) m
-    ORDER BY m.rank_score DESC, m.uen
-    LIMIT %(limit)s
-) top
-JOIN staging_acra_companies s ON s.uen = top.uen
+        (SELECT t.uen, t.registry_prior, c.code
+         FROM unnest(g.codes) AS c(code)
+         CROSS JOIN LATERAL (
+             SELECT x.uen, x.registry_prior FROM staging_acra_companies x
+             WHERE NOT g.broad AND NOT g.secondary
+               AND x.is_live AND x.primary_ssic_code = c.code
+             ORDER BY x.registry_prior DESC, x.uen
+             LIMIT %(limit)s) t)
+        UNION ALL
+        (SELECT t.uen, t.registry_prior, c.code
+         FROM unnest(g.codes) AS c(code)
+         CROSS JOIN LATERAL (
+             SELECT x.uen, x.registry_prior FROM staging_acra_companies x
+             WHERE NOT g.broad AND g.secondary
+               AND x.is_live AND x.secondary_ssic_code = c.code
+               AND NOT coalesce((x.primary_ssic_code || '') = ANY(%(codes)s::text[]), false)
+             ORDER BY x.registry_prior DESC, x.uen
+             LIMIT %(limit)s) t)
+    ) t
+), top AS (
+    SELECT * FROM candidates ORDER BY rank_score DESC, uen LIMIT %(limit)s
+)
+SELECT s.*, top.match_code, top.secondary AS match_secondary
+FROM top JOIN staging_acra_companies s ON s.uen = top.uen
 
 -- name: batch_source
 -- The next keyset batch after (after_code, after_uen) over every matching row in
@@ -191,7 +236,7 @@ FROM (SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::big
      (SELECT coalesce(sum(n), 0)::bigint AS total, coalesce(sum(n_live), 0)::bigint AS live
       FROM staging_ssic_pair_counts
       WHERE secondary_code = ANY(%(codes)s::text[])
-        AND NOT primary_code = ANY(%(codes)s::text[])) x
+        AND NOT (primary_code || '') = ANY(%(codes)s::text[])) x
 
 -- name: count_matching_by_term
 -- count_matching per term: each subclass belongs to the one term that reached it, and a
@@ -201,7 +246,8 @@ WITH t AS (
 ), secondary AS (
     SELECT secondary_code AS code, sum(n) AS n, sum(n_live) AS n_live
     FROM staging_ssic_pair_counts
-    WHERE secondary_code = ANY(%(codes)s::text[]) AND NOT primary_code = ANY(%(codes)s::text[])
+    WHERE secondary_code = ANY(%(codes)s::text[])
+      AND NOT (primary_code || '') = ANY(%(codes)s::text[])
     GROUP BY 1
 )
 SELECT t.term, (coalesce(sum(p.n), 0) + coalesce(sum(x.n), 0))::bigint AS total,
