@@ -289,7 +289,7 @@ async def test_manufacturing_renders_the_three_cards_and_follows_the_job(
     await expect(top).to_have_attribute("aria-expanded", "false")
     await top.click()
     await expect(top).to_have_attribute("aria-expanded", "true")
-    await expect(top.locator(".icp-why")).to_contain_text("fits 'manufacturing'")
+    await expect(top.locator(".icp-why")).to_contain_text("matched by 'manufacturing'")
 
     # Job card: queued, says when it runs, links to the product page without a token.
     await expect(job).to_have_attribute("data-status", "queued")
@@ -401,7 +401,8 @@ async def test_leads_card_scrolls_2000_rows_with_a_bounded_dom(
         expected = [
             int(r[0])
             for r in conn.execute(
-                "SELECT company_id FROM lead_scores ORDER BY score DESC, company_id DESC"
+                "SELECT company_id FROM lead_scores JOIN companies USING (company_id)"
+                " ORDER BY score DESC, uen"  # the head's order: best first, ties by UEN
             ).fetchall()
         ]
     assert len(expected) == WHOLESALE_HEAD

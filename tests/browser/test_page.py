@@ -126,7 +126,7 @@ async def test_quick_typing_sends_one_preview_and_aborts_stale_ones(
     await page.screenshot(path=shot("01-empty"), full_page=True)
     for text in ("manuf", "manufact", "manufacturing"):
         await box.fill(text)  # each edit well inside the 1.5 s debounce
-    await expect(page.locator("#total")).to_have_text("1,171")
+    await expect(page.locator("#total")).to_have_text("1,659")
     await expect(page.locator("#codes .chip").first).to_be_visible()
     assert len(seen["sent"]) == 1, seen
     assert "q=manufacturing" in seen["sent"][0]
@@ -198,7 +198,8 @@ async def test_queue_under_immediate_runs_to_done_with_no_cli(
     await box.fill("bakery")
     await expect(page.get_by_role("button", name="Queue these")).to_be_enabled()
     total = int((await page.locator("#total").inner_text()).replace(",", ""))
-    assert total > 25
+    live = int((await page.locator("#live").inner_text()).replace(",", ""))
+    assert total > 25 and 0 < live < total
     await box.press("Enter")
     await expect(page.locator("#job")).to_be_visible()
     await expect(page).to_have_url(re.compile(r"\?job=\d+$"))
@@ -223,8 +224,12 @@ async def test_queue_under_immediate_runs_to_done_with_no_cli(
     assert [c[0] for c in chain][0] == job_id and chain[-1][0] == last_id
     assert all(c[1] == "done" and c[2] == c[3] for c in chain), chain
     assert sum(c[2] for c in chain) == total
-    # The finished job refreshed the leads list with the newly scored companies.
+    # The finished job refreshed the leads list with the newly scored companies: the live
+    # ones by default, every one with "include companies that are not live".
+    await expect(page.locator("#leads-status")).to_have_text(f"{live} leads, best first")
+    await page.locator("#show-all").check()
     await expect(page.locator("#leads-status")).to_have_text(f"{total} leads, best first")
+    await page.locator("#show-all").uncheck()
     await page.screenshot(path=shot("05-job-done-with-leads"), full_page=True)
 
     await page.reload()
@@ -245,6 +250,7 @@ async def test_queue_under_nightly_shows_the_run_time_and_runs_now(
     await box.fill("bakery")
     await expect(page.get_by_role("button", name="Queue these")).to_be_enabled()
     total = int((await page.locator("#total").inner_text()).replace(",", ""))
+    live = int((await page.locator("#live").inner_text()).replace(",", ""))
     await box.press("Enter")
     await expect(page).to_have_url(re.compile(r"\?job=\d+$"))
     job_id = int(page.url.rsplit("=", 1)[1])
@@ -263,7 +269,7 @@ async def test_queue_under_nightly_shows_the_run_time_and_runs_now(
     await expect(page.locator("#job-id")).to_have_text(f"#{job_id}")
     await expect(run_now).to_be_hidden()
     await expect(page.locator("#job-count")).to_have_text(f"{total} / {total} companies")
-    await expect(page.locator("#leads-status")).to_have_text(f"{total} leads, best first")
+    await expect(page.locator("#leads-status")).to_have_text(f"{live} leads, best first")
     with psycopg.connect(dev.database_url) as conn:
         fires = conn.execute("SELECT count(*) FROM scheduler_fires").fetchone()
         row = conn.execute(
