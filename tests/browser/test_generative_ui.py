@@ -128,7 +128,7 @@ def chat(request: pytest.FixtureRequest, sample_db: str) -> Iterator[Chat]:
     auth = request.param == "auth-on"
     # Jobs capped at 500 rows whoever runs them (the CLI below, or this server's worker,
     # which takes the follow-ups a capped job releases).
-    env = {"UPSERT_MAX_PER_JOB": "500", **({"ICP_AUTH_JWT_SECRET": SECRET} if auth else {})}
+    env = {"UPSERT_MAX_PER_JOB": "700", **({"ICP_AUTH_JWT_SECRET": SECRET} if auth else {})}
     for srv in serve_cards(sample_db, env):
         if auth:
             yield Chat(srv.url, sample_db, token_for("acme"), "acme")
@@ -311,11 +311,11 @@ async def test_manufacturing_renders_the_three_cards_and_follows_the_job(
     await expect(job).to_have_attribute("data-status", "queued")
     await page.unroute(re.compile(r".*/jobs/\d+$"))
 
-    # The queue drains (jobs capped at 500 rows, so the card follows two follow-ups): the CLI
+    # The queue drains (jobs capped at 700 rows, so the card follows two follow-ups): the CLI
     # runs the job, and any live runner (the CLI or the server's worker) the follow-ups.
-    run = await asyncio.to_thread(icp, chat.database_url, "jobs", "run", UPSERT_MAX_PER_JOB="500")
+    run = await asyncio.to_thread(icp, chat.database_url, "jobs", "run", UPSERT_MAX_PER_JOB="700")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"job {job_id}: done 500/500" in run.stdout, run.stdout
+    assert f"job {job_id}: done 700/700" in run.stdout, run.stdout
     finished = await asyncio.to_thread(chain_done, chat.database_url, job_id)
     assert finished[0] == job_id and len(finished) == 3, finished
     await expect(job).to_have_attribute("data-status", "done", timeout=30_000)
