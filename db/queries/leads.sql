@@ -35,16 +35,19 @@ AND c.industry_code LIKE %(industry_prefix)s::text || '%%'
 
 -- name: companies_page
 -- The tenant's companies (those its searches scored) by id, optionally within an SSIC code
--- prefix: walks lead_scores_tenant_company_idx (tenant_id, company_id) from the cursor on,
--- once per company whatever the number of searches that scored it.
-SELECT DISTINCT ON (ls.company_id) c.company_id, c.uen, c.name, c.industry_code, c.industry_norm, c.incorporation_year,
+-- prefix: walks companies by id from the cursor on, each row checked against the tenant's
+-- scores by lead_scores_tenant_company_idx (tenant_id, company_id), so a company scored by
+-- several searches is listed once.
+SELECT c.company_id, c.uen, c.name, c.industry_code, c.industry_norm, c.incorporation_year,
        c.entity_status, c.is_live, c.postal_code
-FROM lead_scores ls
-JOIN companies c ON c.company_id = ls.company_id
-WHERE ls.tenant_id = %(tenant_id)s
-  AND ls.company_id > %(company_id)s::bigint
+FROM companies c
+WHERE c.company_id > %(company_id)s::bigint
+  AND EXISTS (SELECT 1 FROM lead_scores ls
+              WHERE ls.tenant_id = %(tenant_id)s AND ls.company_id = c.company_id
+                -- the same bound, so a merge join starts both walks at the cursor
+                AND ls.company_id > %(company_id)s::bigint)
   /*filters*/
-ORDER BY ls.company_id
+ORDER BY c.company_id
 LIMIT %(limit)s
 
 -- name: companies_by_name_page
