@@ -146,8 +146,8 @@ _LIVE_NOT = re.compile(
 _LIVE = re.compile(
     r"\b(?:only|just)\s+(?:the\s+)?(?:live|active|operating|existing|alive|running)\b"
     r"|\b(?:live|active|operating|alive)\s+(?:ones|companies|firms|businesses|entities)?\s*only\b"
-    r"|\b(?:exclude|without|no|hide|drop|remove|skip|filter out|get rid of)\s+(?:the\s+)?(?:inactive"
-    r"|dead|struck[\s-]off|closed|ceased|terminated|cancelled|dissolved|non[\s-]live)"
+    r"|\b(?:exclude|without|no|hide|drop|remove|skip|filter out|get rid of)\s+(?:the\s+)?"
+    r"(?:inactive|dead|struck[\s-]off|closed|ceased|terminated|cancelled|dissolved|non[\s-]live)"
     r"(?:\s+(?:ones|companies|entities))?\b"
     r"|^(?:live|active)(?:\s+(?:ones|companies|firms|businesses|entities))?\b|\b(?:still|currently)\s+(?:live|active"
     r"|operating|trading)\b|\b(?:that|which|who)\s+are\s+(?:live|active)\b"
@@ -420,8 +420,9 @@ _ADD = re.compile(
 )
 _SWITCH = re.compile(
     r"^(?:(?:actually|hmm|ok(?:ay)?|no|nah|wait|forget (?:that|it)|scrap that|never ?mind)[\s,]+)*"
-    r"(?:(?:what|how)\s+about|what if we (?:try|look at)|switch(?:\s+it)?\s+to|change(?:\s+it)?\s+to"
-    r"|swap(?:\s+it)?\s+(?:for|to)|move\s+to|jump\s+to|try|let's\s+(?:try|do|look at|see)"
+    r"(?:(?:what|how)\s+about|what if we (?:try|look at)|switch(?:\s+it)?\s+to"
+    r"|change(?:\s+it)?\s+to|swap(?:\s+it)?\s+(?:for|to)|move\s+to|jump\s+to|try"
+    r"|let's\s+(?:try|do|look at|see)"
     r"|lets\s+(?:try|do|look at|see)|search(?:\s+for)?|look\s+(?:for|up|at)|find(?:\s+me)?"
     r"|now\s+(?:try|do|show me|search)|show\s+me|give\s+me|i\s+(?:want|need)(?:\s+to\s+see)?"
     r"|new\s+search|can you (?:find|show|search|look for)|rather|instead)[\s:,]+"

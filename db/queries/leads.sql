@@ -58,19 +58,3 @@ LIMIT %(limit)s
 
 -- name: companies_industry_filter
 AND c.industry_code LIKE %(industry_prefix)s::text || '%%'
-
--- name: search_leads_page
--- The next page of one search's scored leads ("more" in the chat): the tenant's scored
--- companies with the search's SSIC codes, best first, leaving out the ones already shown
--- in the thread. The planner either walks lead_scores_rank_idx and filters (broad searches)
--- or gathers the codes' companies by companies_industry_code_idx and sorts (narrow ones).
-SELECT ls.company_id, c.uen, c.name, c.industry_code, c.industry_norm, ls.score::int AS score,
-       ls.bucket, ls.rationale, c.entity_status AS status, c.is_live, c.incorporation_year,
-       c.address
-FROM lead_scores ls
-JOIN companies c ON c.company_id = ls.company_id
-WHERE ls.tenant_id = %(tenant_id)s
-  AND c.industry_code = ANY(%(codes)s::text[])
-  AND ls.company_id <> ALL(%(shown)s::bigint[])
-ORDER BY ls.score DESC, ls.company_id DESC
-LIMIT %(limit)s

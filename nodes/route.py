@@ -1,0 +1,102 @@
+"""route: read what the latest message asks (``nodes.intents``) and prepare the turn.
+
+A new search goes on to ``normalize`` (the path that may upsert and queue). A changed search
+("what about bakeries instead?", "also logistics", "drop retail", "go back") goes the same
+way with the request it amounts to in ``search_text``. Every other follow-up (more, refine,
+job status, explain, small talk) keeps the active search (terms, codes, counts, job, what
+was shown, filters) and goes to its own node, which only reads.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Literal
+
+from graph.state import State
+from nodes.intents import parse
+from nodes.reply_table import quoted
+from nodes.terms import latest_human_text
+
+Next = Literal["normalize", "more_leads", "refine", "job_status", "explain", "small_talk"]
+NODES: dict[str, Next] = {
+    "search": "normalize",
+    "more": "more_leads",
+    "refine": "refine",
+    "job_status": "job_status",
+    "explain": "explain",
+    "chat": "small_talk",
+}
+_PREVIOUS = re.compile(r"^(?:previous|last|earlier|first|other|old|original)(?:\s+\w+)?$")
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two terms name the same industry ("bakery"/"bakeries", "retail"/"retailers")."""
+
+    def stem(t: str) -> str:
+        return re.sub(r"(?:ies|es|s|ers|er)$", "", t.strip().lower())
+
+    return stem(a) == stem(b)
+
+
+def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
+    """Return the turn's update for a new or changed search, or a question (intent chat)."""
+    terms: list[str] = state.get("terms", []) if state.get("codes") else []
+    op, said = str(slots.get("op", "new")), str(slots.get("terms", ""))
+    out: dict[str, Any] = {
+        "filters": {},
+        "previous_terms": terms or state.get("previous_terms", []),
+    }
+    cleared = " Filters cleared." if state.get("filters") else ""
+    if op == "new":
+        return out
+    if op == "back":
+        target = [said] if said and not _PREVIOUS.match(said) else state.get("previous_terms", [])
+        if not target:
+            return {"intent": "chat", "answer": "There is no earlier search in this thread to "
+                    "go back to. Which industry should I search?"}  # fmt: skip
+        out["search_text"] = ", ".join(target)
+        out["answer"] = f"Back to {quoted(target)}.{cleared}"
+        return out
+    if op in ("switch", "add") or not terms:
+        if op == "remove":
+            return {"intent": "chat", "answer": f"There is no search to drop {quoted([said])} "
+                    "from yet. Which industry should I search?"}  # fmt: skip
+        new = [*terms, said] if op == "add" and terms else [said]
+        out["search_text"] = ", ".join(new)
+        verb = "Added" if op == "add" and terms else "Switched to"
+        was = f" (was {quoted(terms)})" if op == "switch" and terms else ""
+        out["answer"] = f"{verb} {quoted([said])}{was}.{cleared}"
+        return out
+    rest = [t for t in terms if not _same(t, said)]
+    if len(rest) == len(terms):
+        return {"intent": "chat", "answer": f"{quoted([said])} is not in the search "
+                f"({quoted(terms)}). Which industry should I drop?"}  # fmt: skip
+    if not rest:
+        return {"intent": "chat", "answer": "That would leave no industry in the search. "
+                "Which industry should I search instead?"}  # fmt: skip
+    out["search_text"] = ", ".join(rest)
+    out["answer"] = f"Dropped {quoted([said])}: now searching {quoted(rest)}.{cleared}"
+    return out
+
+
+async def route(state: State) -> dict[str, Any]:
+    """Decide the intent of the latest message and reset what each turn reports anew."""
+    parsed = parse(latest_human_text(state.get("messages", [])))
+    out: dict[str, Any] = {
+        "intent": parsed.intent,
+        "slots": parsed.slots,
+        "page": [],
+        "errors": [],
+        "answer": "",
+        "search_text": "",
+        "started_at": time.time(),
+    }
+    if parsed.intent == "search":
+        out.update(_changed_search(state, parsed.slots))
+    return out
+
+
+def route_after_route(state: State) -> Next:
+    """Send the turn to the node of its intent."""
+    return NODES.get(str(state.get("intent")), "small_talk")
