@@ -119,7 +119,9 @@ def compose_page(state: State) -> str:
     first = len(shown) - len(page) + 1
     total = int(state.get("total") or 0)
     which = "matching leads" if filters else "scored companies"
-    lead = "Filtered leads" if state.get("intent") == "refine" else "More leads"
+    lead = "More leads"
+    if state.get("intent") == "refine":
+        lead = "Filtered leads" if filters else "No filters: all leads"
     head = (
         f"{lead} for {quoted(terms)}: {n(first)}\u2013{n(len(shown))} of the {which}, best "
         f"first ({n(total)} {'company' if total == 1 else 'companies'} match the industries)."
