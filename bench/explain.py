@@ -305,6 +305,54 @@ def _resolve_params(block: str) -> dict[str, Any]:
     return candidate_params(TERMS)[block]
 
 
+def follow_up_cases(
+    codes: list[str], code_txt: str
+) -> dict[str, list[tuple[str, dict[str, Any], str, bool]]]:
+    """Return the chat follow-ups' reads (db/queries/followups.sql) with their parameters."""
+    none = dict.fromkeys(("live", "year_min", "year_max", "sectors", "entity", "min_officers"))
+    page = {"tenant_id": TENANT, "codes": codes, "shown": list(range(1, 31)), "limit": 10}
+    jurong = {**none, "live": True, "sectors": ["60", "61", "62", "63", "64"], "year_min": 2016}
+    narrow = {**jurong, "entity": "company", "min_officers": 3}
+    return {
+        "search_leads_filtered_page": [
+            (
+                "search_leads_filtered_page (no filters)",
+                {**page, **none},
+                f"{code_txt}, 30 shown, limit 10",
+                False,
+            ),
+            (
+                "search_leads_filtered_page (live, Jurong, after 2015)",
+                {**page, **jurong},
+                f"{code_txt}, live, sectors 60-64, year >= 2016",
+                False,
+            ),
+            (
+                "search_leads_filtered_page (+ companies, >= 3 officers)",
+                {**page, **narrow},
+                f"{code_txt}, live, sectors 60-64, year >= 2016, company, officers >= 3",
+                False,
+            ),
+        ],
+        "scored_companies": [
+            (
+                "scored_companies",
+                {"tenant_id": TENANT, "ids": list(range(1, 31))},
+                f"tenant {TENANT}, 30 ids",
+                False,
+            ),
+        ],
+        "scored_companies_by_name": [
+            (
+                "scored_companies_by_name",
+                {"tenant_id": TENANT, "prefix": "tan", "codes": codes, "limit": 5},
+                f"prefix 'tan', {code_txt}",
+                False,
+            ),
+        ],
+    }
+
+
 def cases(ctx: Context) -> tuple[list[Case], list[str]]:
     """Return the statements to explain and the named blocks skipped (no parameters)."""
     icp = icp_params(ctx.codes)
@@ -571,6 +619,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
             )
         ],
         "get_tenant_mode": [("get_tenant_mode", {"tenant_id": TENANT}, TENANT, False)],
+        **follow_up_cases(codes, code_txt),
     }
     top = {"score": 32767, "company_id": 2**63 - 1, "limit": PAGE}
     deep = {"score": ctx.deep_key[0], "company_id": ctx.deep_key[1], "limit": PAGE}
