@@ -88,6 +88,8 @@ def job_card(state: State) -> JobCard | None:
     job = state.get("job")
     if state.get("intent", "search") not in ("search", "job_status") or not job:
         return None
+    if state.get("slots", {}).get("job_id", job["job_id"]) != job["job_id"]:
+        return None  # a job status about another job than the search's
     return JobCard(
         job_id=job["job_id"],
         status=job["status"],

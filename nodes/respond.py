@@ -140,8 +140,9 @@ def _notes(state: State) -> list[str]:
     if pending:
         items = ", ".join(f"\u201c{p.get('text')}\u201d ({p.get('kind')})" for p in pending)
         notes.append(
-            f"Not applied yet: {items}. Filters by place, date, size or status are not "
-            "supported yet, so these counts cover all of them."
+            f"Not applied yet: {items}; these counts cover all of them. Send a filter as "
+            "its own message to narrow the leads shown (\u201conly live\u201d, \u201cin "
+            "Jurong\u201d, \u201cincorporated after 2015\u201d)."
         )
     return notes
 

@@ -27,6 +27,22 @@ NODES: dict[str, Next] = {
     "explain": "explain",
     "chat": "small_talk",
 }
+
+
+def no_search() -> dict[str, Any]:
+    """Return the state of a thread before its first search (what a follow-up reports)."""
+    return {
+        "terms": [],
+        "codes": [],
+        "total": 0,
+        "live": 0,
+        "head": [],
+        "shown": [],
+        "job": None,
+        "filters": {},
+    }
+
+
 _PREVIOUS = re.compile(r"^(?:previous|last|earlier|first|other|old|original)(?:\s+\w+)?$")
 
 
@@ -53,15 +69,21 @@ def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
     if op == "back":
         target = [said] if said and not _PREVIOUS.match(said) else state.get("previous_terms", [])
         if not target:
-            return {"intent": "chat", "answer": "There is no earlier search in this thread to "
-                    "go back to. Which industry should I search?"}  # fmt: skip
+            return {
+                "intent": "chat",
+                "answer": "There is no earlier search in this thread to "
+                "go back to. Which industry should I search?",
+            }
         out["search_text"] = ", ".join(target)
         out["answer"] = f"Back to {quoted(target)}.{cleared}"
         return out
     if op in ("switch", "add") or not terms:
         if op == "remove":
-            return {"intent": "chat", "answer": f"There is no search to drop {quoted([said])} "
-                    "from yet. Which industry should I search?"}  # fmt: skip
+            return {
+                "intent": "chat",
+                "answer": f"There is no search to drop {quoted([said])} "
+                "from yet. Which industry should I search?",
+            }
         new = [*terms, said] if op == "add" and terms else [said]
         out["search_text"] = ", ".join(new)
         verb = "Added" if op == "add" and terms else "Switched to"
@@ -70,11 +92,17 @@ def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
         return out
     rest = [t for t in terms if not _same(t, said)]
     if len(rest) == len(terms):
-        return {"intent": "chat", "answer": f"{quoted([said])} is not in the search "
-                f"({quoted(terms)}). Which industry should I drop?"}  # fmt: skip
+        return {
+            "intent": "chat",
+            "answer": f"{quoted([said])} is not in the search "
+            f"({quoted(terms)}). Which industry should I drop?",
+        }
     if not rest:
-        return {"intent": "chat", "answer": "That would leave no industry in the search. "
-                "Which industry should I search instead?"}  # fmt: skip
+        return {
+            "intent": "chat",
+            "answer": "That would leave no industry in the search. "
+            "Which industry should I search instead?",
+        }
     out["search_text"] = ", ".join(rest)
     out["answer"] = f"Dropped {quoted([said])}: now searching {quoted(rest)}.{cleared}"
     return out
@@ -92,6 +120,8 @@ async def route(state: State) -> dict[str, Any]:
         "search_text": "",
         "started_at": time.time(),
     }
+    if "codes" not in state:  # a thread's first turn: the results UIs read start empty
+        out.update(no_search())
     if parsed.intent == "search":
         out.update(_changed_search(state, parsed.slots))
     return out
