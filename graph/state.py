@@ -276,6 +276,9 @@ class State(InputState, total=False):
     """The terms of the search before the active one ("go back")."""
     answer: str
     """The reply a follow-up node wrote (job status, explanation, small talk)."""
+    kept: dict[str, Any]
+    """The active search while a new one is tried: restored when the new one matches no
+    industry (a typo or a question does not wipe the results a UI shows)."""
     errors: list[str]
     """What failed while answering (the reply says so)."""
     started_at: float

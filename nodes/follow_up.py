@@ -18,6 +18,7 @@ from db.companies import scored_leads_page
 from graph.state import LeadFilters, LeadRow, State
 from nodes.cards import lead_row
 from nodes.context import budgeted_connection, failed_step, tenant_of
+from nodes.reply_table import quoted
 from nodes.terms import MORE_PAGE
 
 CLEARED = {
@@ -64,6 +65,22 @@ def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:
         out.pop("year_min")
     out.update(new)
     return cast(LeadFilters, out)
+
+
+def restored(state: State) -> dict[str, Any]:
+    """Return the active search back when a new one matched no industry, else {}."""
+    kept = state.get("kept") or {}
+    if state.get("intent") != "search" or state.get("codes") or not kept.get("codes"):
+        return {}
+    return {**kept, "kept": {}}
+
+
+def still_on(back: dict[str, Any]) -> str:
+    """Return the line saying which search stays active after a failed new one."""
+    return (
+        f"Still on {quoted(back.get('terms', []))}: say \u201cmore\u201d, a filter, or "
+        "another industry."
+    )
 
 
 async def refine(state: State, config: RunnableConfig) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from graph.state import Clarification, State
 from jobs.metrics import observe_chat_reply
 from nodes.cards import push_cards
 from nodes.context import failed_step
+from nodes.follow_up import restored, still_on
 from nodes.reply_table import compose_page, leads_table, quoted
 from nodes.resolve import display_title
 
@@ -236,6 +237,9 @@ async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
         text = compose(state)
     except Exception as exc:  # reported once; the user still gets an answer
         text = await failed_step("Writing the reply", exc, config, node="respond")
+    back = restored(state)  # a failed new search keeps the active one
+    if back:
+        text += "\n\n" + still_on(back)
     reply = AIMessage(content=text, id=str(uuid4()))
     try:
         push_cards(state, reply)
@@ -244,4 +248,4 @@ async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
     started = state.get("started_at")
     if started:
         observe_chat_reply(max(time.time() - started, 0.0))
-    return {"messages": [reply]}
+    return {"messages": [reply], **back}

@@ -43,6 +43,23 @@ def no_search() -> dict[str, Any]:
     }
 
 
+KEPT = (
+    "terms",
+    "resolutions",
+    "codes",
+    "set_aside",
+    "total",
+    "live",
+    "groups",
+    "unused",
+    "head",
+    "job",
+    "shown",
+    "filters",
+    "mode",
+    "candidates",
+)
+"""The fields of the active search a failed new search gives back."""
 _PREVIOUS = re.compile(r"^(?:previous|last|earlier|first|other|old|original)(?:\s+\w+)?$")
 
 
@@ -124,6 +141,8 @@ async def route(state: State) -> dict[str, Any]:
         out.update(no_search())
     if parsed.intent == "search":
         out.update(_changed_search(state, parsed.slots))
+        active: dict[str, Any] = dict(state) if state.get("codes") else {}
+        out["kept"] = {k: active[k] for k in KEPT if k in active}
     return out
 
 

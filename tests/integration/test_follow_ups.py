@@ -164,3 +164,16 @@ async def test_changed_searches_and_questions(app_db: str) -> None:
     assert switched["job"]["job_id"] != (await thread.say("also logistics"))["job"]["job_id"]
     back = await thread.say("back to manufacturing")
     assert back["terms"] == ["manufacturing"] and back["job"]["created"] is False
+
+
+async def test_a_new_search_that_matches_nothing_keeps_the_active_one(app_db: str) -> None:
+    thread = Thread("keep")
+    first = await thread.say("Manufacturing")
+    typo = await thread.say("zzqxv")
+    assert "couldn't match" in reply(typo) and "Still on \u201cmanufacturing\u201d" in reply(typo)
+    assert typo["terms"] == ["manufacturing"] and typo["codes"] == first["codes"]
+    assert typo["head"] == first["head"] and typo["job"] == first["job"]
+    broad = await thread.say("services")
+    assert broad["clarify"] and broad["total"] == 1171
+    page = await thread.say("more")
+    assert page["intent"] == "more" and "No more scored leads" in reply(page)
