@@ -98,3 +98,47 @@ def test_follow_up_intent_accuracy_per_category(capsys: pytest.CaptureFixture[st
 )
 def test_places_become_postal_sectors(text: str, sectors: list[str]) -> None:
     assert parse(text).slots["filters"]["sectors"] == sectors
+
+
+def test_filters_combine_replace_and_clear() -> None:
+    from nodes.follow_up import merged_filters
+    from nodes.reply_table import filter_words
+
+    state: Any = {}
+    for text in ("only live", "in Tampines", "incorporated after 2015", "at least 3 officers"):
+        state = merged_filters(state, parse(text).slots)
+    assert state == {
+        "live": True,
+        "places": ["tampines"],
+        "sectors": ["52"],
+        "year_min": 2016,
+        "min_officers": 3,
+    }
+    assert filter_words(state) == [
+        "live only",
+        "incorporated 2016 or later",
+        "in Tampines (postal sector 52)",
+        "at least 3 officers",
+    ]
+    later = merged_filters(state, parse("before 2000").slots)  # the newer bound wins
+    assert later["year_max"] == 1999 and "year_min" not in later
+    assert "live" not in merged_filters(state, parse("include inactive").slots)
+    assert merged_filters(state, parse("anywhere").slots).keys() == {
+        "live",
+        "year_min",
+        "min_officers",
+    }
+    assert merged_filters(state, parse("clear filters").slots) == {}
+
+
+def test_places_are_shipped_reference_data() -> None:
+    from db.postal import area_of, postal
+
+    ref = postal()
+    assert len(ref.districts) == 28
+    sectors = [s for d in ref.districts.values() for s in d]
+    assert len(sectors) == len(set(sectors)) == len(ref.sector_area)
+    assert (
+        area_of("609601") == "Jurong East" and area_of("12 Ubi Rd Singapore 408722") == "Paya Lebar"
+    )
+    assert area_of(None) is None and area_of("na") is None
