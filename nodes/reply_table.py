@@ -91,9 +91,8 @@ def compose_page(state: State) -> str:
     """Return the reply to "more" or a refinement: the page, the filters, or why it is empty."""
     terms = state.get("terms", [])
     if not state.get("codes"):
-        what = "filter" if state.get("intent") == "refine" else "continue"
         return (
-            f"There is no search to {what} yet. Tell me an industry first, for example "
+            "There is no search to continue yet. Tell me an industry first, for example "
             "\u201cManufacturing\u201d or \u201cbakeries\u201d."
         )
     errors = " ".join(state.get("errors", []))

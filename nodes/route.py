@@ -14,7 +14,7 @@ import time
 from typing import Any, Literal
 
 from graph.state import State
-from nodes.intents import parse
+from nodes.intents import Parsed, parse
 from nodes.reply_table import quoted
 from nodes.terms import latest_human_text
 
@@ -128,6 +128,9 @@ def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
 async def route(state: State) -> dict[str, Any]:
     """Decide the intent of the latest message and reset what each turn reports anew."""
     parsed = parse(latest_human_text(state.get("messages", [])))
+    if parsed.intent == "refine" and not state.get("codes"):
+        # Nothing to filter: "businesses in Jurong" is read as a search (too broad: a question).
+        parsed = Parsed("search", {"op": "new"})
     out: dict[str, Any] = {
         "intent": parsed.intent,
         "slots": parsed.slots,
