@@ -114,17 +114,35 @@ def compose_page(state: State) -> str:
             text += f" Job {job['job_id']} scores the rest; ask again once it has run."
         elif filters:
             text += " Say \u201cclear filters\u201d (or e.g. \u201canywhere\u201d) to widen it."
-        return "\n\n".join(filter(None, [text, line]))
+        return "\n\n".join(filter(None, [removed(state), text, line]))
     first = len(shown) - len(page) + 1
     total = int(state.get("total") or 0)
     which = "matching leads" if filters else "scored companies"
     lead = "More leads"
     if state.get("intent") == "refine":
         lead = "Filtered leads" if filters else "No filters: all leads"
+
     head = (
         f"{lead} for {quoted(terms)}: {n(first)}\u2013{n(len(shown))} of the {which}, best "
         f"first ({n(total)} {'company' if total == 1 else 'companies'} match the industries)."
     )
     tail = "Say \u201cmore\u201d for the next page"
     tail += ", or refine: \u201conly live\u201d, \u201cin Jurong\u201d, \u201cafter 2015\u201d."
-    return "\n\n".join(filter(None, [head, line, leads_table(page, first), tail]))
+    return "\n\n".join(filter(None, [removed(state), head, line, leads_table(page, first), tail]))
+
+
+CLEARED_WORDS = {
+    "all": "all filters",
+    "live": "the status filter",
+    "years": "the incorporation-year filter",
+    "place": "the place filter",
+    "entity": "the entity-type filter",
+    "officers": "the officers filter",
+}
+
+
+def removed(state: State) -> str:
+    """Return the line naming the filters a refinement removed (empty when none)."""
+    cleared = state.get("slots", {}).get("clear", []) if state.get("intent") == "refine" else []
+    words = [CLEARED_WORDS.get(c, c) for c in cleared]
+    return f"Removed {' and '.join(words)}." if words else ""

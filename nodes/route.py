@@ -63,13 +63,16 @@ KEPT = (
 _PREVIOUS = re.compile(r"^(?:previous|last|earlier|first|other|old|original)(?:\s+\w+)?$")
 
 
-def _same(a: str, b: str) -> bool:
-    """Whether two terms name the same industry ("bakery"/"bakeries", "retail"/"retailers")."""
+def _stem(word: str) -> str:
+    return re.sub(r"(?:ies|es|s|ers|er|y)$", "", word.strip().lower())
 
-    def stem(t: str) -> str:
-        return re.sub(r"(?:ies|es|s|ers|er)$", "", t.strip().lower())
 
-    return stem(a) == stem(b)
+def _same(term: str, said: str) -> bool:
+    """Whether the user's words name a term of the search ("bakeries" for "bakery",
+    "freight" for "freight forwarders")."""
+    have = {_stem(w) for w in term.split()}
+    words = {_stem(w) for w in said.split()}
+    return bool(words) and words <= have
 
 
 def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:

@@ -108,6 +108,7 @@ async def test_filters_combine_apply_and_clear(app_db: str) -> None:
     assert "year_min" not in wider["filters"] and wider["filters"]["live"] is True
     anywhere = await thread.say("anywhere")
     assert "sectors" not in anywhere["filters"] and "places" not in anywhere["filters"]
+    assert reply(anywhere).startswith("Removed the place filter.")
     cleared = await thread.say("clear filters")
     assert cleared["filters"] == {} and "Filters:" not in reply(cleared)
 
@@ -162,6 +163,10 @@ async def test_changed_searches_and_questions(app_db: str) -> None:
         "Switched to \u201cbakeries\u201d (was \u201cmanufacturing\u201d)"
     )
     assert switched["job"]["job_id"] != (await thread.say("also logistics"))["job"]["job_id"]
+    dropped = await thread.say("drop the bakery part")  # a word of the term, singular
+    assert dropped["terms"] == ["logistics"] and "now searching \u201clogistics\u201d" in reply(
+        dropped
+    )
     back = await thread.say("back to manufacturing")
     assert back["terms"] == ["manufacturing"] and back["job"]["created"] is False
 
