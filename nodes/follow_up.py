@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 
 from db.companies import scored_leads_page
 from graph.state import LeadFilters, LeadRow, State
+from jobs.queue import get_job
 from nodes.cards import lead_row
 from nodes.context import budgeted_connection, failed_step, tenant_of
 from nodes.reply_table import quoted
@@ -35,6 +36,8 @@ async def leads_page(
 ) -> dict[str, Any]:
     """Return the state update of a page: the search's next best scored leads under the
     thread's filters, leaving out ``shown`` (or the error, told to the user)."""
+    job = state.get("job")
+    update: dict[str, Any] = {}
     try:
         async with budgeted_connection() as conn:
             rows = await scored_leads_page(
@@ -45,11 +48,16 @@ async def leads_page(
                 limit=size,
                 filters=state.get("filters", {}),
             )
+            if len(rows) < size and job and job["status"] in ("queued", "running"):
+                # A short page blames the job only while it still runs: read its status.
+                live = await get_job(conn, job["job_id"], tenant_of(config))
+                if live:
+                    update["job"] = {**job, "status": live["status"]}
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Reading the leads", exc, config, node=node)
         return {"page": [], "errors": [error]}
     page: list[LeadRow] = [lead_row(r) for r in rows]
-    return {"page": page, "shown": [*shown, *(r["company_id"] for r in page)]}
+    return {**update, "page": page, "shown": [*shown, *(r["company_id"] for r in page)]}
 
 
 def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:

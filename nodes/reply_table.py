@@ -6,6 +6,7 @@ the table compactly, one row per company with its area's name, not the full addr
 
 from __future__ import annotations
 
+from db.postal import describe_sectors
 from graph.state import LeadFilters, LeadRow, State
 
 TEXT_ROWS = 20
@@ -70,9 +71,7 @@ def filter_words(filters: LeadFilters) -> list[str]:
     if filters.get("places"):
         places = " or ".join(p if p.startswith(("district", "postal")) else p.title()
                              for p in filters["places"])  # fmt: skip
-        sectors = sorted(filters.get("sectors", []))
-        span = f"{sectors[0]}\u2013{sectors[-1]}" if len(sectors) > 1 else "".join(sectors)
-        words.append(f"in {places} (postal sector{'s' if len(sectors) > 1 else ''} {span})")
+        words.append(f"in {places} ({describe_sectors(filters.get('sectors', []))})")
     if "entity" in filters:
         words.append(ENTITY_WORDS[filters["entity"]])
     if "min_officers" in filters:
@@ -104,8 +103,10 @@ def compose_page(state: State) -> str:
     line = filters_line(filters)
     job = state.get("job")
     if not page:
-        if state.get("intent") == "refine" and filters:
-            text = f"No scored leads for {quoted(terms)} match these filters yet."
+        if filters:
+            beyond = f" beyond the {n(len(shown))} shown" if shown else ""
+            text = f"No{' more' if shown else ''} scored leads for {quoted(terms)} match these "
+            text += f"filters{beyond}."
         elif state.get("intent") == "refine":
             text = f"Filters cleared, but there are no scored leads for {quoted(terms)} yet."
         else:
