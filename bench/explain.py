@@ -384,6 +384,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "max_attempts": 3,
         "parent_job_id": None,
         "cursor": None,
+        "released": False,
     }
     # name -> (params, shown, writes); several cases may share a block.
     spec: dict[str, list[tuple[str, dict[str, Any], str, bool]]] = {
