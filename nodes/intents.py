@@ -488,7 +488,7 @@ def parse(text: str) -> Parsed:
     count = more_request(text)
     if count is not None:
         return Parsed("more", {"count": count})
-    t = _clean(text)[:300]
+    t = _clean(text[:600])[:300]
     if not t:
         return Parsed("chat", {"kind": "unclear"})
     chat = _chat(t)
