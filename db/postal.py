@@ -60,9 +60,10 @@ def postal() -> Postal:
     return Postal(districts, locations, sector_district, sector_area, places)
 
 
-def place_names() -> list[str]:
+@lru_cache(maxsize=1)
+def place_names() -> tuple[str, ...]:
     """Return every place name the chat understands, longest first (for matching)."""
-    return sorted(postal().places, key=lambda p: (-len(p), p))
+    return tuple(sorted(postal().places, key=lambda p: (-len(p), p)))
 
 
 def place_sectors(name: str) -> tuple[str, ...] | None:
