@@ -19,7 +19,7 @@ from graph.state import LeadFilters, LeadRow, State
 from jobs.queue import get_job
 from nodes.cards import lead_row
 from nodes.context import budgeted_connection, failed_step, tenant_of
-from nodes.reply_table import quoted
+from nodes.reply_table import filter_words, quoted
 from nodes.terms import MORE_PAGE
 
 CLEARED = {
@@ -81,6 +81,20 @@ def restored(state: State) -> dict[str, Any]:
     if state.get("intent") != "search" or state.get("codes") or not kept.get("codes"):
         return {}
     return {**kept, "kept": {}}
+
+
+def kept_filters(state: State) -> str:
+    """Return what a new search does with the filters its message named (for its notes)."""
+    words = filter_words(state.get("filters", {}))
+    if words:
+        return (
+            f"They filter the next pages: **{'; '.join(words)}**. Say \u201cmore\u201d for the "
+            "best scored leads under them."
+        )
+    return (
+        "Send a filter as its own message to narrow the leads shown (\u201conly live\u201d, "
+        "\u201cin Jurong\u201d, \u201cincorporated after 2015\u201d)."
+    )
 
 
 def still_on(back: dict[str, Any]) -> str:

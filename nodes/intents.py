@@ -485,6 +485,13 @@ def _more(t: str) -> Parsed | None:
     return Parsed("more", {"count": min(max(count or MORE_PAGE, 1), MAX_MORE_PAGE)})
 
 
+def message_filters(text: str) -> dict[str, Any]:
+    """Return the filters a search message names beside its industry ("bakeries in Jurong
+    incorporated after 2015" -> place and years)."""
+    found, _, _ = _filters(_clean(text[:600])[:300]) if isinstance(text, str) else ({}, [], "")
+    return found
+
+
 _QUESTION = re.compile(
     r"^(?:what|who|where|when|which|how|can|could|would|will|should|is|are|do|does|did|why)\b"
 )

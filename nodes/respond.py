@@ -18,7 +18,7 @@ from graph.state import Clarification, State
 from jobs.metrics import observe_chat_reply
 from nodes.cards import push_cards
 from nodes.context import failed_step
-from nodes.follow_up import restored, still_on
+from nodes.follow_up import kept_filters, restored, still_on
 from nodes.reply_table import compose_page, leads_table, quoted
 from nodes.resolve import display_title
 
@@ -141,9 +141,7 @@ def _notes(state: State) -> list[str]:
     if pending:
         items = ", ".join(f"\u201c{p.get('text')}\u201d ({p.get('kind')})" for p in pending)
         notes.append(
-            f"Not applied yet: {items}; these counts cover all of them. Send a filter as "
-            "its own message to narrow the leads shown (\u201conly live\u201d, \u201cin "
-            "Jurong\u201d, \u201cincorporated after 2015\u201d)."
+            f"Not applied yet: {items}; these counts cover all of them. " + kept_filters(state)
         )
     return notes
 

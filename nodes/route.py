@@ -14,7 +14,7 @@ import time
 from typing import Any, Literal
 
 from graph.state import State
-from nodes.intents import Parsed, parse
+from nodes.intents import Parsed, message_filters, parse
 from nodes.reply_table import quoted
 from nodes.terms import latest_human_text
 
@@ -75,7 +75,7 @@ def _same(term: str, said: str) -> bool:
     return bool(words) and words <= have
 
 
-def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
+def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str, Any]:
     """Return the turn's update for a new or changed search, or a question (intent chat)."""
     terms: list[str] = state.get("terms", []) if state.get("codes") else []
     op, said = str(slots.get("op", "new")), str(slots.get("terms", ""))
@@ -83,7 +83,9 @@ def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
         "filters": {},
         "previous_terms": terms or state.get("previous_terms", []),
     }
-    cleared = " Filters cleared." if state.get("filters") else ""
+    if op in ("new", "switch"):  # "bakeries in Jurong": the place filters the next pages
+        out["filters"] = message_filters(said or text)
+    cleared = " Filters cleared." if state.get("filters") and not out["filters"] else ""
     if op == "new":
         return out
     if op == "back":
@@ -130,7 +132,8 @@ def _changed_search(state: State, slots: dict[str, Any]) -> dict[str, Any]:
 
 async def route(state: State) -> dict[str, Any]:
     """Decide the intent of the latest message and reset what each turn reports anew."""
-    parsed = parse(latest_human_text(state.get("messages", [])))
+    text = latest_human_text(state.get("messages", []))
+    parsed = parse(text)
     if parsed.intent == "refine" and not state.get("codes"):
         # Nothing to filter: "businesses in Jurong" is read as a search (too broad: a question).
         parsed = Parsed("search", {"op": "new"})
@@ -146,7 +149,7 @@ async def route(state: State) -> dict[str, Any]:
     if "codes" not in state:  # a thread's first turn: the results UIs read start empty
         out.update(no_search())
     if parsed.intent == "search":
-        out.update(_changed_search(state, parsed.slots))
+        out.update(_changed_search(state, parsed.slots, text))
         active: dict[str, Any] = dict(state) if state.get("codes") else {}
         out["kept"] = {k: active[k] for k in KEPT if k in active}
     return out

@@ -182,3 +182,22 @@ async def test_a_new_search_that_matches_nothing_keeps_the_active_one(app_db: st
     assert broad["clarify"] and broad["total"] == 1171
     page = await thread.say("more")
     assert page["intent"] == "more" and "No more scored leads" in reply(page)
+
+
+async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) -> None:
+    thread = Thread("qualified")
+    out = await thread.say("manufacturing companies in Jurong incorporated after 2010")
+    assert out["filters"] == {
+        "places": ["jurong"],
+        "sectors": ["60", "61", "62", "63", "64"],
+        "year_min": 2011,
+    }
+    text = reply(out)
+    assert "They filter the next pages: **incorporated 2011 or later; in Jurong" in text
+    await drain()
+    page = await thread.say("more")
+    ids = [r["company_id"] for r in page["page"]]
+    assert len(ids) == 10 and not set(ids) & {r["company_id"] for r in out["head"]}
+    assert all(y >= 2011 and "60" <= s <= "64" for _, y, s, _, _ in _matching(app_db, ids))
+    other = await thread.say("what about logistics instead?")
+    assert other["filters"] == {} and "Filters cleared." in reply(other)
