@@ -117,7 +117,9 @@ def load_vocabulary(
     with conn.transaction():
         conn.execute("DELETE FROM ssic_vocabulary")
         conn.execute("DELETE FROM ssic_vocabulary_words")
-        with conn.cursor().copy("COPY ssic_vocabulary_words (word, base, named) FROM STDIN") as cp:
+        with conn.cursor().copy(
+            "COPY ssic_vocabulary_words (word, base, named) FROM STDIN"
+        ) as cp:
             for word, (base, named) in words:
                 cp.write_row((word, base, named))
         with conn.cursor().copy(

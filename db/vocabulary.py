@@ -526,6 +526,8 @@ def compound_phrases() -> tuple[str, ...]:
     out = []
     for row in csv.DictReader(io.StringIO(text)):
         phrase = unicodedata.normalize("NFKC", row.get("phrase") or "").lower().strip()
-        if re.search(r"\w\s*&\s*\w|\sand\s", phrase) and not re.fullmatch(r"\w\s*&\s*\w", phrase):
+        if re.search(r"\w\s*&\s*\w|\sand\s", phrase) and not re.fullmatch(
+            r"\w\s*&\s*\w", phrase
+        ):
             out.append(_SPACE.sub(" ", phrase.replace("&", " and ")))
     return tuple(out)

@@ -476,7 +476,9 @@ async def _fuzzy_rows(
 def _correction(word: str, near: Sequence[tuple[str, float]]) -> str | None:
     """Return the known word a typed one is a typo of, if exactly one is close enough."""
     allowed = typo_allowance(len(word))
-    ranked = sorted((edit_distance(word, n), -sim, n) for n, sim in near if n != word)
+    ranked = sorted(
+        (edit_distance(word, n), -sim, n) for n, sim in near if n != word
+    )
     ranked = [r for r in ranked if r[0] <= allowed]
     if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
         return None  # nothing close, or two words equally close: no guess
