@@ -330,6 +330,54 @@ def _resolve_params(block: str) -> dict[str, Any]:
     return candidate_params(TERMS)[block]
 
 
+def follow_up_cases(
+    search_id: int, code_txt: str
+) -> dict[str, list[tuple[str, dict[str, Any], str, bool]]]:
+    """Return the chat follow-ups' reads (db/queries/followups.sql) with their parameters."""
+    none = dict.fromkeys(("live", "year_min", "year_max", "sectors", "entity", "min_officers"))
+    page = {"tenant_id": TENANT, "search_id": search_id, "shown": list(range(1, 31)), "limit": 10}
+    jurong = {**none, "live": True, "sectors": ["60", "61", "62", "63", "64"], "year_min": 2016}
+    narrow = {**jurong, "entity": "company", "min_officers": 3}
+    return {
+        "search_leads_filtered_page": [
+            (
+                "search_leads_filtered_page (no filters)",
+                {**page, **none},
+                f"{code_txt}, 30 shown, limit 10",
+                False,
+            ),
+            (
+                "search_leads_filtered_page (live, Jurong, after 2015)",
+                {**page, **jurong},
+                f"{code_txt}, live, sectors 60-64, year >= 2016",
+                False,
+            ),
+            (
+                "search_leads_filtered_page (+ companies, >= 3 officers)",
+                {**page, **narrow},
+                f"{code_txt}, live, sectors 60-64, year >= 2016, company, officers >= 3",
+                False,
+            ),
+        ],
+        "scored_companies": [
+            (
+                "scored_companies",
+                {"tenant_id": TENANT, "search_id": search_id, "ids": list(range(1, 31))},
+                f"tenant {TENANT}, 30 ids",
+                False,
+            ),
+        ],
+        "scored_companies_by_name": [
+            (
+                "scored_companies_by_name",
+                {"tenant_id": TENANT, "search_id": search_id, "prefix": "tan", "limit": 5},
+                f"prefix 'tan', {code_txt}",
+                False,
+            ),
+        ],
+    }
+
+
 def cases(ctx: Context) -> tuple[list[Case], list[str]]:
     """Return the statements to explain and the named blocks skipped (no parameters)."""
     icp = icp_params(ctx.codes)
@@ -606,14 +654,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
             )
         ],
         "list_searches": [("list_searches", {"tenant_id": TENANT, "limit": 100}, TENANT, False)],
-        "search_leads_page": [
-            (
-                "search_leads_page",
-                {"tenant_id": TENANT, "search_id": ctx.search_id, "shown": [], "limit": 20},
-                f"{TENANT}, search {ctx.search_id}, first 20",
-                False,
-            )
-        ],
+        **follow_up_cases(ctx.search_id, f"search {ctx.search_id} ({code_txt})"),
     }
     top = {"score": 32767, "company_id": 2**63 - 1, "search_id": 2**63 - 1, "limit": PAGE}
     deep = {"score": ctx.deep_key[0], "company_id": ctx.deep_key[1], "search_id": 2**63 - 1,

@@ -20,6 +20,8 @@ from psycopg.rows import dict_row
 from db.queries import q
 
 Source = Literal["head_source", "batch_source"]
+FILTER_KEYS = ("live", "year_min", "year_max", "sectors", "entity", "min_officers")
+"""The lead filters a page binds (NULL: not filtered)."""
 
 
 @dataclass(frozen=True)
@@ -127,16 +129,20 @@ async def scored_leads_page(
     search_id: int,
     shown: Sequence[int],
     limit: int,
+    filters: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return one saved search's best scored companies, leaving out ``shown``."""
+    """Return one saved search's best scored companies, leaving out ``shown``, within the
+    thread's filters (``graph.state.LeadFilters``; db/queries/followups.sql)."""
+    given = filters or {}
     params = {
         "tenant_id": tenant_id,
         "search_id": search_id,
         "shown": list(shown),
         "limit": limit,
+        **{k: given.get(k) for k in FILTER_KEYS},
     }
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(q("search_leads_page"), params, prepare=False)
+        await cur.execute(q("search_leads_filtered_page"), params, prepare=False)
         return await cur.fetchall()
 
 

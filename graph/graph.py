@@ -1,5 +1,6 @@
-"""Wire the chat graph: normalize -> head_upsert -> enqueue -> respond, or normalize ->
-more_leads -> respond for the next page of the active search."""
+"""Wire the chat graph: route reads what the message asks; a new (or changed) search takes
+normalize -> head_upsert -> enqueue -> respond, and every follow-up on the active search
+takes its own node (more_leads, refine, job_status, explain, small_talk) -> respond."""
 
 from __future__ import annotations
 
@@ -10,19 +11,18 @@ from langgraph.graph import END, START, StateGraph
 from config.settings import get_settings
 from graph.state import InputState, OutputState, State
 from nodes.enqueue import enqueue
+from nodes.explain import explain
+from nodes.follow_up import refine, small_talk
 from nodes.head_upsert import head_upsert
+from nodes.job_status import job_status
 from nodes.more_leads import more_leads
 from nodes.normalize import normalize
 from nodes.respond import respond
+from nodes.route import route, route_after_route
 
 
-def route_after_normalize(
-    state: State,
-) -> Literal["head_upsert", "enqueue", "more_leads", "respond"]:
-    """Send background-mode requests with codes on to the writes, "more" to the next page;
-    everything else answers."""
-    if state.get("intent") == "more":
-        return "more_leads" if state.get("codes") else "respond"
+def route_after_normalize(state: State) -> Literal["head_upsert", "enqueue", "respond"]:
+    """Send background-mode requests with codes on to the writes; everything else answers."""
     if state.get("errors") or not state.get("codes") or state.get("mode") != "background":
         return "respond"
     if not state.get("total"):
@@ -31,16 +31,23 @@ def route_after_normalize(
 
 
 builder = StateGraph(State, input_schema=InputState, output_schema=OutputState)
+builder.add_node(route)
 builder.add_node(normalize)
 builder.add_node(head_upsert)
 builder.add_node(enqueue)
 builder.add_node(more_leads)
+builder.add_node(refine)
+builder.add_node(job_status)
+builder.add_node(explain)
+builder.add_node(small_talk)
 builder.add_node(respond)
-builder.add_edge(START, "normalize")
+builder.add_edge(START, "route")
+builder.add_conditional_edges("route", route_after_route)
 builder.add_conditional_edges("normalize", route_after_normalize)
 builder.add_edge("head_upsert", "enqueue")
 builder.add_edge("enqueue", "respond")
-builder.add_edge("more_leads", "respond")
+for follow_up in ("more_leads", "refine", "job_status", "explain", "small_talk"):
+    builder.add_edge(follow_up, "respond")
 builder.add_edge("respond", END)
 
 graph = builder.compile(name="ICP industry search")

@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 
 Bucket = Literal["high", "medium", "low"]
 JobStatus = Literal["queued", "running", "done", "error", "cancelled"]
-Intent = Literal["search", "more"]
+Intent = Literal["search", "more", "refine", "job_status", "explain", "chat"]
 
 
 class InputState(TypedDict):
@@ -69,6 +69,25 @@ class Clarification(TypedDict):
     """SSIC groups to choose from: code, level, official title, count of subclasses."""
 
 
+class LeadFilters(TypedDict, total=False):
+    """Filters on the leads the thread shows (a follow-up sets, combines and removes them)."""
+
+    live: bool
+    """True: live companies only; False: only those no longer live."""
+    year_min: int
+    """Incorporated in or after this year."""
+    year_max: int
+    """Incorporated in or before this year."""
+    places: list[str]
+    """The places as the user named them ("jurong", "cbd", "district 22")."""
+    sectors: list[str]
+    """Their 2-digit postal sectors (db/data/postal)."""
+    entity: Literal["company", "sole", "partnership"]
+    """Companies, sole proprietorships/partnerships, or limited (liability) partnerships."""
+    min_officers: int
+    """At least this many officers."""
+
+
 class LeadRow(TypedDict):
     """One scored company, as the chat shows it."""
 
@@ -95,7 +114,7 @@ class LeadRow(TypedDict):
     incorporation_year: int | None
     """Year of incorporation or registration."""
     area: str | None
-    """Where it is: the registered address."""
+    """Where it is: the area of its postal code ("Jurong East"), else its address."""
 
 
 class JobInfo(TypedDict):
@@ -249,6 +268,20 @@ class State(InputState, total=False):
     """The next page of the active search's scored leads ("more")."""
     shown: list[int]
     """company_id of every lead shown for the active search in this thread."""
+    filters: LeadFilters
+    """Filters in force on the leads shown (refine follow-ups; a new search clears them)."""
+    slots: dict[str, Any]
+    """What the latest message named for its intent (count, filters, job_id, rank, ...)."""
+    search_text: str
+    """The request a changed search resolves ("bakery", "manufacturing, logistics"); empty:
+    the latest message itself."""
+    previous_terms: list[str]
+    """The terms of the search before the active one ("go back")."""
+    answer: str
+    """The reply a follow-up node wrote (job status, explanation, small talk)."""
+    kept: dict[str, Any]
+    """The active search while a new one is tried: restored when the new one matches no
+    industry (a typo or a question does not wipe the results a UI shows)."""
     errors: list[str]
     """What failed while answering (the reply says so)."""
     started_at: float
@@ -277,5 +310,7 @@ class OutputState(TypedDict, total=False):
     candidates: list[dict[str, Any]]
     intent: Intent
     page: list[LeadRow]
+    filters: LeadFilters
+    slots: dict[str, Any]
     errors: list[str]
     ui: Annotated[list[AnyUIMessage], ui_message_reducer]

@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.graph.ui import push_ui_message
 
+from db.postal import area_of
 from graph.state import JobCard, LeadRow, LeadsCard, SearchCard, SearchGroup, State
 
 MORE = "more"
@@ -36,14 +37,14 @@ def lead_row(row: Mapping[str, Any]) -> LeadRow:
         status=row.get("status"),
         is_live=None if live is None else bool(live),
         incorporation_year=None if year is None else int(year),
-        area=row.get("address") or row.get("area") or None,
+        area=area_of(row.get("postal_code") or row.get("address")) or row.get("address") or None,
     )
 
 
 def search_card(state: State) -> SearchCard | None:
     """Return the search card of a new search that matched something, else None."""
     groups: list[SearchGroup] = state.get("groups", [])
-    if state.get("intent") == "more" or not groups:
+    if state.get("intent", "search") != "search" or not groups:
         return None
     return SearchCard(
         terms=state.get("terms", []),
@@ -56,8 +57,11 @@ def search_card(state: State) -> SearchCard | None:
 
 
 def leads_card(state: State) -> LeadsCard | None:
-    """Return the leads card of this turn's companies (the head, or a "more" page)."""
-    more = state.get("intent") == "more"
+    """Return the leads card of this turn's companies (the head, or a page of a follow-up)."""
+    intent = state.get("intent", "search")
+    if intent not in ("search", "more", "refine"):
+        return None
+    more = intent != "search"
     rows = state.get("page", []) if more else state.get("head", [])
     if not rows:
         return None
@@ -82,8 +86,10 @@ def job_card(state: State) -> JobCard | None:
     next fire of a live scheduler, now, or None when no live process will run it.
     """
     job = state.get("job")
-    if state.get("intent") == "more" or not job:
+    if state.get("intent", "search") not in ("search", "job_status") or not job:
         return None
+    if state.get("slots", {}).get("job_id", job["job_id"]) != job["job_id"]:
+        return None  # a job status about another job than the search's
     return JobCard(
         job_id=job["job_id"],
         status=job["status"],

@@ -1,13 +1,12 @@
 """normalize: extract industry terms, resolve them to SSIC codes, count matches, pick the mode.
 
-A message asking for the next page of the active search ("more", "next 20") keeps the
-search (terms, codes, counts, job, what was shown) and only marks the turn as ``more``.
+It runs for a new search only (``route`` sends follow-ups elsewhere); a changed search
+("also logistics") resolves the request ``route`` put in ``search_text``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -18,7 +17,7 @@ from db.pool import get_pool
 from graph.state import CodeMatch, SearchGroup, State
 from nodes.context import NO_TENANT, budget_s, effective_mode, failed_step, tenant_of
 from nodes.resolve import Resolution, clarification, set_aside_parts, understand_extraction
-from nodes.terms import extract, latest_human_text, more_request
+from nodes.terms import extract, latest_human_text
 
 PREVIEW_LIMIT = 20
 _GROUP = "\x1f"  # joins a term and its matched SSIC group into one counting key
@@ -76,9 +75,7 @@ def unused_words(resolution: Resolution) -> list[str]:
 async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Turn the latest human message into terms, SSIC codes, a match count and a mode."""
     tenant = tenant_of(config)
-    text = latest_human_text(state.get("messages", []))
-    if more_request(text) is not None:
-        return {"intent": "more", "page": [], "errors": [], "started_at": time.time()}
+    text = state.get("search_text") or latest_human_text(state.get("messages", []))
     extraction = extract(text)
     out: dict[str, Any] = {
         "terms": extraction.texts,
@@ -100,7 +97,6 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "search_id": None,
         "candidates": [],
         "errors": [],
-        "started_at": time.time(),
     }
     if not extraction.terms:
         return out

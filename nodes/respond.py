@@ -14,10 +14,12 @@ from uuid import uuid4
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.state import Clarification, LeadRow, State
+from graph.state import Clarification, State
 from jobs.metrics import observe_chat_reply
 from nodes.cards import push_cards
 from nodes.context import failed_step
+from nodes.follow_up import kept_filters, restored, still_on
+from nodes.reply_table import compose_page, leads_table, quoted
 from nodes.resolve import display_title
 
 HELP = (
@@ -40,10 +42,6 @@ def _n(value: int) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{_n(n)} {word}{'' if n == 1 else 'es' if word.endswith('s') else 's'}"
-
-
-TEXT_ROWS = 20
-"""Companies listed in the text reply; a longer page is in the leads card and on /app/."""
 
 
 # Places that only restate the registry's scope: not worth a "not applied" note.
@@ -143,73 +141,24 @@ def _notes(state: State) -> list[str]:
     if pending:
         items = ", ".join(f"\u201c{p.get('text')}\u201d ({p.get('kind')})" for p in pending)
         notes.append(
-            f"Not applied yet: {items}. Filters by place, date, size or status are not "
-            "supported yet, so these counts cover all of them."
+            f"Not applied yet: {items}; these counts cover all of them. " + kept_filters(state)
         )
     return notes
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else " ".join(str(value).split())
-    return text.replace("|", "\\|") or "\u2013"
-
-
-def leads_table(rows: list[LeadRow], first: int = 1) -> str:
-    """Return companies as a markdown table (at most TEXT_ROWS; the rest is counted)."""
-    lines = [
-        "| # | Company | UEN | Score | Status | Est. | Area |",
-        "|--:|---|---|--:|---|--:|---|",
-    ]
-    for rank, row in enumerate(rows[:TEXT_ROWS], start=first):
-        cells = [
-            str(rank),
-            row["name"],
-            row["uen"],
-            f"{row['score']} {row['bucket']}",
-            row.get("status"),
-            row.get("incorporation_year"),
-            row.get("area"),
-        ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
-    if len(rows) > TEXT_ROWS:
-        rest = len(rows) - TEXT_ROWS
-        lines.append(f"\n\u2026 and {_n(rest)} more in the leads card and on the page /app/.")
-    return "\n".join(lines)
-
-
-def _quoted(terms: list[str]) -> str:
-    return ", ".join(f"\u201c{t}\u201d" for t in terms)
-
-
-def compose_more(state: State) -> str:
-    """Return the reply to "more": the next page of the active search, or why there is none."""
-    terms = state.get("terms", [])
-    if not state.get("codes"):
-        return "There is no search to continue yet. " + HELP
-    page = state.get("page", [])
-    shown = state.get("shown", [])
-    errors = " ".join(state.get("errors", []))
-    if errors:
-        return f"{errors} Please try again in a moment."
-    if not page:
-        text = f"No more scored leads for {_quoted(terms)} beyond the {_n(len(shown))} shown."
-        job = state.get("job")
-        if job:
-            text += f" Job {job['job_id']} scores the rest; ask again once it has run."
-        return text
-    first = len(shown) - len(page) + 1
-    total = int(state.get("total") or 0)
-    head = (
-        f"More leads for {_quoted(terms)}: {_n(first)}\u2013{_n(len(shown))} of the scored "
-        f"companies, best first ({_n(total)} {'company' if total == 1 else 'companies'} match)."
-    )
-    return head + "\n\n" + leads_table(page, first)
-
-
 def compose(state: State) -> str:
     """Return the reply text for the state the earlier nodes produced."""
-    if state.get("intent") == "more":
-        return compose_more(state)
+    intent = state.get("intent", "search")
+    if intent in ("more", "refine"):
+        return compose_page(state)
+    if intent != "search":  # job status, explain, small talk: their node wrote the answer
+        return state.get("answer") or HELP
+    lead_in = state.get("answer")  # what a changed search changed ("Switched to ...")
+    text = _compose_search(state)
+    return f"{lead_in}\n\n{text}" if lead_in else text
+
+
+def _compose_search(state: State) -> str:
     terms = state.get("terms", [])
     errors = state.get("errors", [])
     resolutions = state.get("resolutions", [])
@@ -222,7 +171,7 @@ def compose(state: State) -> str:
             return " ".join(errors) + " Please try again in a moment."
         if clarify:
             return question(clarify)
-        return f"I couldn't match {_quoted(terms)} to an industry in SSIC 2020. " + HELP
+        return f"I couldn't match {quoted(terms)} to an industry in SSIC 2020. " + HELP
     matched = _matched(resolutions)
     notes = _notes(state)
     mode = state.get("mode", "background")
@@ -286,6 +235,9 @@ async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
         text = compose(state)
     except Exception as exc:  # reported once; the user still gets an answer
         text = await failed_step("Writing the reply", exc, config, node="respond")
+    back = restored(state)  # a failed new search keeps the active one
+    if back:
+        text += "\n\n" + still_on(back)
     reply = AIMessage(content=text, id=str(uuid4()))
     try:
         push_cards(state, reply)
@@ -294,4 +246,4 @@ async def respond(state: State, config: RunnableConfig) -> dict[str, Any]:
     started = state.get("started_at")
     if started:
         observe_chat_reply(max(time.time() - started, 0.0))
-    return {"messages": [reply]}
+    return {"messages": [reply], **back}

@@ -29,7 +29,7 @@ export interface LeadRow {
   is_live: boolean | null;
   /** Year of incorporation or registration. */
   incorporation_year: number | null;
-  /** Where it is: the registered address. */
+  /** Where it is: the area of its postal code ("Jurong East"), else its address. */
   area: string | null;
 }
 

@@ -72,19 +72,3 @@ LIMIT %(limit)s
 
 -- name: companies_industry_filter
 AND c.industry_code LIKE %(industry_prefix)s::text || '%%'
-
--- name: search_leads_page
--- The next page of one saved search's scored leads ("more" in the chat), best first,
--- leaving out the ones already shown in the thread: walks lead_scores_search_rank_idx
--- (tenant_id, search_id, score DESC, company_id DESC). Companies that are not live are
--- capped at 20 points, so they come last.
-SELECT ls.company_id, c.uen, c.name, c.industry_code, c.industry_norm, ls.score::int AS score,
-       ls.bucket, ls.rationale, c.entity_status AS status, c.is_live, c.incorporation_year,
-       c.address, ls.search_id
-FROM lead_scores ls
-JOIN companies c ON c.company_id = ls.company_id
-WHERE ls.tenant_id = %(tenant_id)s
-  AND ls.search_id = %(search_id)s::bigint
-  AND ls.company_id <> ALL(%(shown)s::bigint[])
-ORDER BY ls.score DESC, ls.company_id DESC
-LIMIT %(limit)s

@@ -123,7 +123,7 @@ async def test_tenant_override_beats_global_mode(app_db: str) -> None:
 )
 async def test_chit_chat_writes_nothing(app_db: str, text: str) -> None:
     out = await ask(text)
-    assert out["terms"] == []
+    assert out.get("terms", []) == [] and out["intent"] in ("chat", "search")
     assert "industry" in reply(out).lower()
     assert counts(app_db) == (0, 0, 0)
 

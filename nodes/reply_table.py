@@ -1,0 +1,149 @@
+"""The markdown a reply shows: the companies table, the filters in force, a page's text.
+
+Complete on its own (SDK scripts, Studio, clients without the cards): agent-chat-ui renders
+the table compactly, one row per company with its area's name, not the full address.
+"""
+
+from __future__ import annotations
+
+from db.postal import describe_sectors
+from graph.state import LeadFilters, LeadRow, State
+
+TEXT_ROWS = 20
+"""Companies listed in the text reply; a longer page is in the leads card and on /app/."""
+ENTITY_WORDS = {
+    "company": "companies only (no sole proprietorships)",
+    "sole": "sole proprietorships and partnerships only",
+    "partnership": "limited (liability) partnerships only",
+}
+
+
+def n(value: int) -> str:
+    """Return a count with thousands separators."""
+    return f"{value:,}"
+
+
+def quoted(terms: list[str]) -> str:
+    """Return terms quoted and comma-separated."""
+    return ", ".join(f"\u201c{t}\u201d" for t in terms)
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else " ".join(str(value).split())
+    return text.replace("|", "\\|") or "\u2013"
+
+
+def leads_table(rows: list[LeadRow], first: int = 1) -> str:
+    """Return companies as a markdown table (at most TEXT_ROWS; the rest is counted)."""
+    lines = [
+        "| # | Company | UEN | Score | Status | Est. | Area |",
+        "|--:|---|---|--:|---|--:|---|",
+    ]
+    for rank, row in enumerate(rows[:TEXT_ROWS], start=first):
+        cells = [
+            str(rank),
+            row["name"],
+            row["uen"],
+            f"{row['score']} {row['bucket']}",
+            row.get("status"),
+            row.get("incorporation_year"),
+            row.get("area"),
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    if len(rows) > TEXT_ROWS:
+        rest = len(rows) - TEXT_ROWS
+        lines.append(f"\n\u2026 and {n(rest)} more in the leads card and on the page /app/.")
+    return "\n".join(lines)
+
+
+def filter_words(filters: LeadFilters) -> list[str]:
+    """Return each filter in force as people say it ("live only", "in Jurong (...)")."""
+    words: list[str] = []
+    if "live" in filters:
+        words.append("live only" if filters["live"] else "no longer live only")
+    lo, hi = filters.get("year_min"), filters.get("year_max")
+    if lo is not None and hi is not None:
+        words.append(f"incorporated in {lo}" if lo == hi else f"incorporated {lo}\u2013{hi}")
+    elif lo is not None:
+        words.append(f"incorporated {lo} or later")
+    elif hi is not None:
+        words.append(f"incorporated {hi} or earlier")
+    if filters.get("places"):
+        places = " or ".join(p if p.startswith(("district", "postal")) else p.title()
+                             for p in filters["places"])  # fmt: skip
+        words.append(f"in {places} ({describe_sectors(filters.get('sectors', []))})")
+    if "entity" in filters:
+        words.append(ENTITY_WORDS[filters["entity"]])
+    if "min_officers" in filters:
+        count = filters["min_officers"]
+        words.append(f"at least {count} officer{'' if count == 1 else 's'}")
+    return words
+
+
+def filters_line(filters: LeadFilters) -> str:
+    """Return the reply's line naming the filters in force (empty without any)."""
+    words = filter_words(filters)
+    return f"**Filters:** {'; '.join(words)}." if words else ""
+
+
+def compose_page(state: State) -> str:
+    """Return the reply to "more" or a refinement: the page, the filters, or why it is empty."""
+    terms = state.get("terms", [])
+    if not state.get("codes"):
+        return (
+            "There is no search to continue yet. Tell me an industry first, for example "
+            "\u201cManufacturing\u201d or \u201cbakeries\u201d."
+        )
+    errors = " ".join(state.get("errors", []))
+    if errors:
+        return f"{errors} Please try again in a moment."
+    page = state.get("page", [])
+    shown = state.get("shown", [])
+    filters = state.get("filters", {})
+    line = filters_line(filters)
+    job = state.get("job")
+    if not page:
+        if filters:
+            beyond = f" beyond the {n(len(shown))} shown" if shown else ""
+            text = f"No{' more' if shown else ''} scored leads for {quoted(terms)} match these "
+            text += f"filters{beyond}."
+        elif state.get("intent") == "refine":
+            text = f"Filters cleared, but there are no scored leads for {quoted(terms)} yet."
+        else:
+            text = f"No more scored leads for {quoted(terms)} beyond the {n(len(shown))} shown."
+        if job and job["status"] in ("queued", "running"):
+            text += f" Job {job['job_id']} scores the rest; ask again once it has run."
+        elif filters:
+            text += " Say \u201cclear filters\u201d (or e.g. \u201canywhere\u201d) to widen it."
+        return "\n\n".join(filter(None, [removed(state), text, line]))
+    first = len(shown) - len(page) + 1
+    total = int(state.get("total") or 0)
+    which = "matching leads" if filters else "scored companies"
+    lead = "More leads"
+    if state.get("intent") == "refine":
+        lead = "Filtered leads" if filters else "No filters: all leads"
+
+    head = (
+        f"{lead} for {quoted(terms)}: {n(first)}\u2013{n(len(shown))} of the {which}, best "
+        f"first ({n(total)} {'company' if total == 1 else 'companies'} match the industries)."
+    )
+    tail = "Say \u201cmore\u201d for the next page"
+    tail += ", or refine: \u201conly live\u201d, \u201cin Jurong\u201d, \u201cafter 2015\u201d."
+    return "\n\n".join(filter(None, [removed(state), head, line, leads_table(page, first), tail]))
+
+
+CLEARED_WORDS = {
+    "all": "all filters",
+    "live": "the status filter",
+    "years": "the incorporation-year filter",
+    "place": "the place filter",
+    "entity": "the entity-type filter",
+    "officers": "the officers filter",
+}
+
+
+def removed(state: State) -> str:
+    """Return the line naming the filters a refinement removed (empty when none)."""
+    cleared = state.get("slots", {}).get("clear", []) if state.get("intent") == "refine" else []
+    words = [CLEARED_WORDS.get(c, c) for c in cleared]
+    return f"Removed {' and '.join(words)}." if words else ""

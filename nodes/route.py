@@ -1,0 +1,162 @@
+"""route: read what the latest message asks (``nodes.intents``) and prepare the turn.
+
+A new search goes on to ``normalize`` (the path that may upsert and queue). A changed search
+("what about bakeries instead?", "also logistics", "drop retail", "go back") goes the same
+way with the request it amounts to in ``search_text``. Every other follow-up (more, refine,
+job status, explain, small talk) keeps the active search (terms, codes, counts, job, what
+was shown, filters) and goes to its own node, which only reads.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Literal
+
+from graph.state import State
+from nodes.intents import Parsed, message_filters, parse
+from nodes.reply_table import quoted
+from nodes.terms import latest_human_text
+
+Next = Literal["normalize", "more_leads", "refine", "job_status", "explain", "small_talk"]
+NODES: dict[str, Next] = {
+    "search": "normalize",
+    "more": "more_leads",
+    "refine": "refine",
+    "job_status": "job_status",
+    "explain": "explain",
+    "chat": "small_talk",
+}
+
+
+def no_search() -> dict[str, Any]:
+    """Return the state of a thread before its first search (what a follow-up reports)."""
+    return {
+        "terms": [],
+        "codes": [],
+        "search_id": None,
+        "total": 0,
+        "live": 0,
+        "head": [],
+        "shown": [],
+        "job": None,
+        "filters": {},
+    }
+
+
+KEPT = (
+    "terms",
+    "resolutions",
+    "codes",
+    "search_id",
+    "set_aside",
+    "total",
+    "live",
+    "groups",
+    "unused",
+    "head",
+    "job",
+    "shown",
+    "filters",
+    "mode",
+    "candidates",
+)
+"""The fields of the active search a failed new search gives back."""
+_PREVIOUS = re.compile(r"^(?:previous|last|earlier|first|other|old|original)(?:\s+\w+)?$")
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"(?:ies|es|s|ers|er|y)$", "", word.strip().lower())
+
+
+def _same(term: str, said: str) -> bool:
+    """Whether the user's words name a term of the search ("bakeries" for "bakery",
+    "freight" for "freight forwarders")."""
+    have = {_stem(w) for w in term.split()}
+    words = {_stem(w) for w in said.split()}
+    return bool(words) and words <= have
+
+
+def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str, Any]:
+    """Return the turn's update for a new or changed search, or a question (intent chat)."""
+    terms: list[str] = state.get("terms", []) if state.get("codes") else []
+    op, said = str(slots.get("op", "new")), str(slots.get("terms", ""))
+    out: dict[str, Any] = {
+        "filters": {},
+        "previous_terms": terms or state.get("previous_terms", []),
+    }
+    if op in ("new", "switch"):  # "bakeries in Jurong": the place filters the next pages
+        out["filters"] = message_filters(said or text)
+    cleared = " Filters cleared." if state.get("filters") and not out["filters"] else ""
+    if op == "new":
+        return out
+    if op == "back":
+        target = [said] if said and not _PREVIOUS.match(said) else state.get("previous_terms", [])
+        if not target:
+            return {
+                "intent": "chat",
+                "answer": "There is no earlier search in this thread to "
+                "go back to. Which industry should I search?",
+            }
+        out["search_text"] = ", ".join(target)
+        out["answer"] = f"Back to {quoted(target)}.{cleared}"
+        return out
+    if op in ("switch", "add") or not terms:
+        if op == "remove":
+            return {
+                "intent": "chat",
+                "answer": f"There is no search to drop {quoted([said])} "
+                "from yet. Which industry should I search?",
+            }
+        new = [*terms, said] if op == "add" and terms else [said]
+        out["search_text"] = ", ".join(new)
+        verb = "Added" if op == "add" and terms else "Switched to"
+        was = f" (was {quoted(terms)})" if op == "switch" and terms else ""
+        out["answer"] = f"{verb} {quoted([said])}{was}.{cleared}"
+        return out
+    rest = [t for t in terms if not _same(t, said)]
+    if len(rest) == len(terms):
+        return {
+            "intent": "chat",
+            "answer": f"{quoted([said])} is not in the search "
+            f"({quoted(terms)}). Which industry should I drop?",
+        }
+    if not rest:
+        return {
+            "intent": "chat",
+            "answer": "That would leave no industry in the search. "
+            "Which industry should I search instead?",
+        }
+    out["search_text"] = ", ".join(rest)
+    out["answer"] = f"Dropped {quoted([said])}: now searching {quoted(rest)}.{cleared}"
+    return out
+
+
+async def route(state: State) -> dict[str, Any]:
+    """Decide the intent of the latest message and reset what each turn reports anew."""
+    text = latest_human_text(state.get("messages", []))
+    parsed = parse(text)
+    if parsed.intent == "refine" and not state.get("codes"):
+        # Nothing to filter: "businesses in Jurong" is read as a search (too broad: a question).
+        parsed = Parsed("search", {"op": "new"})
+    out: dict[str, Any] = {
+        "intent": parsed.intent,
+        "slots": parsed.slots,
+        "page": [],
+        "errors": [],
+        "answer": "",
+        "search_text": "",
+        "started_at": time.time(),
+    }
+    if "codes" not in state:  # a thread's first turn: the results UIs read start empty
+        out.update(no_search())
+    if parsed.intent == "search":
+        out.update(_changed_search(state, parsed.slots, text))
+        active: dict[str, Any] = dict(state) if state.get("codes") else {}
+        out["kept"] = {k: active[k] for k in KEPT if k in active}
+    return out
+
+
+def route_after_route(state: State) -> Next:
+    """Send the turn to the node of its intent."""
+    return NODES.get(str(state.get("intent")), "small_talk")

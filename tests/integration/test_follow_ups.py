@@ -1,0 +1,205 @@
+"""Follow-ups in one thread, in-process on real PostgreSQL: they read the active search and
+never write, filters select exactly what SQL says they should, jobs stay the tenant's own."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from langchain_core.messages import AIMessage
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graph.graph import builder
+from jobs.runner import drain
+from tests.helpers import written_rows
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "follow_ups.csv"
+
+
+class Thread:
+    """One chat thread on the compiled graph with a checkpointer (as the server keeps it)."""
+
+    def __init__(self, thread_id: str, tenant: str = "default") -> None:
+        self.chat = builder.compile(checkpointer=InMemorySaver())
+        self.config: Any = {"configurable": {"thread_id": thread_id, "tenant_id": tenant}}
+
+    async def say(self, text: str) -> dict[str, Any]:
+        message = {"type": "human", "content": [{"type": "text", "text": text}]}
+        return await self.chat.ainvoke({"messages": [message]}, self.config)
+
+
+def reply(out: dict[str, Any]) -> str:
+    last = out["messages"][-1]
+    assert isinstance(last, AIMessage)
+    return str(last.content)
+
+
+def follow_ups() -> list[dict[str, str]]:
+    with CORPUS.open(encoding="utf-8") as fh:
+        return [r for r in csv.DictReader(fh) if r["intent"] != "search"]
+
+
+async def test_no_non_search_follow_up_writes_a_job_or_a_company(app_db: str) -> None:
+    thread = Thread("corpus")
+    first = await thread.say("Manufacturing")
+    assert first["job"] and len(first["head"]) == 10
+    await drain()
+    before = written_rows(app_db)
+    rows = follow_ups()
+    assert len(rows) >= 150
+    for row in rows:
+        out = await thread.say(row["utterance"])
+        assert out["intent"] == row["intent"], row
+        assert reply(out).strip() and not out.get("errors"), (row, reply(out))
+        assert out["terms"] == ["manufacturing"] and out["total"] == 1659, row
+    assert written_rows(app_db) == before  # no company, score or job was written
+
+
+def _matching(url: str, ids: list[int]) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT is_live, incorporation_year, left(postal_code, 2), entity_type, officers"
+            " FROM companies WHERE company_id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+
+
+async def test_filters_combine_apply_and_clear(app_db: str) -> None:
+    thread = Thread("filters")
+    await thread.say("Manufacturing")
+    await drain()
+    out = await thread.say("only live pte ltds in Jurong incorporated after 2010")
+    assert out["filters"] == {
+        "live": True,
+        "entity": "company",
+        "year_min": 2011,
+        "places": ["jurong"],
+        "sectors": ["60", "61", "62", "63", "64"],
+    }
+    ids = [r["company_id"] for r in out["page"]]
+    assert len(ids) == 10
+    for live, year, sector, entity, _ in _matching(app_db, ids):
+        assert live and year >= 2011 and "60" <= sector <= "64" and "Company" in entity
+    text = reply(out)
+    assert "live only" in text and "Jurong (postal sectors 60\u201364)" in text
+    assert "incorporated 2011 or later" in text
+    areas = {"Jurong East", "Jurong", "Pioneer", "Tuas", "Jurong West"}
+    assert all(r["area"] in areas and f"| {r['area']} |" in text for r in out["page"])
+    with psycopg.connect(app_db) as conn:
+        expected = conn.execute(
+            "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
+            " WHERE c.is_live AND c.incorporation_year >= 2011 AND left(c.postal_code, 2)"
+            " BETWEEN '60' AND '64' AND c.entity_type LIKE '%%Company%%'"
+            " AND c.industry_code < '33' AND c.industry_code >= '10'"
+            " ORDER BY ls.score DESC, ls.company_id DESC LIMIT 10"
+        ).fetchall()
+    assert ids == [r[0] for r in expected]
+    more = await thread.say("more")
+    assert not {r["company_id"] for r in more["page"]} & set(ids)
+    assert all(
+        r[0] and r[1] >= 2011 for r in _matching(app_db, [p["company_id"] for p in more["page"]])
+    )
+    officers = await thread.say("at least 5 officers")
+    assert officers["filters"]["min_officers"] == 5 and officers["filters"]["live"] is True
+    assert all(r[4] >= 5 for r in _matching(app_db, [p["company_id"] for p in officers["page"]]))
+    wider = await thread.say("any age")
+    assert "year_min" not in wider["filters"] and wider["filters"]["live"] is True
+    anywhere = await thread.say("anywhere")
+    assert "sectors" not in anywhere["filters"] and "places" not in anywhere["filters"]
+    assert reply(anywhere).startswith("Removed the place filter.")
+    cleared = await thread.say("clear filters")
+    assert cleared["filters"] == {} and "Filters:" not in reply(cleared)
+
+
+async def test_job_status_reads_only_the_tenants_own_jobs(app_db: str) -> None:
+    acme = Thread("acme", tenant="acme")
+    job = (await acme.say("Manufacturing"))["job"]
+    status = await acme.say("how is my job doing?")
+    assert status["intent"] == "job_status"
+    assert f"Job {job['job_id']}" in reply(status) and "0 of 1,659" in reply(status)
+    other = Thread("globex", tenant="globex")
+    named = await other.say(f"status of job {job['job_id']}")
+    assert f"can't find job {job['job_id']}" in reply(named)
+    latest = await other.say("is it done?")
+    assert "no background jobs yet" in reply(latest)
+    await drain()
+    done = await acme.say(f"is job {job['job_id']} done?")
+    assert "is done" in reply(done) and "1,659 of 1,659" in reply(done)
+    assert done["job"]["status"] == "done"  # the thread's job info is refreshed
+
+
+async def test_explain_by_rank_score_and_name(app_db: str) -> None:
+    thread = Thread("explain")
+    first = await thread.say("bakery")
+    top = first["head"][0]
+    by_rank = await thread.say("why is the first one scored 88?")
+    assert top["name"] in reply(by_rank) and top["uen"] in reply(by_rank)
+    assert f"scored **{top['score']}**" in reply(by_rank)
+    parts = top["rationale"].split(" \u00b7 ")
+    assert len(parts) >= 6 and parts[1] == "live"  # fit, live, filing, officers, age, type...
+    for part in parts:  # each factor on its own line
+        assert f"\n- {part[:1].upper()}{part[1:]}\n" in reply(by_rank) + "\n", part
+    third = first["head"][2]
+    by_name = await thread.say(f"why {third['name'].split(' PTE')[0].title()}?")
+    assert third["uen"] in reply(by_name)
+    vague = await thread.say("why this one?")
+    assert "Which company?" in reply(vague)
+    missing = await thread.say("explain #40")
+    assert "There is no #40" in reply(missing)
+
+
+async def test_changed_searches_and_questions(app_db: str) -> None:
+    thread = Thread("switch")
+    await thread.say("Manufacturing")
+    before = written_rows(app_db)
+    odd = await thread.say("drop retail")
+    assert odd["intent"] == "chat" and "not in the search" in reply(odd)
+    empty = await thread.say("drop manufacturing")
+    assert "leave no industry" in reply(empty)
+    assert written_rows(app_db) == before and empty["terms"] == ["manufacturing"]
+    switched = await thread.say("what about bakeries instead?")
+    assert switched["intent"] == "search" and switched["terms"] == ["bakeries"]
+    assert reply(switched).startswith(
+        "Switched to \u201cbakeries\u201d (was \u201cmanufacturing\u201d)"
+    )
+    assert switched["job"]["job_id"] != (await thread.say("also logistics"))["job"]["job_id"]
+    dropped = await thread.say("drop the bakery part")  # a word of the term, singular
+    assert dropped["terms"] == ["logistics"] and "now searching \u201clogistics\u201d" in reply(
+        dropped
+    )
+    back = await thread.say("back to manufacturing")
+    assert back["terms"] == ["manufacturing"] and back["job"]["created"] is False
+
+
+async def test_a_new_search_that_matches_nothing_keeps_the_active_one(app_db: str) -> None:
+    thread = Thread("keep")
+    first = await thread.say("Manufacturing")
+    typo = await thread.say("zzqxv")
+    assert "couldn't match" in reply(typo) and "Still on \u201cmanufacturing\u201d" in reply(typo)
+    assert typo["terms"] == ["manufacturing"] and typo["codes"] == first["codes"]
+    assert typo["head"] == first["head"] and typo["job"] == first["job"]
+    broad = await thread.say("services")
+    assert broad["clarify"] and broad["total"] == 1659
+    page = await thread.say("more")
+    assert page["intent"] == "more" and "No more scored leads" in reply(page)
+
+
+async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) -> None:
+    thread = Thread("qualified")
+    out = await thread.say("manufacturing companies in Jurong incorporated after 2010")
+    assert out["filters"] == {
+        "places": ["jurong"],
+        "sectors": ["60", "61", "62", "63", "64"],
+        "year_min": 2011,
+    }
+    text = reply(out)
+    assert "They filter the next pages: **incorporated 2011 or later; in Jurong" in text
+    await drain()
+    page = await thread.say("more")
+    ids = [r["company_id"] for r in page["page"]]
+    assert len(ids) == 10 and not set(ids) & {r["company_id"] for r in out["head"]}
+    assert all(y >= 2011 and "60" <= s <= "64" for _, y, s, _, _ in _matching(app_db, ids))
+    other = await thread.say("what about logistics instead?")
+    assert other["filters"] == {} and "Filters cleared." in reply(other)
