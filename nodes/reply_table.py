@@ -69,7 +69,7 @@ def filter_words(filters: LeadFilters) -> list[str]:
     elif hi is not None:
         words.append(f"incorporated {hi} or earlier")
     if filters.get("places"):
-        places = " or ".join(p if p.startswith(("district", "postal")) else p.title()
+        places = " or ".join(p if p.startswith(("district", "postal")) else _place_name(p)
                              for p in filters["places"])  # fmt: skip
         words.append(f"in {places} ({describe_sectors(filters.get('sectors', []))})")
     if "entity" in filters:
@@ -147,3 +147,8 @@ def removed(state: State) -> str:
     cleared = state.get("slots", {}).get("clear", []) if state.get("intent") == "refine" else []
     words = [CLEARED_WORDS.get(c, c) for c in cleared]
     return f"Removed {' and '.join(words)}." if words else ""
+
+
+def _place_name(alias: str) -> str:
+    """Return a place as people write it: "Jurong West", and "CBD", "AMK" for abbreviations."""
+    return alias.upper() if len(alias) <= 3 and alias.isalpha() else alias.title()

@@ -120,6 +120,11 @@ def test_filters_combine_replace_and_clear() -> None:
         "in Tampines (postal sector 52)",
         "at least 3 officers",
     ]
+    # Places read as people write them: abbreviations in capitals, names in title case.
+    cbd = merged_filters({}, parse("in the CBD").slots)
+    assert filter_words(cbd) == ["in CBD (postal sectors 01\u201308)"]
+    amk = merged_filters({}, parse("in amk or jurong west").slots)
+    assert filter_words(amk)[0].startswith("in AMK or Jurong West ("), filter_words(amk)
     later = merged_filters(state, parse("before 2000").slots)  # the newer bound wins
     assert later["year_max"] == 1999 and "year_min" not in later
     assert "live" not in merged_filters(state, parse("include inactive").slots)
