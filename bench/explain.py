@@ -43,6 +43,7 @@ from bench.common import (
     with_dbname,
 )
 from db.companies import (
+    FILTER_KEYS,
     IcpCode,
     ensure_search,
     icp_params,
@@ -330,6 +331,14 @@ def _resolve_params(block: str) -> dict[str, Any]:
     return candidate_params(TERMS)[block]
 
 
+CBD = ["01", "02", "03", "04", "05", "06", "07", "08"]
+
+
+def head_filters(**given: Any) -> dict[str, Any]:
+    """Return the lead filters a statement binds: ``given``, the others NULL."""
+    return {**dict.fromkeys(FILTER_KEYS), **given}
+
+
 def follow_up_cases(
     search_id: int, code_txt: str
 ) -> dict[str, list[tuple[str, dict[str, Any], str, bool]]]:
@@ -420,6 +429,20 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
                 f"{code_txt}, limit {HEAD_LIMIT}",
                 False,
             )
+        ],
+        "head_filtered_source": [
+            (
+                "head_filtered_source (CBD, after 2015)",
+                {**icp, **head_filters(sectors=CBD, year_min=2016), "limit": HEAD_LIMIT},
+                f"{code_txt}, sectors 01-08, year >= 2016, limit {HEAD_LIMIT}",
+                False,
+            ),
+            (
+                "head_filtered_source (>= 5 officers)",
+                {**icp, **head_filters(min_officers=5), "limit": HEAD_LIMIT},
+                f"{code_txt}, officers >= 5, limit {HEAD_LIMIT}",
+                False,
+            ),
         ],
         "batch_source": [
             (

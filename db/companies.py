@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 
 from db.queries import q
 
-Source = Literal["head_source", "batch_source"]
+Source = Literal["head_source", "head_filtered_source", "batch_source"]
 FILTER_KEYS = ("live", "year_min", "year_max", "sectors", "entity", "min_officers")
 """The lead filters a page binds (NULL: not filtered)."""
 
@@ -59,10 +59,13 @@ async def upsert_scored(
     limit: int,
     job_id: int | None = None,
     after: tuple[str, str] = ("", ""),
+    filters: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Upsert, enrich and score up to ``limit`` matching rows for one saved search; return
-    them best first (ties by UEN)."""
+    them best first (ties by UEN). ``filters`` bind ``head_filtered_source``."""
+    given = filters or {}
     params: dict[str, Any] = {
+        **{k: given.get(k) for k in FILTER_KEYS},
         **icp_params(codes),
         "tenant_id": tenant_id,
         "search_id": search_id,

@@ -270,6 +270,10 @@ class State(InputState, total=False):
     """company_id of every lead shown for the active search in this thread."""
     filters: LeadFilters
     """Filters in force on the leads shown (refine follow-ups; a new search clears them)."""
+    head_filtered: bool
+    """Whether the search message's filters chose ``head`` (False when there were none, or
+    when reading under them outlasted half the chat's budget and the unfiltered head was
+    taken instead)."""
     slots: dict[str, Any]
     """What the latest message named for its intent (count, filters, job_id, rank, ...)."""
     search_text: str
@@ -311,6 +315,7 @@ class OutputState(TypedDict, total=False):
     intent: Intent
     page: list[LeadRow]
     filters: LeadFilters
+    head_filtered: bool
     slots: dict[str, Any]
     errors: list[str]
     ui: Annotated[list[AnyUIMessage], ui_message_reducer]

@@ -2,7 +2,10 @@
 
 The head is the true top ``UPSERT_SYNC_LIMIT`` live companies by the documented score over
 every matching registry row (``head_source``), scored into the tenant's saved search for
-the code set (created on first use; its id goes to the state as ``search_id``).
+the code set (created on first use; its id goes to the state as ``search_id``). When the
+search message named filters ("in the CBD", "incorporated after 2015", "at least 5
+officers"), the head is the top under them (``head_filtered_source``), if that read fits in
+half the chat's budget.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ import asyncio
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from psycopg import AsyncConnection
+from psycopg.errors import QueryCanceled
 
 from config.settings import get_settings
-from db.companies import IcpCode, ensure_search, upsert_scored
+from db.companies import FILTER_KEYS, IcpCode, ensure_search, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
+from jobs.logs import log_event
 from nodes.cards import lead_row
 from nodes.context import budget_s, failed_step, tenant_of
 
@@ -23,6 +29,47 @@ from nodes.context import budget_s, failed_step, tenant_of
 def icp_codes(codes: list[CodeMatch]) -> list[IcpCode]:
     """Return the ICP code list the SQL binds, from the state's code matches."""
     return [IcpCode(c["code"], float(c["weight"]), c["term"], c["title"]) for c in codes]
+
+
+def head_filters(state: State) -> dict[str, Any]:
+    """Return the filters the search message named that narrow its first companies (years,
+    postal sectors, entity type, officers); {} when none. The head is live companies only,
+    whatever the status filter says."""
+    given = state.get("filters") or {}
+    return {k: v for k, v in given.items() if k in FILTER_KEYS and k != "live" and v is not None}
+
+
+async def _filtered_head(
+    conn: AsyncConnection[Any],
+    codes: list[IcpCode],
+    tenant: str,
+    search_id: int,
+    limit: int,
+    filters: dict[str, Any],
+    budget: float,
+) -> list[dict[str, Any]] | None:
+    """Return the head under the message's filters, or None without filters or when that
+    read outlasts half the budget (it reads every live row of the search's codes: a broad
+    search on a cold cache); the caller then takes the unfiltered head."""
+    if not filters:
+        return None
+    try:
+        async with conn.transaction():  # a savepoint: a cancelled read leaves no trace
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (f"{int(budget * 500)}ms",)
+            )
+            return await upsert_scored(
+                conn,
+                "head_filtered_source",
+                codes,
+                tenant_id=tenant,
+                search_id=search_id,
+                limit=limit,
+                filters=filters,
+            )
+    except QueryCanceled:
+        log_event("head_filters_slow", stage="chat", filters=filters, ms=int(budget * 500))
+        return None
 
 
 async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
@@ -43,16 +90,27 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                     search_id = await ensure_search(
                         conn, tenant_id=tenant, terms=state.get("terms", []), codes=codes
                     )
-                    rows = await upsert_scored(
-                        conn,
-                        "head_source",
-                        codes,
-                        tenant_id=tenant,
-                        search_id=search_id,
-                        limit=limit,
+                    filters = head_filters(state)
+                    rows = await _filtered_head(
+                        conn, codes, tenant, search_id, limit, filters, budget
                     )
+                    filtered = rows is not None
+                    if rows is None:
+                        rows = await upsert_scored(
+                            conn,
+                            "head_source",
+                            codes,
+                            tenant_id=tenant,
+                            search_id=search_id,
+                            limit=limit,
+                        )
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Scoring the first companies", exc, config, node="head_upsert")
         return {"head": [], "errors": [*state.get("errors", []), error]}
     head = [lead_row(r) for r in rows]
-    return {"head": head, "shown": [r["company_id"] for r in head], "search_id": search_id}
+    return {
+        "head": head,
+        "shown": [r["company_id"] for r in head],
+        "search_id": search_id,
+        "head_filtered": filtered,
+    }

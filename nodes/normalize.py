@@ -95,6 +95,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "shown": [],
         "job": None,
         "search_id": None,
+        "head_filtered": False,
         "candidates": [],
         "errors": [],
     }

@@ -8,18 +8,19 @@ agent-chat-ui also renders the leads, search and job cards (``nodes.cards``) und
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.state import Clarification, State
+from graph.state import Clarification, LeadFilters, State
 from jobs.metrics import observe_chat_reply
 from nodes.cards import push_cards
 from nodes.context import failed_step
 from nodes.follow_up import kept_filters, restored, still_on
-from nodes.reply_table import compose_page, leads_table, quoted
+from nodes.head_upsert import head_filters
+from nodes.reply_table import compose_page, filter_words, leads_table, quoted
 from nodes.resolve import display_title
 
 HELP = (
@@ -47,6 +48,14 @@ def _plural(n: int, word: str) -> str:
 # Places that only restate the registry's scope: not worth a "not applied" note.
 _SCOPE = frozenset({"singapore", "singapura", "sg", "s'pore", "spore"})
 _QUALIFIER_KINDS = ("location", "date", "size", "status", "qualifier")
+# The kind of message words each filter of the first companies stands for.
+_FILTER_KIND = {
+    "year_min": "date",
+    "year_max": "date",
+    "sectors": "location",
+    "entity": "qualifier",
+    "min_officers": "size",
+}
 MAX_OPTIONS_INLINE = 6
 
 
@@ -138,6 +147,21 @@ def _notes(state: State) -> list[str]:
         if p.get("kind") in _QUALIFIER_KINDS
         and not (p.get("kind") == "location" and p.get("value") in _SCOPE)
     ]
+    applied = head_filters(state) if state.get("head_filtered") else {}
+    if applied:  # the message's filters chose the table's companies (nodes/head_upsert.py)
+        given = state.get("filters", {})
+        words = "; ".join(filter_words(cast(LeadFilters, {k: v for k, v in given.items()
+                                                           if k != "live"})))  # fmt: skip
+        notes.append(
+            f"The table holds the best live companies matching **{words}**; the counts above "
+            "cover every match. The filters stay for the next pages."
+            if state.get("head")
+            else f"No live company of these industries matches **{words}**. The filters stay "
+            "for the next pages; change them (\u201canywhere\u201d, \u201cany age\u201d) to "
+            "see more."
+        )
+        covered = {_FILTER_KIND[k] for k in applied} | ({"status"} if "live" in given else set())
+        pending = [p for p in pending if p.get("kind") not in covered]
     if pending:
         items = ", ".join(f"\u201c{p.get('text')}\u201d ({p.get('kind')})" for p in pending)
         notes.append(

@@ -137,6 +137,7 @@ _FILLER = re.compile(
     r"\b(?:please|pls|plz|kindly|leads|lead|prospects|prospect|results"
     r"|pte\.?\s+ltd\.?|pte|ltd|llp|inc|sdn\s+bhd|bhd"
     r"|the|some|all|me|us|list\s+of|local|top|best|more|other|related|etc|various|any"
+    r"|only|just|solely|exclusively"
     r"|type\s+of|types\s+of|kind\s+of|kinds\s+of|sort\s+of|based)\b",
     re.IGNORECASE,
 )

@@ -85,6 +85,41 @@ WITH h AS (
 SELECT s.*, top.match_code, top.secondary AS match_secondary
 FROM top JOIN staging_acra_companies s ON s.uen = top.uen
 
+-- name: head_filtered_source
+-- The top %(limit)s live matching rows by fit + prior under the filters a search message
+-- named ("software companies in the CBD incorporated after 2015"): every live row of the
+-- search's codes (primary, or secondary only), gathered by the code indexes, filtered and
+-- sorted. It reads all of a search's live rows, so only a search with filters takes it;
+-- the statement timeout of the chat's budget bounds it like the head.
+WITH h AS (
+    SELECT * FROM unnest(%(codes)s::text[], %(weights)s::real[]) AS h(code, weight)
+), top AS (
+    SELECT x.uen, coalesce(p.code, q.code) AS match_code, p.code IS NULL AS match_secondary
+    FROM staging_acra_companies x
+    LEFT JOIN h p ON p.code = x.primary_ssic_code
+    LEFT JOIN h q ON q.code = x.secondary_ssic_code
+    WHERE x.is_live
+      AND (x.primary_ssic_code = ANY(%(codes)s::text[])
+           OR x.secondary_ssic_code = ANY(%(codes)s::text[]))
+      AND (%(year_min)s::int IS NULL
+           OR x.registration_incorporation_date >= make_date(%(year_min)s::int, 1, 1))
+      AND (%(year_max)s::int IS NULL
+           OR x.registration_incorporation_date < make_date(%(year_max)s::int + 1, 1, 1))
+      AND (%(sectors)s::text[] IS NULL OR left(x.postal_code, 2) = ANY(%(sectors)s::text[]))
+      AND (%(entity)s::text IS NULL
+           OR (%(entity)s::text = 'company' AND x.entity_type_description LIKE '%%Company%%')
+           OR (%(entity)s::text = 'sole'
+               AND x.entity_type_description LIKE 'Sole Proprietorship%%')
+           OR (%(entity)s::text = 'partnership'
+               AND x.entity_type_description LIKE 'Limited%%Partnership'))
+      AND (%(min_officers)s::int IS NULL OR x.no_of_officers >= %(min_officers)s::int)
+    ORDER BY CASE WHEN p.code IS NOT NULL THEN icp_points_fit(p.weight)
+                  ELSE icp_points_fit_secondary(q.weight) END + x.registry_prior DESC, x.uen
+    LIMIT %(limit)s
+)
+SELECT s.*, top.match_code, top.match_secondary
+FROM top JOIN staging_acra_companies s ON s.uen = top.uen
+
 -- name: batch_source
 -- The next keyset batch after (after_code, after_uen) over every matching row in
 -- (match_code, uen) order, never OFFSET: a merge of the rows matched by their primary code

@@ -195,7 +195,11 @@ async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) ->
         "year_min": 2011,
     }
     text = reply(out)
-    assert "They filter the next pages: **incorporated 2011 or later; in Jurong" in text
+    assert "the best live companies matching **incorporated 2011 or later; in Jurong" in text
+    assert out["head"] and all(  # the first companies are under the filters too
+        y >= 2011 and "60" <= s <= "64"
+        for _, y, s, _, _ in _matching(app_db, [r["company_id"] for r in out["head"]])
+    )
     await drain()
     page = await thread.say("more")
     ids = [r["company_id"] for r in page["page"]]

@@ -52,9 +52,12 @@ async def test_set_aside_parts_are_kept_and_named(app_db: str) -> None:
     assert kinds["date"] == after_2015("bakeries")
     assert kinds["unused"] == {"kind": "unused", "text": "halal", "term": "bakeries"}
     assert "Words not used: \u201chalal\u201d." in text
-    assert "Not applied yet: " in text
-    assert "\u201cin tampines\u201d (location)" in text
-    assert "\u201cincorporated after 2015\u201d (date)" in text
+    # The place and the years chose the table's companies (and filter the next pages).
+    assert "Not applied yet" not in text
+    assert "matching **incorporated 2016 or later; in Tampines (postal sector 52)**" in text
+    # A qualifier no filter stands for is still named as not applied.
+    _, text = await chat("big bakeries")
+    assert "Not applied yet: \u201cbig\u201d (size)" in text
     # Singapore is the registry's own scope: not a filter to apologise for.
     _, text = await chat("bakeries in Singapore")
     assert "Not applied yet" not in text

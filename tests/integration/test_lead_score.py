@@ -15,6 +15,7 @@ import httpx
 import psycopg
 import pytest
 
+from db import queries
 from jobs.runner import drain
 from tests.integration.test_graph import ask
 from tests.integration.test_leads import bearer, walk
@@ -187,3 +188,82 @@ async def test_saved_searches_and_their_leads_through_the_api(
     for bad in ("0", "x", "-1"):
         res = await client.get("/leads", params={"search_id": bad}, headers=me)
         assert res.status_code in (400, 422) and "search_id" in res.text, res.text
+
+
+FILTERED = [
+    "software companies incorporated after 2015 in the CBD",
+    "logistics with at least 5 officers",
+    "bakeries in Tampines",
+    "manufacturing companies only in Jurong before 2000",
+    "freight forwarders, sole proprietorships only",
+]
+
+
+def _passes(row: tuple[Any, ...], filters: dict[str, Any]) -> bool:
+    """Whether a staging row (incorporated, postal code, entity type, officers) passes."""
+    incorporated, postal, entity, officers = row
+    year = incorporated.year if incorporated else None
+    kinds = {"company": "Company", "sole": "Sole Proprietorship", "partnership": "Partnership"}
+    return (
+        ("year_min" not in filters or (year is not None and year >= filters["year_min"]))
+        and ("year_max" not in filters or (year is not None and year <= filters["year_max"]))
+        and ("sectors" not in filters or (postal or "")[:2] in filters["sectors"])
+        and ("entity" not in filters or kinds[filters["entity"]] in (entity or ""))
+        and ("min_officers" not in filters or (officers or 0) >= filters["min_officers"])
+    )
+
+
+@pytest.mark.parametrize("text", FILTERED)
+async def test_a_search_with_filters_shows_the_true_top_under_them(
+    app_db: str, text: str
+) -> None:
+    out = await ask(text)
+    assert not out["errors"], out["errors"]
+    filters = out["filters"]
+    assert set(filters) - {"places"}, filters  # the message named a filter
+    with psycopg.connect(app_db) as conn:
+        facts = {
+            str(r[0]): r[1:]
+            for r in conn.execute(
+                "SELECT uen, registration_incorporation_date, postal_code,"
+                " entity_type_description, no_of_officers FROM staging_acra_companies"
+            ).fetchall()
+        }
+    expected = [
+        (u, s) for u, live, s in oracle(app_db, out) if live and _passes(facts[u], filters)
+    ][:HEAD]
+    assert expected, text  # the sample has companies under every filter here
+    assert [(h["uen"], h["score"]) for h in out["head"]] == expected, text
+    reply = out["messages"][-1].content
+    assert "The table holds the best live companies matching" in reply
+    assert "Not applied yet" not in reply, reply
+
+
+async def test_a_slow_read_under_filters_falls_back_to_the_unfiltered_head(
+    app_db: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The read under filters gathers every live row of the search's codes; on a cold cache
+    # at a million rows it can outlast half the chat's budget. Made slow here with a sleep
+    # inside the statement (PostgreSQL cancels it at half the budget).
+    slow = (
+        "WITH z AS MATERIALIZED (SELECT pg_sleep(5))"
+        " SELECT s.*, NULL::text AS match_code, false AS match_secondary"
+        " FROM staging_acra_companies s WHERE s.uen = (SELECT 'none' FROM z)"
+    )
+    monkeypatch.setitem(queries._all(), "head_filtered_source", slow)
+    caplog.set_level("INFO", logger="icp.jobs")
+    out = await ask("logistics with at least 5 officers")
+    assert not out["errors"], out["errors"]
+    assert out["head_filtered"] is False and out["filters"] == {"min_officers": 5}
+    plain = await ask("logistics")
+    assert [h["uen"] for h in out["head"]] == [h["uen"] for h in plain["head"]]
+    reply = out["messages"][-1].content
+    assert "Not applied yet" in reply and "at least 5 officers" in reply
+    assert any("head_filters_slow" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_search_whose_filters_match_no_live_company_says_so(app_db: str) -> None:
+    out = await ask("bakeries in Tuas incorporated before 1980")
+    assert out["head_filtered"] is True and out["head"] == [] and out["job"]
+    reply = out["messages"][-1].content
+    assert "No live company of these industries matches **incorporated 1979 or earlier" in reply
