@@ -57,6 +57,9 @@ MAX_TERMS = 10
 MAX_TERM_CHARS = 60
 MAX_SPAN_WORDS = 6
 MAX_TEXT_HITS = 40
+# The longest word read as a typo: the vocabulary's longest is 19 letters
+# ("electrocardiographs"), and a typo adds a letter or two.
+MAX_TYPO_CHARS = 24
 # Nearest known words looked at for each word the vocabulary does not know (typos).
 NEAR_K = 6
 PREFIX_MIN_CHARS = 4
@@ -486,11 +489,13 @@ def _correction(word: str, near: Sequence[tuple[str, float]]) -> str | None:
 
 
 def _typo_words(terms: Sequence[Term]) -> list[str]:
-    """Return the words of the terms that could be typos (letters only, 4 or more)."""
+    """Return the words of the terms that could be typos (letters only, 4 to
+    MAX_TYPO_CHARS long: a longer run of letters is no word typed wrong, and its trigram
+    search reads a large part of the index, a second on a cold cache)."""
     words: dict[str, None] = {}
     for term in terms:
         for w in vocabulary_key(term.full).split():
-            if len(w) >= PREFIX_MIN_CHARS and w.isalpha() and w.isascii():
+            if PREFIX_MIN_CHARS <= len(w) <= MAX_TYPO_CHARS and w.isalpha() and w.isascii():
                 words[w] = None
     return list(words)
 

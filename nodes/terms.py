@@ -589,7 +589,13 @@ def _generic(word: str) -> str | None:
     if len(word) < 6 or not word.isalpha():
         return None
     # Role nouns are left alone: "manufactoring" is a typo of the industry itself.
-    near = [g for g in GENERIC_NOUNS if len(g) >= 6 and edit_distance(word, g) == 1]
+    # One edit changes the length by at most one: compare only such nouns (a 2,000-letter
+    # word compared with every noun took a second).
+    near = [
+        g
+        for g in GENERIC_NOUNS
+        if len(g) >= 6 and abs(len(g) - len(word)) <= 1 and edit_distance(word, g) == 1
+    ]
     return near[0] if len(near) == 1 else None
 
 
