@@ -334,7 +334,7 @@ def _resolve_params(block: str) -> dict[str, Any]:
 CBD = ["01", "02", "03", "04", "05", "06", "07", "08"]
 
 
-def head_filters(**given: Any) -> dict[str, Any]:
+def lead_filters(**given: Any) -> dict[str, Any]:
     """Return the lead filters a statement binds: ``given``, the others NULL."""
     return {**dict.fromkeys(FILTER_KEYS), **given}
 
@@ -343,7 +343,7 @@ def follow_up_cases(
     search_id: int, code_txt: str
 ) -> dict[str, list[tuple[str, dict[str, Any], str, bool]]]:
     """Return the chat follow-ups' reads (db/queries/followups.sql) with their parameters."""
-    none = dict.fromkeys(("live", "year_min", "year_max", "sectors", "entity", "min_officers"))
+    none = lead_filters()
     page = {"tenant_id": TENANT, "search_id": search_id, "shown": list(range(1, 31)), "limit": 10}
     jurong = {**none, "live": True, "sectors": ["60", "61", "62", "63", "64"], "year_min": 2016}
     narrow = {**jurong, "entity": "company", "min_officers": 3}
@@ -433,13 +433,13 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
         "head_filtered_source": [
             (
                 "head_filtered_source (CBD, after 2015)",
-                {**icp, **head_filters(sectors=CBD, year_min=2016), "limit": HEAD_LIMIT},
+                {**icp, **lead_filters(sectors=CBD, year_min=2016), "limit": HEAD_LIMIT},
                 f"{code_txt}, sectors 01-08, year >= 2016, limit {HEAD_LIMIT}",
                 False,
             ),
             (
                 "head_filtered_source (>= 5 officers)",
-                {**icp, **head_filters(min_officers=5), "limit": HEAD_LIMIT},
+                {**icp, **lead_filters(min_officers=5), "limit": HEAD_LIMIT},
                 f"{code_txt}, officers >= 5, limit {HEAD_LIMIT}",
                 False,
             ),
