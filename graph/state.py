@@ -72,8 +72,9 @@ class Clarification(TypedDict):
 class LeadFilters(TypedDict, total=False):
     """Filters on the leads the thread shows (a follow-up sets, combines and removes them)."""
 
-    live: bool
-    """True: live companies only; False: only those no longer live."""
+    live: bool | None
+    """Which statuses: live companies only when absent or True (the default, as on /leads);
+    False: only those no longer live; None: any status ("include inactive")."""
     year_min: int
     """Incorporated in or after this year."""
     year_max: int

@@ -61,11 +61,17 @@ async def leads_page(
 
 
 def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:
-    """Return the thread's filters after a refinement: cleared ones go, new ones combine."""
+    """Return the thread's filters after a refinement: cleared ones go, new ones combine.
+
+    Clearing the status filter ("include inactive") keeps the key as ``live: None`` (any
+    status), since without it pages hold live companies only; clearing all filters goes
+    back to that default."""
     out: dict[str, Any] = dict(current)
     for name in slots.get("clear", []):
         for key in CLEARED.get(name, tuple(out) if name == "all" else ()):
             out.pop(key, None)
+        if name == "live":
+            out["live"] = None
     new = dict(slots.get("filters", {}))
     if "year_min" in new and "year_max" not in new and out.get("year_max", 9999) < new["year_min"]:
         out.pop("year_max")  # "after 2015" after "before 2000": the newer words win

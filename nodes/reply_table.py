@@ -11,6 +11,11 @@ from graph.state import LeadFilters, LeadRow, State
 
 TEXT_ROWS = 20
 """Companies listed in the text reply; a longer page is in the leads card and on /app/."""
+STATUS_WORDS = {
+    True: "live only",
+    False: "no longer live only",
+    None: "any status (live or not)",
+}
 ENTITY_WORDS = {
     "company": "companies only (no sole proprietorships)",
     "sole": "sole proprietorships and partnerships only",
@@ -60,7 +65,8 @@ def filter_words(filters: LeadFilters) -> list[str]:
     """Return each filter in force as people say it ("live only", "in Jurong (...)")."""
     words: list[str] = []
     if "live" in filters:
-        words.append("live only" if filters["live"] else "no longer live only")
+        live = filters["live"]
+        words.append(STATUS_WORDS[live])
     lo, hi = filters.get("year_min"), filters.get("year_max")
     if lo is not None and hi is not None:
         words.append(f"incorporated in {lo}" if lo == hi else f"incorporated {lo}\u2013{hi}")
@@ -102,34 +108,55 @@ def compose_page(state: State) -> str:
     filters = state.get("filters", {})
     line = filters_line(filters)
     job = state.get("job")
+    status = filters.get("live", True)
     if not page:
-        if filters:
+        live_word = "live " if status is True else ""
+        if set(filters) - {"live"} or status is not True:
             beyond = f" beyond the {n(len(shown))} shown" if shown else ""
-            text = f"No{' more' if shown else ''} scored leads for {quoted(terms)} match these "
+            text = f"No{' more' if shown else ''} {live_word}scored leads for {quoted(terms)} "
+            text += "match these "
             text += f"filters{beyond}."
         elif state.get("intent") == "refine":
-            text = f"Filters cleared, but there are no scored leads for {quoted(terms)} yet."
+            text = f"Filters cleared, but there are no {live_word}scored leads for "
+            text += f"{quoted(terms)} yet."
         else:
-            text = f"No more scored leads for {quoted(terms)} beyond the {n(len(shown))} shown."
+            text = f"No more {live_word}scored leads for {quoted(terms)} beyond the "
+            text += f"{n(len(shown))} shown."
         if job and job["status"] in ("queued", "running"):
             text += f" Job {job['job_id']} scores the rest; ask again once it has run."
-        elif filters:
+        elif status is True and int(state.get("total") or 0) > int(state.get("live") or 0):
+            text += f" {inactive_hint(state)}"
+        elif set(filters) - {"live"}:
             text += " Say \u201cclear filters\u201d (or e.g. \u201canywhere\u201d) to widen it."
         return "\n\n".join(filter(None, [removed(state), text, line]))
     first = len(shown) - len(page) + 1
     total = int(state.get("total") or 0)
-    which = "matching leads" if filters else "scored companies"
+    which = "matching leads" if set(filters) - {"live"} else "scored companies"
+    which = {True: f"live {which}", False: f"{which} no longer live", None: which}[status]
     lead = "More leads"
     if state.get("intent") == "refine":
-        lead = "Filtered leads" if filters else "No filters: all leads"
-
+        lead = "Filtered leads" if filters else "No filters: all live leads"
+    live = int(state.get("live") or 0)
     head = (
         f"{lead} for {quoted(terms)}: {n(first)}\u2013{n(len(shown))} of the {which}, best "
-        f"first ({n(total)} {'company' if total == 1 else 'companies'} match the industries)."
+        f"first ({n(total)} {'company' if total == 1 else 'companies'} match the industries, "
+        f"{n(live)} live)."
     )
-    tail = "Say \u201cmore\u201d for the next page"
-    tail += ", or refine: \u201conly live\u201d, \u201cin Jurong\u201d, \u201cafter 2015\u201d."
+    tail = "Say \u201cmore\u201d for the next page, or refine: "
+    tail += "\u201cinclude inactive\u201d" if status is True else "\u201conly live\u201d"
+    tail += ", \u201cin Jurong\u201d, \u201cafter 2015\u201d."
     return "\n\n".join(filter(None, [removed(state), head, line, leads_table(page, first), tail]))
+
+
+def inactive_hint(state: State) -> str:
+    """Return the sentence offering the companies that are no longer live (left out)."""
+    total = int(state.get("total") or 0)
+    gone = total - int(state.get("live") or 0)
+    return (
+        f"{n(gone)} of the {n(total)} companies of these industries "
+        f"{'is' if gone == 1 else 'are'} no longer live and left out: say "
+        "\u201cinclude inactive\u201d to see them too."
+    )
 
 
 CLEARED_WORDS = {
@@ -145,8 +172,12 @@ CLEARED_WORDS = {
 def removed(state: State) -> str:
     """Return the line naming the filters a refinement removed (empty when none)."""
     cleared = state.get("slots", {}).get("clear", []) if state.get("intent") == "refine" else []
-    words = [CLEARED_WORDS.get(c, c) for c in cleared]
-    return f"Removed {' and '.join(words)}." if words else ""
+    words = [CLEARED_WORDS.get(c, c) for c in cleared if c != "live"]
+    text = f"Removed {' and '.join(words)}." if words else ""
+    if "live" in cleared:
+        text += " Companies that are no longer live are included now (capped at 20 points, "
+        text += "they come last)."
+    return text.strip()
 
 
 def _place_name(alias: str) -> str:

@@ -7,8 +7,9 @@
 -- One search's scored leads, best first, leaving out the ones already shown in the thread,
 -- filtered by status, incorporation years, postal sectors, entity type and officers. It
 -- walks lead_scores_search_rank_idx (tenant_id, search_id, score DESC, company_id DESC)
--- and stops after the page; companies that are not live are capped at 20 points, so
--- without a status filter they come last.
+-- and stops after the page. The chat passes live = true unless the thread asked for any
+-- status (NULL; companies that are not live are capped at 20 points, so they come last)
+-- or for those no longer live (false).
 SELECT ls.company_id, c.uen, c.name, c.industry_code, c.industry_norm, ls.score::int AS score,
        ls.bucket, ls.rationale, c.entity_status AS status, c.is_live, c.incorporation_year,
        c.address, c.postal_code, ls.search_id

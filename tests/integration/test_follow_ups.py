@@ -113,6 +113,46 @@ async def test_filters_combine_apply_and_clear(app_db: str) -> None:
     assert cleared["filters"] == {} and "Filters:" not in reply(cleared)
 
 
+async def test_pages_hold_live_companies_unless_told_otherwise(app_db: str) -> None:
+    """Like /leads, the chat's pages leave out companies that are no longer live (a
+    salesperson cannot sell to them); "include inactive" takes them in, last."""
+    thread = Thread("status")
+    first = await thread.say("precision engineering")
+    total, live = first["total"], first["live"]
+    assert 10 < live < total  # the sample has both kinds for this search
+    await drain()
+    pages = [first["head"]]
+    while True:
+        out = await thread.say("next 20")
+        if not out["page"]:
+            break
+        pages.append(out["page"])
+    shown = [r for page in pages for r in page]
+    assert len(shown) == live and all(r["is_live"] for r in shown)
+    text = reply(out)
+    assert f"{total - live} of the {total} companies of these industries are no longer live" in text
+    assert "\u201cinclude inactive\u201d" in text
+    widened = await thread.say("include inactive")
+    assert widened["filters"] == {"live": None}
+    assert "no longer live are included now" in reply(widened)
+    assert "any status (live or not)" in reply(widened)
+    rows = list(widened["page"])
+    while len(rows) < total:  # page through everything, live or not
+        more = (await thread.say("next 20"))["page"]
+        assert more
+        rows += more
+    assert len({r["company_id"] for r in rows}) == total
+    scores = [r["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and not all(r["is_live"] for r in rows)
+    first_dead = next(i for i, r in enumerate(rows) if not r["is_live"])
+    assert all(r["is_live"] for r in rows[:first_dead])  # capped at 20: they come last
+    assert not any(r["is_live"] for r in rows[first_dead:])
+    dead = await thread.say("only struck off ones")
+    assert dead["filters"] == {"live": False} and not any(r["is_live"] for r in dead["page"])
+    back = await thread.say("clear filters")
+    assert back["filters"] == {} and all(r["is_live"] for r in back["page"])
+
+
 async def test_job_status_reads_only_the_tenants_own_jobs(app_db: str) -> None:
     acme = Thread("acme", tenant="acme")
     job = (await acme.say("Manufacturing"))["job"]
@@ -183,7 +223,7 @@ async def test_a_new_search_that_matches_nothing_keeps_the_active_one(app_db: st
     broad = await thread.say("services")
     assert broad["clarify"] and broad["total"] == 1659
     page = await thread.say("more")
-    assert page["intent"] == "more" and "No more scored leads" in reply(page)
+    assert page["intent"] == "more" and "No more live scored leads" in reply(page)
 
 
 async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) -> None:

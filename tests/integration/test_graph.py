@@ -277,7 +277,7 @@ async def test_more_pages_the_active_search_and_writes_nothing(app_db: str) -> N
     # Before the job ran only the head is scored: nothing more to show, and nothing queued.
     early = await say("more")
     assert early["page"] == [] and cards_of(early) == {}
-    assert "No more scored leads" in reply(early)
+    assert "No more live scored leads" in reply(early)
     assert f"Job {first['job']['job_id']} scores the rest" in reply(early)
     assert counts(app_db) == (10, 10, 1)
 
@@ -289,7 +289,7 @@ async def test_more_pages_the_active_search_and_writes_nothing(app_db: str) -> N
     with psycopg.connect(app_db) as conn:
         best = conn.execute(
             "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
-            " WHERE c.industry_code LIKE ANY(%s) AND ls.company_id <> ALL(%s)"
+            " WHERE c.is_live AND c.industry_code LIKE ANY(%s) AND ls.company_id <> ALL(%s)"
             " ORDER BY ls.score DESC, ls.company_id DESC LIMIT 10",
             ([f"{d:02d}%" for d in range(10, 33)], head),
         ).fetchall()

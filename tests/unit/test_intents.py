@@ -127,7 +127,8 @@ def test_filters_combine_replace_and_clear() -> None:
     assert filter_words(amk)[0].startswith("in AMK or Jurong West ("), filter_words(amk)
     later = merged_filters(state, parse("before 2000").slots)  # the newer bound wins
     assert later["year_max"] == 1999 and "year_min" not in later
-    assert "live" not in merged_filters(state, parse("include inactive").slots)
+    anyone = merged_filters(state, parse("include inactive").slots)
+    assert anyone["live"] is None and filter_words(anyone)[0] == "any status (live or not)"
     assert merged_filters(state, parse("anywhere").slots).keys() == {
         "live",
         "year_min",
