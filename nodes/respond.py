@@ -227,7 +227,8 @@ def _compose_search(state: State) -> str:
         parts: list[str] = []
         if head:
             top = ", ".join(f"{h['name']} ({h['score']})" for h in head[:3])
-            parts.append(f"Upserted and scored {_n(len(head))} now (top: {top}).")
+            best = f"the best {_n(len(head))}" if len(head) > 1 else "the best one"
+            parts.append(f"Scored {best} now (top: {top}).")
         if job:
             rest = job["remaining"]
             verb = "are" if rest != 1 else "is"

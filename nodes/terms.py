@@ -250,6 +250,18 @@ _STATUS = re.compile(
     rf"|\b(?:that|which|who)\s+(?:are|is)\s+(?:still\s+)?(?P<s3>{_STATUS_WORDS})\b"
 )
 _CLAUSE = re.compile(r"\s(?P<c>(?:with|without|having|that|which|who|whose|where)\s+.+)$")
+# A clause naming what a business does ("that make furniture", "which provide security
+# services", "who are in logistics"): after only a generic noun, its object is the industry.
+_ACTIVITY = re.compile(
+    r"(?:that|which|who)\s+(?:(?:are|is)\s+)?(?P<v>makes?|making|manufactur(?:e|es|ing)"
+    r"|produc(?:e|es|ing)|fabricat(?:e|es|ing)|sells?|selling|provides?|providing|offers?"
+    r"|offering|does|do|doing|runs?|running|operates?|operating|supplies|supply|supplying"
+    r"|distributes?|distributing|imports?|importing|exports?|exporting|installs?|installing"
+    r"|repairs?|repairing|services?|servicing|deals?\s+in|dealing\s+in|trades?\s+in"
+    r"|trading\s+in|speciali[sz](?:e|es|ing)\s+in|works?\s+in|working\s+in|in)"
+    r"\s+(?P<obj>.+)$",
+    re.IGNORECASE,
+)
 # Places in Singapore (and nearby) a salesperson names; searched as whole words.
 _PLACES = (
     "ang mo kio|bedok|bishan|boon lay|bukit batok|bukit merah|bukit panjang|bukit timah"
@@ -511,6 +523,16 @@ def _qualifiers(seg: str) -> tuple[str, list[SetAside]]:
     seg = _STATUS.sub(status, _SPACE.sub(" ", seg).strip())
     clause = _CLAUSE.search(seg)
     if clause:
+        activity = _ACTIVITY.match(clause.group("c"))
+        head = _SPACE.sub(" ", seg[: clause.start()]).strip().lower().split(" ")
+        if activity and all(w in GENERIC_NOUNS or w in ROLE_NOUNS for w in head):
+            # "companies that make furniture": the clause is the industry, the noun is not;
+            # a role noun stays ("suppliers that sell steel": "steel suppliers").
+            verb = activity.group("v").lower()
+            making = verb.startswith(("make", "manufactur", "produc", "fabricat"))
+            roles = [w for w in head if w in ROLE_NOUNS and w not in GENERIC_NOUNS]
+            role = " ".join(roles) or ("manufacturing" if making else "")
+            return f"{activity.group('obj')} {role}", found
         found.append(SetAside("qualifier", clause.group("c").strip()))
         seg = seg[: clause.start()]
     return seg, found

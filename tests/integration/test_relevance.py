@@ -42,6 +42,7 @@ CATEGORIES = {
     "qualifiers",
     "too_broad",
     "non_industry",
+    "sentences",
 }
 
 
