@@ -162,10 +162,28 @@ UNCLEAR = (
 )
 
 
-def small_talk_text(kind: str, turn: int, has_search: bool) -> str:
+SIZE_TEXT = (
+    "The registry holds no headcount or revenue. The closest size signal is the number of "
+    "officers (it is part of the score): say \u201cat least 5 officers\u201d, or "
+    "\u201ccompanies only\u201d to leave out sole proprietorships."
+)
+EXPORT_TEXT = (
+    "There is no file export in the chat. The whole list of this search, best first with "
+    "UEN, status and address, is on the product page /app/ (Leads, this saved search), and "
+    "`GET /leads?search_id={search_id}` returns it page by page for scripts."
+)
+
+
+def small_talk_text(kind: str, turn: int, has_search: bool, search_id: int = 0) -> str:
     """Return the answer to small talk: short, varied by turn, pointing at what to do."""
     if kind == "help":
         return HELP_TEXT
+    if kind == "size":
+        return SIZE_TEXT
+    if kind == "export":
+        if not has_search:
+            return "Search an industry first; then its leads can be taken from the page /app/."
+        return EXPORT_TEXT.format(search_id=search_id)
     if kind == "unclear":
         return UNCLEAR if has_search else "Which industry should I look for? " + HELP_TEXT
     if not has_search:  # nothing to page or filter yet: point at searching
@@ -180,4 +198,6 @@ async def small_talk(state: State) -> dict[str, Any]:
         return {}
     kind = str(state.get("slots", {}).get("kind", "unclear"))
     turn = len(state.get("messages", []))
-    return {"answer": small_talk_text(kind, turn, bool(state.get("codes")))}
+    has_search = bool(state.get("codes"))
+    search_id = int(state.get("search_id") or 0)
+    return {"answer": small_talk_text(kind, turn, has_search, search_id)}

@@ -88,6 +88,19 @@ _UNCLEAR = re.compile(
 )
 
 
+# Sizes the registry does not hold (headcount, revenue): answered with what it has.
+_SIZE = re.compile(
+    r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|medium|mid[\s-]?sized?"
+    r"|smes?|mncs?|multinationals?|startups?|employees|staff|headcount|revenue|turnover"
+    r"|sales volume)\b"
+)
+_EXPORT = re.compile(
+    r"\b(?:export|download|save|send)\s+(?:me\s+)?(?:these|them|this|that|it|all|everything"
+    r"|the\s+(?:list|leads|results|table|companies))\b|\b(?:csv|excel|xlsx|spreadsheet|crm"
+    r"|salesforce|hubspot)\b"
+)
+
+
 def _chat(t: str) -> Parsed | None:
     for kind, pattern in (
         ("greeting", _GREETING),
@@ -223,7 +236,8 @@ _FILLER = frozenset(
     "ok okay so then instead from within inside area areas region district side part of "
     "singapore sg zone estate town there here incorporated registered founded established "
     "set up started formed year years only a an for on get put apply add make but those "
-    "having has have ones remove drop exclude include hide without no not or fine ok".split()
+    "having has have ones remove drop exclude include hide without no not or fine ok many "
+    "more than over under less fewer".split()
 )
 
 
@@ -517,6 +531,10 @@ def parse(text: str) -> Parsed:
         if parsed:
             return parsed
     found, clear, rest = _filters(t)
+    if _EXPORT.search(t):
+        return Parsed("chat", {"kind": "export"})
+    if not found and _SIZE.search(t) and _only_filler(_SIZE.sub(" ", rest)):
+        return Parsed("chat", {"kind": "size"})
     if (found or clear) and _only_filler(rest):
         slots: Slots = {"filters": found} if found else {}
         return Parsed("refine", {**slots, **({"clear": clear} if clear else {})})
