@@ -187,23 +187,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _public(row: dict[str, Any], timing: JobTiming) -> JobPublic:
+    """Return the job as the routes show it: its row (other columns ignored) and its timing."""
     params = row.get("params") or {}
     return JobPublic(
-        job_id=row["job_id"],
-        job_type=row["job_type"],
-        status=row["status"],
-        processed=row["processed"],
-        total=row["total"],
-        error=row["error"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        ended_at=row["ended_at"],
+        **row,
         terms=[str(t) for t in params.get("terms", [])],
-        attempts=row["attempts"],
-        runs=row["runs"],
-        cancel_requested=row["cancel_requested"],
-        parent_job_id=row["parent_job_id"],
-        next_job_id=row["next_job_id"],
         start=timing.start,
         runs_at=timing.runs_at,
         eta_seconds=timing.eta_seconds,
@@ -268,13 +256,10 @@ async def enqueue_staging_upsert(
     shown = await _shown(conn, job.job_id, tenant)
     return JobEnqueued(
         job_id=job.job_id,
-        status=shown.status,
         total=job.total,
         created=job.created,
         resumed_from=job.resumed_from,
-        start=shown.start,
-        runs_at=shown.runs_at,
-        when=shown.when,
+        **shown.model_dump(include={"status", "start", "runs_at", "when"}),
     )
 
 
@@ -299,11 +284,18 @@ async def list_jobs(
     )
 
 
-@router.get(
-    "/{job_id}",
-    response_model=JobPublic,
-    responses={**ERRORS, 404: {"model": ErrorBody, "description": "no such job"}},
-)
+NO_JOB: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: {"model": ErrorBody, "description": "no such job"},
+}
+
+
+def _change_responses(conflict: str) -> dict[int | str, dict[str, Any]]:
+    """Return the responses of a change to a job: NO_JOB's, and a 409 saying ``conflict``."""
+    return {**NO_JOB, 409: {"model": ErrorBody, "description": conflict}}
+
+
+@router.get("/{job_id}", response_model=JobPublic, responses=NO_JOB)
 async def get_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
     """Return a job with its live processed/total and when its work happens."""
     return await _shown(conn, _job_id(job_id), tenant)
@@ -312,11 +304,7 @@ async def get_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
 @router.post(
     "/{job_id}/cancel",
     response_model=JobPublic,
-    responses={
-        **ERRORS,
-        404: {"model": ErrorBody, "description": "no such job"},
-        409: {"model": ErrorBody, "description": "the job already ended"},
-    },
+    responses=_change_responses("the job already ended"),
 )
 async def cancel_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
     """Cancel a queued job now, or stop a running one at its next batch."""
@@ -327,11 +315,7 @@ async def cancel_job(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPubli
     "/{job_id}/run",
     status_code=202,
     response_model=JobPublic,
-    responses={
-        **ERRORS,
-        404: {"model": ErrorBody, "description": "no such job"},
-        409: {"model": ErrorBody, "description": "the job is already running or ended"},
-    },
+    responses=_change_responses("the job is already running or ended"),
 )
 async def run_job_now(job_id: str, tenant: CurrentTenant, conn: Conn) -> JobPublic:
     """Run a queued job now: any live runner (this server's worker) takes it at once."""

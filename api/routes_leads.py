@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query
 from psycopg import AsyncConnection
@@ -131,6 +131,9 @@ class CompaniesPage(BaseModel):
     next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
 
 
+P = TypeVar("P", LeadsPage, CompaniesPage)
+
+
 def _code_prefix(name: str, value: str | None) -> str | None:
     if value is None:
         return None
@@ -152,6 +155,14 @@ async def _fetch(
         # Unprepared: the planner sees the bound prefixes and picks the matching index range.
         await cur.execute(sql, params, prepare=False)
         return await cur.fetchall()
+
+
+def _page(
+    model: type[P], keyset: Keyset, rows: list[dict[str, Any]], limit: int, scope: str
+) -> P:
+    """Return the page of ``model`` (``{data, next_cursor}``) cut from ``limit + 1`` rows."""
+    page, next_cursor = keyset.page(rows, limit, scope)
+    return model.model_validate({"data": page, "next_cursor": next_cursor})
 
 
 @router.get("/leads", response_model=LeadsPage, responses=ERRORS)
@@ -201,8 +212,7 @@ async def list_leads(
             "limit": limit + 1,
         },
     )
-    page, next_cursor = LEADS.page(rows, limit, scope)
-    return LeadsPage(data=[LeadPublic(**r) for r in page], next_cursor=next_cursor)
+    return _page(LeadsPage, LEADS, rows, limit, scope)
 
 
 @router.get("/companies", response_model=CompaniesPage, responses=ERRORS, tags=["companies"])
@@ -242,8 +252,7 @@ async def list_companies(
         rows = await _fetch(conn, "companies_by_name_page", filters, params)
     else:
         rows = await _fetch(conn, "companies_page", filters, params)
-    page, next_cursor = keyset.page(rows, limit, scope)
-    return CompaniesPage(data=[CompanyPublic(**r) for r in page], next_cursor=next_cursor)
+    return _page(CompaniesPage, keyset, rows, limit, scope)
 
 
 @router.get("/icp/searches", response_model=SearchesPage, responses=ERRORS, tags=["searches"])

@@ -13,6 +13,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from psycopg import AsyncConnection
+
 from db.pool import close_pool, get_pool
 from jobs import queue
 
@@ -105,19 +107,24 @@ def _job_line(j: dict[str, Any]) -> str:
     )
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    """List jobs newest first (optionally one status or tenant)."""
+def _with_conn(work: Callable[[AsyncConnection[Any]], Awaitable[int]]) -> int:
+    """Run ``work`` on one connection of the process's pool; return its exit status."""
 
     async def main() -> int:
         pool = await get_pool()
         async with pool.connection() as conn:
-            rows = await queue.list_jobs(
-                conn,
-                tenant_id=args.tenant,
-                status=args.status,
-                before=args.before,
-                limit=args.limit,
-            )
+            return await work(conn)
+
+    return _run(main)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List jobs newest first (optionally one status or tenant)."""
+
+    async def main(conn: AsyncConnection[Any]) -> int:
+        rows = await queue.list_jobs(
+            conn, tenant_id=args.tenant, status=args.status, before=args.before, limit=args.limit
+        )
         print(f"{'job_id':>8}  {'tenant':<16} {'status':<9} {'processed/total':^21} created")
         for j in rows:
             print(_job_line(j))
@@ -125,34 +132,30 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"(more: --before {rows[-1]['job_id']})")
         return 0
 
-    return _run(main)
+    return _with_conn(main)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print one job as JSON."""
 
-    async def main() -> int:
-        pool = await get_pool()
-        async with pool.connection() as conn:
-            job = await queue.get_job(conn, args.job_id, None)
+    async def main(conn: AsyncConnection[Any]) -> int:
+        job = await queue.get_job(conn, args.job_id, None)
         if job is None:
             print(f"icp: no job {args.job_id}")
             return 1
         print(json.dumps(job, indent=2, default=str))
         return 0
 
-    return _run(main)
+    return _with_conn(main)
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     """Cancel a queued job, or ask its runner to stop a running one."""
 
-    async def main() -> int:
-        pool = await get_pool()
-        async with pool.connection() as conn:
-            async with conn.transaction():
-                ok = await queue.cancel_job(conn, args.job_id, None)
-                job = await queue.get_job(conn, args.job_id, None)
+    async def main(conn: AsyncConnection[Any]) -> int:
+        async with conn.transaction():
+            ok = await queue.cancel_job(conn, args.job_id, None)
+            job = await queue.get_job(conn, args.job_id, None)
         if job is None:
             print(f"icp: no job {args.job_id}")
             return 1
@@ -165,7 +168,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             print(f"job {args.job_id}: cancel requested; its runner stops at the next batch")
         return 0
 
-    return _run(main)
+    return _with_conn(main)
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
@@ -272,45 +272,29 @@ async def heartbeat(
     return str(row[0])
 
 
-async def start_job(
+async def record_progress(
     conn: AsyncConnection[Any],
+    step: Literal["start_job", "record_batch"],
     *,
     job_id: int,
     owner: str,
     lease_seconds: float,
-    total: int,
     cursor: dict[str, Any],
+    total: int = 0,
+    rows: int = 0,
 ) -> Progress:
-    """Record the refreshed total and the cursor at the start of a run."""
+    """Move a running job's cursor and renew its lease, at one ``step`` of its run.
+
+    ``start_job`` records the refreshed ``total`` at the start of a run; ``record_batch``
+    adds a batch's ``rows`` (call it inside the batch's transaction).
+    """
     cur = await conn.execute(
-        q("start_job"),
+        q(step),
         {
             "job_id": job_id,
             "owner": owner,
             "lease_seconds": lease_seconds,
             "total": total,
-            "cursor": Jsonb(cursor),
-        },
-    )
-    return _progress(await cur.fetchone())
-
-
-async def record_batch(
-    conn: AsyncConnection[Any],
-    *,
-    job_id: int,
-    owner: str,
-    lease_seconds: float,
-    rows: int,
-    cursor: dict[str, Any],
-) -> Progress:
-    """Add a batch's rows and move the cursor (call inside the batch's transaction)."""
-    cur = await conn.execute(
-        q("record_batch"),
-        {
-            "job_id": job_id,
-            "owner": owner,
-            "lease_seconds": lease_seconds,
             "rows": rows,
             "cursor": Jsonb(cursor),
         },

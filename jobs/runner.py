@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import AsyncConnection
@@ -134,6 +134,20 @@ class RunReport:
     """False for a job ended in error without a run (abandoned on its last attempt)."""
     outage: bool = False
     """The run failed because the database was unreachable (it costs no attempt)."""
+
+    def outcome(self) -> dict[str, Any]:
+        """Return what the run ended with, as the ``job_end`` log line tells it."""
+        return {
+            "job_id": self.job_id,
+            "tenant": self.tenant_id,
+            "status": self.status,
+            "rows": self.rows,
+            "processed": self.processed,
+            "total": self.total,
+            "batches": self.batches,
+            "error": self.error,
+            "next_job_id": self.next_job_id,
+        }
 
 
 class _Finished(Exception):
@@ -273,6 +287,20 @@ class _Walk:
         code, uen = after or self.after
         return {"from": list(self.start), "code": code, "uen": uen, "covered": self.covered}
 
+    async def record_progress(
+        self, step: Literal["start_job", "record_batch"], cursor: dict[str, Any], **count: int
+    ) -> None:
+        """Move the job's cursor and renew its lease (inside the caller's transaction)."""
+        self.progress = await queue.record_progress(
+            self.conn,
+            step,
+            job_id=self.job.job_id,
+            owner=self.owner,
+            lease_seconds=self.lease,
+            cursor=cursor,
+            **count,
+        )
+
     async def finish(self, status: str, total: int, error: str | None = None) -> None:
         """Write the job's final status (inside the caller's transaction)."""
         await queue.finish_job(
@@ -314,14 +342,8 @@ class _Walk:
                     self.conn, tenant_id=self.job.tenant_id, terms=self.terms, codes=self.codes
                 )
             matching, _live = await count_matching(self.conn, self.code_list)
-            self.progress = await queue.start_job(
-                self.conn,
-                job_id=self.job.job_id,
-                owner=self.owner,
-                lease_seconds=self.lease,
-                total=max(matching - self.covered, 0),
-                cursor=self.cursor_doc(),
-            )
+            total = max(matching - self.covered, 0)
+            await self.record_progress("start_job", self.cursor_doc(), total=total)
             if self.progress.cancel_requested:
                 await self.finish("cancelled", self.progress.total)
                 raise _Finished
@@ -352,14 +374,7 @@ class _Walk:
                 after=self.after,
             )
             new_after = max((row_key(r) for r in rows), default=self.after)
-            self.progress = await queue.record_batch(
-                self.conn,
-                job_id=self.job.job_id,
-                owner=self.owner,
-                lease_seconds=self.lease,
-                rows=len(rows),
-                cursor=self.cursor_doc(new_after),
-            )
+            await self.record_progress("record_batch", self.cursor_doc(new_after), rows=len(rows))
         self.after = new_after
         ms = (time.perf_counter() - t0) * 1000
         report, progress = self.report, self.progress
@@ -468,15 +483,9 @@ async def run_job(
         async with pool.connection() as conn:
             if job.job_type != queue.STAGING_UPSERT:
                 async with conn.transaction():
-                    await queue.finish_job(
-                        conn,
-                        job_id=job.job_id,
-                        owner=owner,
-                        status="error",
-                        total=job.total,
-                        error=f"unknown job type {job.job_type!r}",
+                    await _end_in_error(
+                        conn, report, owner=owner, error=f"unknown job type {job.job_type!r}"
                     )
-                report.status = "error"
                 return
             walk = _Walk(conn, job, report, owner=owner, stop=stop, on_progress=on_progress)
             # A registry load publishes between walks, never during one.
@@ -506,24 +515,22 @@ async def run_job(
     duration_ms = (time.perf_counter() - t0) * 1000
     if report.status in queue.FINISHED:
         JOBS_FINISHED.labels(job.job_type, report.status).inc()
-    log_event(
-        "job_end",
-        job_id=job.job_id,
-        tenant=job.tenant_id,
-        status=report.status,
-        rows=report.rows,
-        processed=report.processed,
-        total=report.total,
-        batches=report.batches,
-        error=report.error,
-        next_job_id=report.next_job_id,
-        duration_ms=round(duration_ms, 1),
-    )
+    log_event("job_end", **report.outcome(), duration_ms=round(duration_ms, 1))
     if report.status != "interrupted":  # unreachable database: the log line above keeps them
         await _record_stats(
             pool, job, report, errors=errors, started_at=started_at, duration_ms=duration_ms
         )
     return report
+
+
+async def _end_in_error(
+    conn: AsyncConnection[Any], report: RunReport, *, owner: str, error: str | None
+) -> None:
+    """End the job in ``error`` with the report's total (inside the caller's transaction)."""
+    await queue.finish_job(
+        conn, job_id=report.job_id, owner=owner, status="error", total=report.total, error=error
+    )
+    report.status = "error"
 
 
 async def _record_failure(
@@ -555,15 +562,7 @@ async def _record_failure(
                     conn, job_id=job.job_id, owner=owner, error=report.error or "", count=not outage
                 )
             else:
-                await queue.finish_job(
-                    conn,
-                    job_id=job.job_id,
-                    owner=owner,
-                    status="error",
-                    total=report.total,
-                    error=report.error,
-                )
-                report.status = "error"
+                await _end_in_error(conn, report, owner=owner, error=report.error)
     except queue.LeaseLost:
         report.status = "lost"
     except DB_DOWN as exc2:

@@ -93,11 +93,6 @@ class Worker:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
-    def claims(self) -> str:
-        """What this worker claims, as recorded in job_runners."""
-        return "all" if self.claim_all else "released"
-
-    @property
     def runs(self) -> int:
         """Jobs this worker ran (claimed), whatever they ended with."""
         return sum(1 for r in self.reports if r.claimed)
@@ -274,7 +269,7 @@ class Worker:
                     conn,
                     runner_id=self.owner,
                     kind=self.kind,
-                    claims=self.claims,
+                    claims="all" if self.claim_all else "released",
                     cron=self.cron,
                     cron_tz=self.cron_tz,
                 )

@@ -26,14 +26,14 @@ _GROUP = "\x1f"  # joins a term and its matched SSIC group into one counting key
 def code_matches(resolution: Resolution) -> list[CodeMatch]:
     """Return the state's code list (one per subclass, strongest hit) from a resolution."""
     return [
-        CodeMatch(
-            code=h.code,
-            title=h.title,
-            level=h.via_level,
-            term=h.term,
-            weight=h.weight,
-            via=h.via_code,
-        )
+        {
+            "code": h.code,
+            "title": h.title,
+            "level": h.via_level,
+            "term": h.term,
+            "weight": h.weight,
+            "via": h.via_code,
+        }
         for h in resolution.codes
     ]
 

@@ -36,6 +36,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import psycopg
@@ -699,8 +700,13 @@ class _Node:
     code: str
     level: str
     title: str
-    codes: tuple[str, ...]
-    titles: tuple[str, ...]
+    subclasses: tuple[tuple[str, str], ...]
+    """The code and title of each subclass in this node's subtree."""
+
+    @cached_property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of the subclasses."""
+        return tuple(c for c, _ in self.subclasses)
 
 
 _TREE: dict[str, dict[str, _Node]] = {}
@@ -727,13 +733,7 @@ async def _tree(conn: psycopg.AsyncConnection[Any], checksum: str) -> dict[str, 
             for node in (section, division, group, klass, code):
                 below.setdefault(node, []).append((code, title))
     tree = {
-        code: _Node(
-            code,
-            level,
-            title,
-            tuple(c for c, _ in below.get(code, [])),
-            tuple(t for _, t in below.get(code, [])),
-        )
+        code: _Node(code, level, title, tuple(below.get(code, [])))
         for code, (level, title) in levels.items()
     }
     _TREE.clear()
@@ -763,13 +763,9 @@ def _narrow(nodes: list[_Node], role: str) -> list[_Node]:
         return nodes
     narrowed = []
     for n in nodes:
-        keep = [(c, t) for c, t in zip(n.codes, n.titles, strict=True) if c.startswith(prefixes)]
+        keep = tuple((c, t) for c, t in n.subclasses if c.startswith(prefixes))
         if keep:
-            narrowed.append(
-                _Node(
-                    n.code, n.level, n.title, tuple(c for c, _ in keep), tuple(t for _, t in keep)
-                )
-            )
+            narrowed.append(_Node(n.code, n.level, n.title, keep))
     return narrowed or nodes
 
 
@@ -930,7 +926,7 @@ async def resolve_terms(
         hits: dict[str, CodeHit] = {}
         for n in nodes:
             weight = round(min(1.0, base * LEVEL_FACTOR.get(n.level, 1.0)), 4)
-            for code, title in zip(n.codes, n.titles, strict=True):
+            for code, title in n.subclasses:
                 if code not in hits or weight > hits[code].weight:
                     hits[code] = CodeHit(code, title, used, n.code, n.level, n.title, weight)
         how = "typo" if choice.read_as else source if choice.how == "exact" else choice.how
