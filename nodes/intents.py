@@ -174,58 +174,73 @@ _BETWEEN = re.compile(
     rf"\b{_INC}(?:between|from)\s+(?P<a>{_YEAR})\s+(?:and|to|-|till|until)\s+(?P<b>{_YEAR})\b"
     rf"|\b{_INC}(?P<c>{_YEAR})\s*(?:-|to)\s*(?P<d>{_YEAR})\b"
 )
-_AFTER = re.compile(
-    rf"\b{_INC}(?P<op>after|since|from|post|newer than|later than|on or after|>=?)\s+"
-    rf"(?P<y>{_YEAR})\b|\b{_INC}(?P<y2>{_YEAR})\s+(?:onwards?|or later|and later|and after"
-    r"|or after|and newer|\+)(?=\s|$)"
+def _year_bound(ops: str, tail: str) -> re.Pattern[str]:
+    """Return a bound on the incorporation year: "<op> 2015" or "2015 <tail>"."""
+    return re.compile(rf"\b{_INC}(?P<op>{ops})\s+(?P<y>{_YEAR})\b|\b{_INC}(?P<y2>{_YEAR})\s+{tail}")
+
+
+_AFTER = _year_bound(
+    "after|since|from|post|newer than|later than|on or after|>=?",
+    r"(?:onwards?|or later|and later|and after|or after|and newer|\+)(?=\s|$)",
 )
-_BEFORE = re.compile(
-    rf"\b{_INC}(?P<op>before|prior to|pre|until|till|older than|earlier than|on or before"
-    rf"|<=?)\s+(?P<y>{_YEAR})\b|\b{_INC}(?P<y2>{_YEAR})\s+(?:or earlier|and earlier"
-    r"|and before|or before|and older)\b"
+_BEFORE = _year_bound(
+    "before|prior to|pre|until|till|older than|earlier than|on or before|<=?",
+    r"(?:or earlier|and earlier|and before|or before|and older)\b",
 )
 _IN_YEAR = re.compile(rf"\b(?:incorporated|registered|founded|established|set\s+up|started"
                       rf"|formed|est)\s+(?:in\s+)?(?P<y>{_YEAR})\b")  # fmt: skip
 _RELATIVE = re.compile(
-    r"\b(?:(?:incorporated|registered|founded|established|set\s+up|started|formed)\s+)?"
-    r"(?:in|within|over)\s+the\s+(?:last|past)\s+(?P<n>[0-9]{1,2}|\w+)\s+years?\b"
-    r"|\b(?P<young>younger|newer|less)\s+than\s+(?P<n2>[0-9]{1,2}|\w+)\s+years?(?:\s+old)?\b"
-    r"|\b(?:older|more)\s+than\s+(?P<n3>[0-9]{1,2}|\w+)\s+years?(?:\s+old)?\b"
-    r"|\b(?:at\s+least|over|min(?:imum)?)\s+(?P<n4>[0-9]{1,2}|\w+)\s+years?\s+old\b"
-    r"|\b(?:(?P<n5>[0-9]{1,2}|\w+)\+?\s+years?\s+(?:old\s+)?(?:or\s+(?:more|older)|and\s+"
-    r"(?:above|older)|plus))\b"
+    r"""
+    \b(?:(?:incorporated|registered|founded|established|set\s+up|started|formed)\s+)?
+        (?:in|within|over)\s+the\s+(?:last|past)\s+(?P<n>[0-9]{1,2}|\w+)\s+years?\b
+    | \b(?P<young>younger|newer|less)\s+than\s+(?P<n2>[0-9]{1,2}|\w+)\s+years?(?:\s+old)?\b
+    | \b(?:older|more)\s+than\s+(?P<n3>[0-9]{1,2}|\w+)\s+years?(?:\s+old)?\b
+    | \b(?:at\s+least|over|min(?:imum)?)\s+(?P<n4>[0-9]{1,2}|\w+)\s+years?\s+old\b
+    | \b(?:(?P<n5>[0-9]{1,2}|\w+)\+?\s+years?\s+(?:old\s+)?
+        (?:or\s+(?:more|older)|and\s+(?:above|older)|plus))\b
+    """,
+    re.VERBOSE,
 )
 _NEW_OLD = re.compile(
     r"\b(?:only\s+)?(?:(?P<new>new(?:ly incorporated)?|recent(?:ly incorporated)?|young)"
     r"|(?P<old>old|established|mature))\s+(?:ones|companies|firms)(?:\s+only)?\b"
 )
 _OFFICERS = re.compile(
-    r"\b(?:with\s+|having\s+)?(?:at\s+least|min(?:imum)?(?:\s+of)?|more\s+than|over|>=?)\s+"
-    r"(?P<n>[0-9]{1,3}|\w+)\s+(?:officers?|directors?|people on (?:the )?board)\b"
-    r"|\b(?:with\s+)?(?P<n2>[0-9]{1,3})\s*(?:\+|or\s+more)\s+(?:officers?|directors?)\b"
-    r"|\b(?:with\s+)?(?P<n3>[0-9]{1,3})\s+(?:officers?|directors?)\s+(?:or\s+more|and\s+"
-    r"(?:above|more)|minimum|at\s+least|plus)\b"
-    r"|\bmultiple\s+(?:officers|directors)\b|\bmore\s+than\s+one\s+(?:officer|director)\b"
+    r"""
+    \b(?:with\s+|having\s+)?(?:at\s+least|min(?:imum)?(?:\s+of)?|more\s+than|over|>=?)\s+
+        (?P<n>[0-9]{1,3}|\w+)\s+(?:officers?|directors?|people\ on\ (?:the\ )?board)\b
+    | \b(?:with\s+)?(?P<n2>[0-9]{1,3})\s*(?:\+|or\s+more)\s+(?:officers?|directors?)\b
+    | \b(?:with\s+)?(?P<n3>[0-9]{1,3})\s+(?:officers?|directors?)\s+
+        (?:or\s+more|and\s+(?:above|more)|minimum|at\s+least|plus)\b
+    | \bmultiple\s+(?:officers|directors)\b | \bmore\s+than\s+one\s+(?:officer|director)\b
+    """,
+    re.VERBOSE,
 )
 _SOLE = re.compile(
     r"\b(?:only|just)\s+(?:the\s+)?sole[\s-]?(?:prop(?:rietor(?:ship)?)?s?|traders?)\b"
     r"|\bsole[\s-]?(?:prop(?:rietor(?:ship)?)?s?|traders?)\s+only\b"
 )
 _COMPANY = re.compile(
-    r"\b(?:only|just)\s+(?:the\s+)?(?:companies(?=\s*$|\s+(?:please|pls|not|no)\b)"
-    r"|pte(?:\s+ltd)?s?|private limited(?: companies)?"
-    r"|limited companies|registered companies|incorporated companies|corporations)\b"
-    r"|\b(?:companies|pte ltds?)\s+only\b|\bpte\s+ltds?\b|\bprivate limited companies\b"
-    r"|\b(?:no|exclude|without|not|skip|drop|remove|hide|filter out)\s+(?:the\s+)?"
-    r"(?:sole[\s-]?(?:prop(?:rietor(?:ship)?)?s?|traders?)|partnerships)\b"
+    r"""
+    \b(?:only|just)\s+(?:the\s+)?(?:companies(?=\s*$|\s+(?:please|pls|not|no)\b)
+        | pte(?:\s+ltd)?s? | private\ limited(?:\ companies)? | limited\ companies
+        | registered\ companies | incorporated\ companies | corporations)\b
+    | \b(?:companies|pte\ ltds?)\s+only\b | \bpte\s+ltds?\b | \bprivate\ limited\ companies\b
+    | \b(?:no|exclude|without|not|skip|drop|remove|hide|filter\ out)\s+(?:the\s+)?
+        (?:sole[\s-]?(?:prop(?:rietor(?:ship)?)?s?|traders?)|partnerships)\b
+    """,
+    re.VERBOSE,
 )
 _PARTNERSHIP = re.compile(r"\b(?:only|just)\s+(?:the\s+)?(?:llps?|partnerships)\b"
                           r"|\b(?:llps?|partnerships)\s+only\b")  # fmt: skip
 _SECTOR = re.compile(
-    r"\b(?:postal\s+(?:code\s+)?sectors?|sectors?|postcodes?\s+(?:starting\s+(?:with\s+)?)?"
-    r"|postal\s+codes?\s+(?:starting\s+(?:with\s+)?)?|zip\s+codes?\s+(?:starting\s+"
-    r"(?:with\s+)?)?)\s*(?P<s>[0-9]{2})(?:[0-9x]{4})?\b"
-    r"|\b(?P<s2>[0-9]{2})xxxx\b"
+    r"""
+    \b(?:postal\s+(?:code\s+)?sectors? | sectors? | postcodes?\s+(?:starting\s+(?:with\s+)?)?
+        | postal\s+codes?\s+(?:starting\s+(?:with\s+)?)?
+        | zip\s+codes?\s+(?:starting\s+(?:with\s+)?)?)\s*(?P<s>[0-9]{2})(?:[0-9x]{4})?\b
+    | \b(?P<s2>[0-9]{2})xxxx\b
+    """,
+    re.VERBOSE,
 )
 _DISTRICT = re.compile(r"\b(?:postal\s+)?(?:district|d)\s*(?P<d>[0-9]{1,2})\b")
 _FILLER = frozenset(

@@ -93,43 +93,44 @@ def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str,
     if op == "back":
         target = [said] if said and not _PREVIOUS.match(said) else state.get("previous_terms", [])
         if not target:
-            return {
-                "intent": "chat",
-                "answer": "There is no earlier search in this thread to "
-                "go back to. Which industry should I search?",
-            }
-        out["search_text"] = ", ".join(target)
-        out["answer"] = f"Back to {quoted(target)}.{cleared}"
-        return out
+            return _ask(
+                "There is no earlier search in this thread to go back to. Which "
+                "industry should I search?"
+            )
+        return _searching(out, target, f"Back to {quoted(target)}.{cleared}")
     if op in ("switch", "add") or not terms:
         if op == "remove":
-            return {
-                "intent": "chat",
-                "answer": f"There is no search to drop {quoted([said])} "
-                "from yet. Which industry should I search?",
-            }
+            return _ask(
+                f"There is no search to drop {quoted([said])} from yet. Which "
+                "industry should I search?"
+            )
         new = [*terms, said] if op == "add" and terms else [said]
-        out["search_text"] = ", ".join(new)
         verb = "Added" if op == "add" and terms else "Switched to"
         was = f" (was {quoted(terms)})" if op == "switch" and terms else ""
-        out["answer"] = f"{verb} {quoted([said])}{was}.{cleared}"
-        return out
+        return _searching(out, new, f"{verb} {quoted([said])}{was}.{cleared}")
     rest = [t for t in terms if not _same(t, said)]
     if len(rest) == len(terms):
-        return {
-            "intent": "chat",
-            "answer": f"{quoted([said])} is not in the search "
-            f"({quoted(terms)}). Which industry should I drop?",
-        }
+        return _ask(
+            f"{quoted([said])} is not in the search ({quoted(terms)}). Which "
+            "industry should I drop?"
+        )
     if not rest:
-        return {
-            "intent": "chat",
-            "answer": "That would leave no industry in the search. "
-            "Which industry should I search instead?",
-        }
-    out["search_text"] = ", ".join(rest)
-    out["answer"] = f"Dropped {quoted([said])}: now searching {quoted(rest)}.{cleared}"
-    return out
+        return _ask(
+            "That would leave no industry in the search. Which industry should I search instead?"
+        )
+    return _searching(
+        out, rest, f"Dropped {quoted([said])}: now searching {quoted(rest)}.{cleared}"
+    )
+
+
+def _searching(out: dict[str, Any], terms: list[str], answer: str) -> dict[str, Any]:
+    """Return the update that searches ``terms`` (a changed search) and says so."""
+    return {**out, "search_text": ", ".join(terms), "answer": answer}
+
+
+def _ask(question: str) -> dict[str, Any]:
+    """Return the update that answers a changed search with a question (nothing runs)."""
+    return {"intent": "chat", "answer": question}
 
 
 async def route(state: State) -> dict[str, Any]:
