@@ -83,6 +83,7 @@ async def health(request: Request) -> JSONResponse:
 
 from api import docs as _docs  # noqa: E402  (routers after the app they join)
 from api import metrics as _metrics  # noqa: E402
+from api import routes_export as _routes_export  # noqa: E402
 from api import routes_jobs as _routes_jobs  # noqa: E402
 from api import routes_leads as _routes_leads  # noqa: E402
 from api import routes_preview as _routes_preview  # noqa: E402
@@ -93,6 +94,7 @@ from api import routes_preview as _routes_preview  # noqa: E402
 for _router in (
     _routes_jobs.router,
     _routes_leads.router,
+    _routes_export.router,
     _routes_preview.router,
     _routes_preview.page_router,
     _metrics.router,

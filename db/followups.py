@@ -6,7 +6,7 @@ chat's pages, with the thread's filters).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -39,3 +39,45 @@ async def scored_companies_by_name(
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(q("scored_companies_by_name"), params, prepare=False)
         return await cur.fetchall()
+
+
+async def tenant_search(
+    conn: AsyncConnection[Any], *, tenant_id: str, search_id: int
+) -> dict[str, Any] | None:
+    """Return one of the tenant's saved searches (id, terms, codes), None if not its own."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(q("tenant_search"), {"tenant_id": tenant_id, "search_id": search_id})
+        return await cur.fetchone()
+
+
+EXPORT_CHUNK = 1000
+"""Rows per statement of a file export (each one short keyset walk)."""
+
+
+async def search_leads_chunks(
+    conn: AsyncConnection[Any],
+    *,
+    tenant_id: str,
+    search_id: int,
+    live: bool | None,
+    chunk: int = EXPORT_CHUNK,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Yield one saved search's scored leads best first, in chunks (``live``: True live
+    only, None any status). Run it inside a repeatable-read transaction for one snapshot."""
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "search_id": search_id,
+        "live": live,
+        "limit": chunk,
+        "score": 32767,
+        "company_id": 0,
+    }
+    async with conn.cursor(row_factory=dict_row) as cur:
+        while True:
+            await cur.execute(q("search_leads_export"), params)
+            rows = await cur.fetchall()
+            if rows:
+                yield rows
+            if len(rows) < chunk:
+                return
+            params |= {"score": rows[-1]["score"], "company_id": rows[-1]["company_id"]}

@@ -168,9 +168,11 @@ SIZE_TEXT = (
     "\u201ccompanies only\u201d to leave out sole proprietorships."
 )
 EXPORT_TEXT = (
-    "There is no file export in the chat. The whole list of this search, best first with "
-    "UEN, status and address, is on the product page /app/ (Leads, this saved search), and "
-    "`GET /leads?search_id={search_id}` returns it page by page for scripts."
+    "This search's leads download as a CSV file (best first, with UEN, status, industry, "
+    "address, area and why each scored what it did): on the product page /app/ choose the "
+    "search under Leads and press **Download CSV**, or fetch "
+    "`GET /leads/export.csv?search_id={search_id}` (add `&status=all` for companies that "
+    "are no longer live)."
 )
 
 

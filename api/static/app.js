@@ -682,6 +682,45 @@ for (const radio of document.querySelectorAll('input[name="bucket"]')) {
   radio.addEventListener("change", resetLeads);
 }
 $("search-pick").addEventListener("change", resetLeads);
+
+// ---------------------------------------------------------------- CSV download
+// The file comes from GET /leads/export.csv with the same token as every call, so it is
+// fetched here and handed to the browser as a download (a plain link carries no header).
+const download = $("download-csv");
+function syncDownload() {
+  download.disabled = !$("search-pick").value;
+}
+$("search-pick").addEventListener("change", syncDownload);
+download.addEventListener("click", async () => {
+  const params = new URLSearchParams({
+    search_id: $("search-pick").value,
+    status: $("show-all").checked ? "all" : "live",
+  });
+  const headers = {};
+  const token = storedToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  download.disabled = true;
+  setStatus(leadsStatus, "Preparing the CSV…", "loading");
+  try {
+    const res = await fetch(`/leads/export.csv?${params}`, { headers });
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      throw new Error(typeof data?.detail === "string" ? data.detail : `HTTP ${res.status}`);
+    }
+    const blob = await res.blob();
+    const name = /filename="([^"]+)"/.exec(res.headers.get("content-disposition") || "");
+    const link = el("a", { href: URL.createObjectURL(blob), download: name ? name[1] : "leads.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    setStatus(leadsStatus, "CSV downloaded.");
+  } catch (err) {
+    setStatus(leadsStatus, `Could not download the CSV: ${err.message}`, "error");
+  } finally {
+    syncDownload();
+  }
+});
 $("show-all").addEventListener("change", resetLeads);
 
 function setActive(index) {

@@ -53,3 +53,24 @@ JOIN lead_scores ls ON ls.tenant_id = %(tenant_id)s AND ls.search_id = %(search_
 WHERE lower(c.name) LIKE %(prefix)s::text || '%%'
 ORDER BY ls.score DESC, ls.company_id DESC
 LIMIT %(limit)s
+
+-- name: tenant_search
+-- One of the tenant's saved searches (NULL row when it is not the tenant's).
+SELECT search_id, terms, codes FROM icp_searches
+WHERE tenant_id = %(tenant_id)s AND search_id = %(search_id)s::bigint
+
+-- name: search_leads_export
+-- One saved search's scored leads for a file, best first, from a keyset position on:
+-- walks lead_scores_search_rank_idx (tenant_id, search_id, score DESC, company_id DESC)
+-- from the row comparison and stops after %(limit)s rows; the file is read in such chunks
+-- inside one repeatable-read transaction, so it is one consistent snapshot.
+SELECT ls.company_id, ls.score::int AS score, ls.bucket, c.uen, c.name,
+       c.entity_status AS status, c.is_live, c.industry_code, c.industry_norm,
+       c.incorporation_year, c.entity_type, c.officers, c.address, c.postal_code, ls.rationale
+FROM lead_scores ls
+JOIN companies c ON c.company_id = ls.company_id
+WHERE ls.tenant_id = %(tenant_id)s AND ls.search_id = %(search_id)s::bigint
+  AND (ls.score, ls.company_id) < (%(score)s::smallint, %(company_id)s::bigint)
+  AND (%(live)s::boolean IS NULL OR ls.is_live = %(live)s::boolean)
+ORDER BY ls.score DESC, ls.company_id DESC
+LIMIT %(limit)s

@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -410,3 +411,17 @@ async def test_token_field_when_auth_is_on(
     await page.reload()
     await expect(page.locator("#leads-status")).to_have_text("30 leads, best first")
     await page.screenshot(path=shot("13-auth-with-token"), full_page=True)
+    # Download CSV: off until a search is chosen, then the file comes with the page's token.
+    button = page.get_by_role("button", name="Download CSV")
+    await expect(button).to_be_disabled()
+    await page.locator("#search-pick").select_option(index=1)
+    await expect(button).to_be_enabled()
+    async with page.expect_download() as info:
+        await button.click()
+    download = await info.value
+    name = download.suggested_filename
+    assert name.startswith("leads-") and name.endswith(".csv"), name
+    text = Path(await download.path()).read_text(encoding="utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("rank,name,uen,score,bucket") and len(lines) == 31, lines[:3]
+    await expect(page.locator("#leads-status")).to_have_text("CSV downloaded.")

@@ -1,0 +1,99 @@
+"""GET /leads/export.csv on real PostgreSQL: a saved search's leads as a file, complete,
+best first, live only unless asked, the caller's own, and safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graph.graph import builder
+from jobs.runner import drain
+from tests.integration.test_leads import bearer
+
+pytestmark = pytest.mark.integration
+
+
+async def search(text: str, tenant: str = "default") -> dict[str, Any]:
+    """Run one chat search for ``tenant`` and drain its job (everything scored)."""
+    chat = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": f"{tenant}-{text}", "tenant_id": tenant}}
+    message = {"type": "human", "content": [{"type": "text", "text": text}]}
+    out = await chat.ainvoke({"messages": [message]}, config)
+    await drain()
+    return out
+
+
+def rows_of(response: httpx.Response) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+async def test_the_file_holds_every_scored_live_lead_best_first(
+    client: httpx.AsyncClient, app_db: str
+) -> None:
+    out = await search("precision engineering")
+    sid = out["search_id"]
+    live = rows_of(await client.get("/leads/export.csv", params={"search_id": sid}))
+    every = rows_of(
+        await client.get("/leads/export.csv", params={"search_id": sid, "status": "all"})
+    )
+    assert len(live) == out["live"] and len(every) == out["total"]  # all scored, none twice
+    assert {r["live"] for r in live} == {"yes"} and {r["live"] for r in every} == {"yes", "no"}
+    assert [r["rank"] for r in every] == [str(i) for i in range(1, len(every) + 1)]
+    with psycopg.connect(app_db) as conn:
+        expected = conn.execute(
+            "SELECT c.uen, ls.score::int FROM lead_scores ls JOIN companies c USING (company_id)"
+            " WHERE ls.search_id = %s ORDER BY ls.score DESC, ls.company_id DESC",
+            (sid,),
+        ).fetchall()
+    assert [(r["uen"], int(r["score"])) for r in every] == expected
+    top = every[0]
+    assert top["uen"] == out["head"][0]["uen"] and top["why"].startswith("fit ")
+    assert top["area"] and top["ssic_code"] and top["industry"] and top["address"]
+    disposition = (await client.get("/leads/export.csv", params={"search_id": sid})).headers
+    assert 'filename="leads-precision-engineering-' in disposition["content-disposition"]
+
+
+async def test_another_tenants_or_a_missing_search_is_a_404(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.settings import reset_settings
+    from tests.helpers import AUTH_SECRET
+
+    sid = (await search("bakery", tenant="acme"))["search_id"]  # auth off: tenant from config
+    monkeypatch.setenv("ICP_AUTH_JWT_SECRET", AUTH_SECRET)
+    reset_settings()
+    own = await client.get("/leads/export.csv", params={"search_id": sid}, headers=bearer("acme"))
+    assert len(rows_of(own)) > 0
+    other = await client.get(
+        "/leads/export.csv", params={"search_id": sid}, headers=bearer("globex")
+    )
+    assert other.status_code == 404 and "no saved search" in other.json()["detail"]
+    assert (await client.get("/leads/export.csv", params={"search_id": sid})).status_code == 401
+    for bad in ({"search_id": "x"}, {"search_id": 0}, {"search_id": sid, "status": "dead"}, {}):
+        answer = await client.get("/leads/export.csv", params=bad, headers=bearer("acme"))
+        assert answer.status_code == 400, (bad, answer.text)
+
+
+async def test_cells_that_look_like_formulas_are_quoted(
+    client: httpx.AsyncClient, app_db: str
+) -> None:
+    out = await search("precision engineering")
+    uen = out["head"][0]["uen"]
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE companies SET name = %s, address = '+65 1' WHERE uen = %s",
+            ('=HYPERLINK("http://x")', uen),
+        )
+    rows = rows_of(
+        await client.get("/leads/export.csv", params={"search_id": out["search_id"]})
+    )
+    mine = next(r for r in rows if r["uen"] == uen)
+    assert mine["name"] == "'=HYPERLINK(\"http://x\")" and mine["address"] == "'+65 1"
