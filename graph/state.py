@@ -179,6 +179,9 @@ class LeadsCard(TypedDict):
     """The message the card's "more" action sends; None when there is no next page."""
     job_id: int | None
     """The job scoring the rest of the search."""
+    filters: list[str]
+    """The filters in force, as people say them ("live only", "in Jurong (...)"); the
+    companies are live ones unless a filter says otherwise."""
 
 
 class JobCard(TypedDict):

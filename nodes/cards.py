@@ -16,6 +16,7 @@ from langgraph.graph.ui import push_ui_message
 
 from db.postal import area_of
 from graph.state import JobCard, LeadRow, LeadsCard, SearchCard, SearchGroup, State
+from nodes.reply_table import filter_words
 
 MORE = "more"
 """What the leads card's "more" action sends (the graph pages the active search on it)."""
@@ -68,14 +69,20 @@ def leads_card(state: State) -> LeadsCard | None:
     shown = state.get("shown", [])
     job = state.get("job")
     total = int(state.get("total") or 0)
+    live = int(state.get("live") or 0)
+    filters = state.get("filters", {})
+    status = filters.get("live", True)  # pages hold live companies unless told otherwise
+    reachable = {True: live, False: total - live, None: total}[status]
     return LeadsCard(
         terms=state.get("terms", []),
         rows=rows,
         first=max(len(shown) - len(rows), 0) + 1,
         total=total,
-        live=int(state.get("live") or 0),
-        more=MORE if len(shown) < total else None,
+        live=live,
+        more=MORE if len(shown) < reachable else None,
         job_id=job["job_id"] if job else None,
+        # A search's own filters chose its first companies only when head_filtered says so.
+        filters=filter_words(filters) if more or state.get("head_filtered") else [],
     )
 
 

@@ -124,10 +124,11 @@ def compose_page(state: State) -> str:
             text += f"{n(len(shown))} shown."
         if job and job["status"] in ("queued", "running"):
             text += f" Job {job['job_id']} scores the rest; ask again once it has run."
-        elif status is True and int(state.get("total") or 0) > int(state.get("live") or 0):
-            text += f" {inactive_hint(state)}"
-        elif set(filters) - {"live"}:
-            text += " Say \u201cclear filters\u201d (or e.g. \u201canywhere\u201d) to widen it."
+        else:
+            if set(filters) - {"live"}:
+                text += " Say \u201cclear filters\u201d (or e.g. \u201canywhere\u201d) to widen it."
+            if status is True and int(state.get("total") or 0) > int(state.get("live") or 0):
+                text += f" {inactive_hint(state)}"
         return "\n\n".join(filter(None, [removed(state), text, line]))
     first = len(shown) - len(page) + 1
     total = int(state.get("total") or 0)

@@ -147,6 +147,11 @@ export default function LeadsCard(props: Props) {
           {`${fmt(props.first)}\u2013${fmt(last)}, best first \u00b7 ` +
             `${fmt(props.total)} companies match (${fmt(props.live)} live)`}
         </span>
+        {props.filters?.length ? (
+          <span className="icp-small icp-filters" style={{ flexBasis: "100%" }}>
+            {`Filters: ${props.filters.join("; ")}`}
+          </span>
+        ) : null}
       </header>
       <div
         className="icp-list"

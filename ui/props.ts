@@ -49,6 +49,9 @@ export interface LeadsCard {
   more: string | null;
   /** The job scoring the rest of the search. */
   job_id: number | null;
+  /** The filters in force, as people say them ("live only", "in Jurong (...)"); the
+    companies are live ones unless a filter says otherwise. */
+  filters: string[];
 }
 
 /** Props of the job card: the search's background job when the chat answered. */

@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from graph.graph import builder
 from jobs.runner import drain
 from tests.helpers import written_rows
+from tests.integration.test_graph import cards_of
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "follow_ups.csv"
 
@@ -127,8 +128,11 @@ async def test_pages_hold_live_companies_unless_told_otherwise(app_db: str) -> N
         if not out["page"]:
             break
         pages.append(out["page"])
+        last_page = out
     shown = [r for page in pages for r in page]
     assert len(shown) == live and all(r["is_live"] for r in shown)
+    last = cards_of(last_page)["leads"]
+    assert last["more"] is None and last["filters"] == []  # all live ones shown: no "more"
     text = reply(out)
     assert f"{total - live} of the {total} companies of these industries are no longer live" in text
     assert "\u201cinclude inactive\u201d" in text
@@ -136,6 +140,8 @@ async def test_pages_hold_live_companies_unless_told_otherwise(app_db: str) -> N
     assert widened["filters"] == {"live": None}
     assert "no longer live are included now" in reply(widened)
     assert "any status (live or not)" in reply(widened)
+    card = cards_of(widened)["leads"]
+    assert card["filters"] == ["any status (live or not)"] and card["more"] == "more"
     rows = list(widened["page"])
     while len(rows) < total:  # page through everything, live or not
         more = (await thread.say("next 20"))["page"]
