@@ -95,11 +95,16 @@ def area_of(postal_code: str | None) -> str | None:
 
 
 def describe_sectors(sectors: tuple[str, ...] | list[str]) -> str:
-    """Return sectors as people read them: "postal sectors 60-64" or "postal sector 52"."""
+    """Return sectors as people read them: "postal sector 52", "postal sectors 60-64",
+    "postal sectors 40-52, 81" (runs of consecutive sectors as ranges)."""
     ordered = sorted(set(sectors))
     if len(ordered) == 1:
         return f"postal sector {ordered[0]}"
-    ints = [int(s) for s in ordered]
-    if ints == list(range(ints[0], ints[-1] + 1)):
-        return f"postal sectors {ordered[0]}\u2013{ordered[-1]}"
-    return "postal sectors " + ", ".join(ordered)
+    runs: list[list[str]] = []
+    for s in ordered:
+        if runs and int(s) == int(runs[-1][-1]) + 1:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    parts = [r[0] if len(r) == 1 else f"{r[0]}\u2013{r[-1]}" for r in runs]
+    return "postal sectors " + ", ".join(parts)

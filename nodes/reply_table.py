@@ -182,5 +182,8 @@ def removed(state: State) -> str:
 
 
 def _place_name(alias: str) -> str:
-    """Return a place as people write it: "Jurong West", and "CBD", "AMK" for abbreviations."""
+    """Return a place as people write it: "Jurong West", "CBD" and "AMK" for abbreviations,
+    "the North-East" for a region."""
+    if alias.startswith("the "):
+        return "the " + alias[4:].title()
     return alias.upper() if len(alias) <= 3 and alias.isalpha() else alias.title()

@@ -279,8 +279,8 @@ _PLACES = (
 )
 # Words that are a place only after "in", "at", "near"... ("retail in Orchard", not "orchard").
 _PLACES_AFTER_PREPOSITION = (
-    "orchard|central|north|south|east|west|north-east|northeast|north east|east coast"
-    "|west coast|downtown|city|pioneer|alexandra|dover|lavender|expo|china|india|asia"
+    "orchard|north-east|northeast|north east|east coast|west coast|central|north|south|east"
+    "|west|downtown|city|pioneer|alexandra|dover|lavender|expo|china|india|asia"
 )
 _PLACE = re.compile(
     rf"\b(?:(?:in|at|near|around|within|from|based\s+in|located\s+in|di)\s+(?:the\s+)?)?"

@@ -121,6 +121,10 @@ def test_filters_combine_replace_and_clear() -> None:
         "at least 3 officers",
     ]
     # Places read as people write them: abbreviations in capitals, names in title case.
+    east = merged_filters({}, parse("only the ones in the east").slots)
+    assert filter_words(east) == ["in the East (postal sectors 40\u201352, 81)"]
+    for search in ("middle east traders", "far east shipping", "central kitchens"):
+        assert "places" not in merged_filters({}, parse(search).slots), search
     cbd = merged_filters({}, parse("in the CBD").slots)
     assert filter_words(cbd) == ["in CBD (postal sectors 01\u201308)"]
     amk = merged_filters({}, parse("in amk or jurong west").slots)
