@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from db.postal import place_names, place_sectors
-from nodes.terms import MAX_MORE_PAGE, MORE_PAGE, more_request
+from nodes.terms import MAX_MORE_PAGE, MORE_PAGE, edit_distance, more_request
 
 Slots = dict[str, Any]
 
@@ -362,6 +362,31 @@ def _places(cut: Any, found: dict[str, Any], text: str) -> None:
         found["sectors"] = sorted(set(sectors))
 
 
+_MISSPELT_PLACE = re.compile(
+    r"^(?:(?:only|just)\s+)?(?:(?:the\s+)?ones\s+|those\s+|companies\s+)?(?:in|at|near|around)"
+    r"\s+(?:the\s+)?(?P<w>[a-z][a-z' -]{3,24}?)(?:\s+(?:only|please|pls))?$"
+)
+
+
+def _misspelt_place(t: str) -> str | None:
+    """Return the place a follow-up like "in jurng" means: the one name within one typo
+    (two from 8 letters), when exactly one is that close; None otherwise."""
+    m = _MISSPELT_PLACE.match(t)
+    if not m:
+        return None
+    word = m.group("w")
+    allowed = 1 if len(word) < 8 else 2
+    close = [
+        (edit_distance(word, name), name)
+        for name in place_names()
+        if abs(len(name) - len(word)) <= allowed and name[0] == word[0]
+    ]
+    best = sorted(c for c in close if c[0] <= allowed)
+    if not best or (len(best) > 1 and best[1][0] == best[0][0]):
+        return None
+    return best[0][1]
+
+
 def _only_filler(rest: str) -> bool:
     words = [w for w in re.split(r"[\s/,&'-]+", rest) if w]
     return all(w in _FILLER or w.isdigit() for w in words)
@@ -557,6 +582,10 @@ def parse(text: str) -> Parsed:
         parsed = check(t)
         if parsed:
             return parsed
+    place = _misspelt_place(t)
+    if place:
+        sectors = sorted(set(place_sectors(place) or ()))
+        return Parsed("refine", {"filters": {"places": [place], "sectors": sectors}})
     if _QUESTION.match(t) and ("?" in text or len(t.split()) > 2):
         return Parsed("chat", {"kind": "unclear"})
     return Parsed("search", {"op": "new", "terms": t})
