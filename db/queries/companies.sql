@@ -125,28 +125,37 @@ FROM top JOIN staging_acra_companies s ON s.uen = top.uen
 -- (match_code, uen) order, never OFFSET: a merge of the rows matched by their primary code
 -- (staging_ssic_uen_idx) and of those matched only by their secondary code
 -- (staging_secondary_uen_idx); each row has one key, so the order is total.
-SELECT * FROM (
-    (SELECT s.*, s.primary_ssic_code AS match_code, false AS match_secondary
-     FROM staging_acra_companies s
-     -- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index scan
-     -- re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms mid-walk).
-     WHERE s.primary_ssic_code = ANY(ARRAY(
-             SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
-       AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
-     ORDER BY s.primary_ssic_code, s.uen
-     LIMIT %(limit)s)
-    UNION ALL
-    (SELECT s.*, s.secondary_ssic_code, true
-     FROM staging_acra_companies s
-     WHERE s.secondary_ssic_code = ANY(ARRAY(
-             SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
-       AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)
-       AND (s.secondary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
-     ORDER BY s.secondary_ssic_code, s.uen
-     LIMIT %(limit)s)
-) merged
-ORDER BY match_code, uen
-LIMIT %(limit)s
+-- The batch's keys come first, from the indexes alone (index-only walks in key order that
+-- stop after %(limit)s entries: an ordered walk is then cheaper than any plan that reads
+-- the rest of the range and sorts it, whatever the statistics say about its size); the
+-- rows are then read by primary key, %(limit)s lookups.
+WITH batch AS MATERIALIZED (
+    SELECT * FROM (
+        (SELECT s.primary_ssic_code AS match_code, s.uen, false AS match_secondary
+         FROM staging_acra_companies s
+         -- Only the codes at or after the cursor's: before PostgreSQL 17 an = ANY index
+         -- scan re-walks every earlier code's entries (measured on PG15: 119 ms -> 0.8 ms).
+         WHERE s.primary_ssic_code = ANY(ARRAY(
+                 SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
+           AND (s.primary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
+         ORDER BY s.primary_ssic_code, s.uen
+         LIMIT %(limit)s)
+        UNION ALL
+        (SELECT s.secondary_ssic_code, s.uen, true
+         FROM staging_acra_companies s
+         WHERE s.secondary_ssic_code = ANY(ARRAY(
+                 SELECT c FROM unnest(%(codes)s::text[]) AS c WHERE c >= %(after_code)s::text))
+           AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)
+           AND (s.secondary_ssic_code, s.uen) > (%(after_code)s::text, %(after_uen)s::text)
+         ORDER BY s.secondary_ssic_code, s.uen
+         LIMIT %(limit)s)
+    ) merged
+    ORDER BY match_code, uen
+    LIMIT %(limit)s
+)
+SELECT s.*, b.match_code, b.match_secondary
+FROM batch b
+JOIN staging_acra_companies s ON s.uen = b.uen
 
 -- name: upsert_scored
 WITH icp AS (
@@ -219,7 +228,7 @@ WITH icp AS (
     FROM parts
 ), ins AS (
     INSERT INTO lead_scores AS ls (tenant_id, search_id, company_id, score, bucket, is_live,
-                                   rationale, terms, job_id, computed_at)
+                                   rationale, terms, job_id, computed_at, industry_code)
     SELECT %(tenant_id)s, %(search_id)s::bigint, company_id, score,
            CASE WHEN score >= 85 THEN 'high' WHEN score >= 65 THEN 'medium' ELSE 'low' END,
            coalesce(is_live, false),
@@ -247,12 +256,12 @@ WITH icp AS (
                CASE p_address WHEN 5 THEN 'full address +5' WHEN 2 THEN 'partial address +2'
                     ELSE 'no address +0' END),
            CASE WHEN term IS NULL THEN '{}'::text[] ELSE ARRAY[term] END,
-           %(job_id)s::bigint, now()
+           %(job_id)s::bigint, now(), industry_code
     FROM scored
     ON CONFLICT (tenant_id, search_id, company_id) DO UPDATE SET
         score = EXCLUDED.score, bucket = EXCLUDED.bucket, is_live = EXCLUDED.is_live,
         rationale = EXCLUDED.rationale, terms = EXCLUDED.terms, job_id = EXCLUDED.job_id,
-        computed_at = EXCLUDED.computed_at
+        computed_at = EXCLUDED.computed_at, industry_code = EXCLUDED.industry_code
     RETURNING ls.company_id, ls.score, ls.bucket, ls.rationale
 )
 SELECT ins.company_id, s.uen, s.name, s.industry_code, s.industry_norm, ins.score, ins.bucket,
@@ -309,11 +318,13 @@ RETURNING x.search_id
 
 -- name: list_searches
 -- A tenant's saved searches, latest first, with their registry counts (as count_matching)
--- and how many of their companies are scored so far.
+-- and how many of their companies are scored so far: the sum of the search's score count
+-- deltas (icp_search_scored, written as scores are; migration 0013), never a count of
+-- lead_scores.
 SELECT x.search_id, x.terms, x.codes, x.created_at, x.used_at,
        coalesce(c.total, 0)::bigint AS total, coalesce(c.live, 0)::bigint AS live,
-       (SELECT count(*) FROM lead_scores ls
-        WHERE ls.tenant_id = x.tenant_id AND ls.search_id = x.search_id)::bigint AS scored
+       (SELECT coalesce(sum(k.n), 0) FROM icp_search_scored k
+        WHERE k.search_id = x.search_id)::bigint AS scored
 FROM icp_searches x
 LEFT JOIN LATERAL (
     SELECT p.total + o.total AS total, p.live + o.live AS live
