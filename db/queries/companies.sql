@@ -320,19 +320,29 @@ RETURNING x.search_id
 -- A tenant's saved searches, latest first, with their registry counts (as count_matching)
 -- and how many of their companies are scored so far: the sum of the search's score count
 -- deltas (icp_search_scored, written as scores are; migration 0013), never a count of
--- lead_scores.
+-- lead_scores. The page of searches is taken first (icp_searches_tenant_idx), then each
+-- one's counts: its codes joined to the per-code counts (a "code = ANY(x.codes)" filter
+-- compared every count row with every code of the search: 11 ms for a 355-code search).
+WITH page AS MATERIALIZED (
+    SELECT x.search_id, x.terms, x.codes, x.created_at, x.used_at
+    FROM icp_searches x
+    WHERE x.tenant_id = %(tenant_id)s
+    ORDER BY x.search_id DESC
+    LIMIT %(limit)s
+)
 SELECT x.search_id, x.terms, x.codes, x.created_at, x.used_at,
-       coalesce(c.total, 0)::bigint AS total, coalesce(c.live, 0)::bigint AS live,
+       (p.total + o.total)::bigint AS total, (p.live + o.live)::bigint AS live,
        (SELECT coalesce(sum(k.n), 0) FROM icp_search_scored k
         WHERE k.search_id = x.search_id)::bigint AS scored
-FROM icp_searches x
-LEFT JOIN LATERAL (
-    SELECT p.total + o.total AS total, p.live + o.live AS live
-    FROM (SELECT coalesce(sum(n), 0) AS total, coalesce(sum(n_live), 0) AS live
-          FROM staging_ssic_counts WHERE code = ANY(x.codes)) p,
-         (SELECT coalesce(sum(n), 0) AS total, coalesce(sum(n_live), 0) AS live
-          FROM staging_ssic_pair_counts
-          WHERE secondary_code = ANY(x.codes) AND NOT primary_code = ANY(x.codes)) o) c ON true
-WHERE x.tenant_id = %(tenant_id)s
+FROM page x
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(c.n), 0) AS total, coalesce(sum(c.n_live), 0) AS live
+    FROM unnest(x.codes) AS u(code)
+    JOIN staging_ssic_counts c ON c.code = u.code) p
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(c.n), 0) AS total, coalesce(sum(c.n_live), 0) AS live
+    FROM unnest(x.codes) AS u(code)
+    JOIN staging_ssic_pair_counts c ON c.secondary_code = u.code
+    LEFT JOIN unnest(x.codes) AS v(code) ON v.code = c.primary_code
+    WHERE v.code IS NULL) o
 ORDER BY x.search_id DESC
-LIMIT %(limit)s
