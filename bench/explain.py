@@ -730,6 +730,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
     }
     fragments = {
         "leads_bucket_filter",
+        "tenant_codes",
         "leads_search_filter",
         "leads_live_filter",
         "companies_industry_filter",

@@ -52,28 +52,24 @@ CREATE INDEX icp_search_scored_search_idx ON icp_search_scored (search_id) INCLU
 INSERT INTO icp_search_scored (search_id, n)
 SELECT search_id, count(*) FROM lead_scores GROUP BY search_id;
 
-CREATE FUNCTION lead_scores_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for both triggers, each naming its transition table lead_scores_changed;
+-- a search's own deletion cascades to its scores and its counts: nothing to record.
+CREATE FUNCTION lead_scores_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO icp_search_scored (search_id, n)
-    SELECT search_id, count(*) FROM lead_scores_inserted GROUP BY search_id;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER lead_scores_count_inserted AFTER INSERT ON lead_scores
-    REFERENCING NEW TABLE AS lead_scores_inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_scores_count_inserted();
-
--- (A search's own deletion cascades to its scores and its counts: nothing to record.)
-CREATE FUNCTION lead_scores_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO icp_search_scored (search_id, n)
-    SELECT d.search_id, -count(*) FROM lead_scores_deleted d
-    WHERE EXISTS (SELECT 1 FROM icp_searches s WHERE s.search_id = d.search_id)
+    SELECT d.search_id, CASE TG_OP WHEN 'DELETE' THEN -count(*) ELSE count(*) END
+    FROM lead_scores_changed d
+    WHERE TG_OP = 'INSERT'
+       OR EXISTS (SELECT 1 FROM icp_searches s WHERE s.search_id = d.search_id)
     GROUP BY d.search_id;
     RETURN NULL;
 END $$;
+CREATE TRIGGER lead_scores_count_inserted AFTER INSERT ON lead_scores
+    REFERENCING NEW TABLE AS lead_scores_changed
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_scores_count();
 CREATE TRIGGER lead_scores_count_deleted AFTER DELETE ON lead_scores
-    REFERENCING OLD TABLE AS lead_scores_deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION lead_scores_count_deleted();
+    REFERENCING OLD TABLE AS lead_scores_changed
+    FOR EACH STATEMENT EXECUTE FUNCTION lead_scores_count();
 
 CREATE FUNCTION lead_scores_count_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -30,15 +30,11 @@ AND ls.search_id = %(only_search)s::bigint
 -- name: leads_live_filter
 AND ls.is_live
 
--- name: leads_industry_page
--- leads_page within an SSIC code prefix (1-5 digits), without a plan that depends on how
--- rare the code is: each score carries its company's code (lead_scores.industry_code,
--- collation "C", migration 0013). The codes of the tenant's scores within the prefix are
--- found by skipping along lead_scores_industry_rank_idx (tenant_id, industry_code, score
--- DESC, company_id DESC, search_id DESC), one probe per code; per code the same index
--- gives its best rows from the cursor on, at most %(limit)s; the page is the best
--- %(limit)s of those (a 5-digit code: one walk of one index range). The other filters
--- (bucket, search, live) apply within each code's walk.
+-- name: tenant_codes
+-- (Included by the *_industry_page blocks: a WITH clause.) The distinct SSIC codes of the
+-- tenant's scores within the code prefix %(industry_prefix)s (codes.code; a last NULL
+-- row ends the walk), one probe of lead_scores_industry_rank_idx each: each step is the
+-- first code after the previous one, so a prefix costs as many probes as it has codes.
 WITH RECURSIVE codes (code) AS (
     (SELECT ls.industry_code FROM lead_scores ls
      WHERE ls.tenant_id = %(tenant_id)s
@@ -55,7 +51,18 @@ WITH RECURSIVE codes (code) AS (
             LIMIT 1)
     FROM codes
     WHERE codes.code IS NOT NULL
-), top AS MATERIALIZED (
+)
+
+-- name: leads_industry_page
+-- leads_page within an SSIC code prefix (1-5 digits), without a plan that depends on how
+-- rare the code is: each score carries its company's code (lead_scores.industry_code,
+-- collation "C", migration 0013). The codes of the tenant's scores within the prefix are
+-- found by skipping along lead_scores_industry_rank_idx (tenant_id, industry_code, score
+-- DESC, company_id DESC, search_id DESC), one probe per code; per code the same index
+-- gives its best rows from the cursor on, at most %(limit)s; the page is the best
+-- %(limit)s of those (a 5-digit code: one walk of one index range). The other filters
+-- (bucket, search, live) apply within each code's walk.
+/*= tenant_codes */, top AS MATERIALIZED (
     SELECT ls.*
     FROM codes
     CROSS JOIN LATERAL (
@@ -161,23 +168,7 @@ ORDER BY page.name_key USING ~<~, page.company_id
 -- %(limit)s ids of those. (Walking all companies by id and filtering the code read the
 -- tenant's whole list for a rare code; gathering a code's companies and sorting them read
 -- a tenth of the registry for 46900.)
-WITH RECURSIVE codes (code) AS (
-    (SELECT ls.industry_code FROM lead_scores ls
-     WHERE ls.tenant_id = %(tenant_id)s
-       AND ls.industry_code >= %(industry_prefix)s::text
-       AND ls.industry_code < %(industry_prefix)s::text || '~'
-     ORDER BY ls.industry_code
-     LIMIT 1)
-    UNION ALL
-    SELECT (SELECT ls.industry_code FROM lead_scores ls
-            WHERE ls.tenant_id = %(tenant_id)s
-              AND ls.industry_code > codes.code
-              AND ls.industry_code < %(industry_prefix)s::text || '~'
-            ORDER BY ls.industry_code
-            LIMIT 1)
-    FROM codes
-    WHERE codes.code IS NOT NULL
-), top AS MATERIALIZED (
+/*= tenant_codes */, top AS MATERIALIZED (
     SELECT c.company_id
     FROM codes
     CROSS JOIN LATERAL (
