@@ -426,3 +426,34 @@ def test_scored_counts_follow_the_scores(plans_db: str) -> None:
             "SELECT count(*) FROM lead_scores WHERE search_id = %s", (some,)
         ).fetchone() or (None,)
         assert scored == live
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_a_search_filter_is_an_index_range(plans_db: str, state: str) -> None:
+    """/leads?search_id= walks that search's range (lead_scores_search_rank_idx; with a
+    code prefix, each code's range with the search as a filter), never the tenant's whole
+    list filtered by search: a small search among big ones would read them all."""
+    with psycopg.connect(plans_db) as conn:
+        cases = [c for c in _cases(conn) if "leads_search_filter" in c[0]]
+        conn.rollback()
+        assert cases
+        failures = []
+        with conn.transaction(force_rollback=True):
+            _set_state(conn, state)
+            for name, statement, params in cases:
+                walks = [
+                    node.get("Index Name")
+                    for node, _ in _walk(_explain(conn, statement, params))
+                    if node.get("Relation Name") == "lead_scores"
+                ]
+                # (lead_scores_rank_idx would only check each entry's search_id). With a
+                # bucket too, the bucket's range is as narrow a walk (no index has both).
+                if name.startswith("leads industry"):
+                    wanted = {"lead_scores_industry_rank_idx"}
+                elif "leads_bucket_filter" in name:
+                    wanted = {"lead_scores_search_rank_idx", "lead_scores_bucket_rank_idx"}
+                else:
+                    wanted = {"lead_scores_search_rank_idx"}
+                if not wanted & set(walks):
+                    failures.append(f"{name}: {walks}")
+        assert not failures, f"{state} statistics:\n" + "\n".join(failures)
