@@ -191,15 +191,14 @@ async def list_leads(
     filters = []
     if bucket:
         filters.append("leads_bucket_filter")
-    if industry_code:
-        filters.append("leads_industry_filter")
     if search_id is not None:
         filters.append("leads_search_filter")
     if status == "live":
         filters.append("leads_live_filter")
     rows = await _fetch(
         conn,
-        "leads_page",
+        # Within a code prefix, a walk per code of the prefix (db/queries/leads.sql).
+        "leads_industry_page" if industry_code else "leads_page",
         filters,
         {
             "tenant_id": tenant,
@@ -246,12 +245,14 @@ async def list_companies(
         "industry_prefix": industry,
         "limit": limit + 1,
     }
-    filters = ["companies_industry_filter"] if industry else []
     if name_prefix:
         params |= {"name_prefix": _like_escape(name_prefix), "name_key": after["name_key"]}
+        filters = ["companies_industry_filter"] if industry else []
         rows = await _fetch(conn, "companies_by_name_page", filters, params)
     else:
-        rows = await _fetch(conn, "companies_page", filters, params)
+        # Within a code prefix, a walk per code of the prefix (db/queries/leads.sql).
+        block = "companies_industry_page" if industry else "companies_page"
+        rows = await _fetch(conn, block, [], params)
     return _page(CompaniesPage, keyset, rows, limit, scope)
 
 

@@ -694,17 +694,14 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
                 f"after {ctx.deep_key}, bucket medium",
             ),
             (
-                "leads_page + industry filter",
-                ("leads_industry_filter",),
-                {**top, "industry_prefix": "10"},
-                "first page, SSIC prefix 10",
-            ),
-            (
                 f"leads_page + search + live filters (depth {DEEP:,})",
                 ("leads_search_filter", "leads_live_filter"),
                 {**deep, "only_search": ctx.search_id},
                 f"after {ctx.deep_key}, search {ctx.search_id}, live only",
             ),
+        ],
+        "leads_industry_page": [
+            ("leads_industry_page", (), {**top, "industry_prefix": "10"}, "first page, prefix 10"),
         ],
         "companies_page": [
             (
@@ -713,9 +710,11 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
                 {"company_id": 500_000, "limit": 50},
                 "after company_id 500000, 50 rows",
             ),
+        ],
+        "companies_industry_page": [
             (
-                "companies_page + industry filter",
-                ("companies_industry_filter",),
+                "companies_industry_page",
+                (),
                 {"company_id": 0, "limit": 50, "industry_prefix": "10"},
                 "first page, SSIC prefix 10",
             ),
@@ -731,7 +730,7 @@ def cases(ctx: Context) -> tuple[list[Case], list[str]]:
     }
     fragments = {
         "leads_bucket_filter",
-        "leads_industry_filter",
+        "tenant_codes",
         "leads_search_filter",
         "leads_live_filter",
         "companies_industry_filter",

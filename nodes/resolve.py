@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -444,45 +445,86 @@ def _row(pid: int, how: str, sim: float, rest: Sequence[Any]) -> _Row:
     return _Row(pid, how, float(sim), entry_id, source, phrase, key, tuple(codes), other, n_codes)
 
 
+_Exact = tuple[dict[int, list[_Row]], str]
+_Fuzzy = tuple[dict[int, list[_Row]], dict[str, list[tuple[str, float]]]]
+_ANSWERS: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+"""Answers of vocabulary_exact (a misspelled term's second pass) and vocabulary_fuzzy by
+(query, reference checksums, parameters), the latest used last."""
+ANSWER_CACHE = 2048
+
+
+def _cached(query: str, checksum: str, params: dict[str, Any]) -> tuple[tuple[str, str, str], Any]:
+    key = (query, checksum, repr(sorted(params.items())))
+    found = _ANSWERS.get(key) if checksum else None
+    if found is not None:
+        _ANSWERS.move_to_end(key)
+    return key, found
+
+
+def _remember(key: tuple[str, str, str], answer: Any) -> None:
+    if key[1]:
+        _ANSWERS[key] = answer
+        while len(_ANSWERS) > ANSWER_CACHE:
+            _ANSWERS.popitem(last=False)
+
+
 async def _exact_rows(
-    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe]
-) -> tuple[dict[int, list[_Row]], str]:
-    """Return the entries each probe names exactly, and the SSIC reference's checksum."""
+    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], checksum: str = ""
+) -> _Exact:
+    """Return the entries each probe names exactly, and the SSIC reference's checksum
+    (with ``checksum``, the checksums an earlier query of the same request read: an answer
+    this process already has for them is used)."""
+    params = _exact_params(probes)
+    key, found = _cached("vocabulary_exact", checksum, params)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     out: dict[int, list[_Row]] = {}
-    checksum = ""
     async with conn.cursor() as cur:
-        await cur.execute(q("vocabulary_exact"), _exact_params(probes))
+        await cur.execute(q("vocabulary_exact"), params)
         for ord_, pid, sim, *rest in await cur.fetchall():
             if ord_ < 0:
                 checksum = str(rest[2])
             else:
                 out.setdefault(ord_, []).append(_row(pid, "exact", sim, rest))
+    _remember((key[0], checksum, key[2]), (out, checksum))
     return out, checksum
 
 
 async def _fuzzy_rows(
-    conn: psycopg.AsyncConnection[Any], probes: Sequence[_Probe], words: Sequence[str]
-) -> tuple[dict[int, list[_Row]], dict[str, list[tuple[str, float]]]]:
+    conn: psycopg.AsyncConnection[Any],
+    probes: Sequence[_Probe],
+    words: Sequence[str],
+    checksum: str = "",
+) -> _Fuzzy:
     """Return the prefix and full-text candidates of core probes, and for each typed word
-    the vocabulary does not know, its nearest words of names with their similarity."""
+    the vocabulary does not know, its nearest words of names with their similarity.
+
+    A misspelled term takes this query and a second pass of the exact one on top of the
+    exact one every term takes; both answers only depend on the vocabulary, so this process
+    keeps the latest ones per reference checksums (``checksum``, read by the request's
+    first query): the same typo typed again (a search box asks on every pause) costs one
+    query, as a well-spelled term does."""
+    params = _fuzzy_params(probes, words)
+    key, found = _cached("vocabulary_fuzzy", checksum, params)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     out: dict[int, list[_Row]] = {}
     near: dict[str, list[tuple[str, float]]] = {}
     async with conn.cursor() as cur:
-        await cur.execute(q("vocabulary_fuzzy"), _fuzzy_params(probes, words))
+        await cur.execute(q("vocabulary_fuzzy"), params)
         for ord_, pid, how, sim, *rest in await cur.fetchall():
             if how == "word":
                 near.setdefault(rest[2], []).append((rest[3], float(sim)))
             else:
                 out.setdefault(ord_, []).append(_row(pid, how, sim, rest))
+    _remember(key, (out, near))
     return out, near
 
 
 def _correction(word: str, near: Sequence[tuple[str, float]]) -> str | None:
     """Return the known word a typed one is a typo of, if exactly one is close enough."""
     allowed = typo_allowance(len(word))
-    ranked = sorted(
-        (edit_distance(word, n), -sim, n) for n, sim in near if n != word
-    )
+    ranked = sorted((edit_distance(word, n), -sim, n) for n, sim in near if n != word)
     ranked = [r for r in ranked if r[0] <= allowed]
     if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
         return None  # nothing close, or two words equally close: no guess
@@ -820,7 +862,7 @@ _SETTLED = ("exact", "broad", "role")
 
 
 async def _choose_all(
-    conn: psycopg.AsyncConnection[Any], terms: dict[int, Term], typos: bool
+    conn: psycopg.AsyncConnection[Any], terms: dict[int, Term], typos: bool, checksum: str = ""
 ) -> tuple[dict[int, _Choice], dict[str, list[tuple[str, float]]], str]:
     """Choose the sense of each term; return the choices, the typo suggestions and the
     SSIC reference checksum.
@@ -829,14 +871,14 @@ async def _choose_all(
     a partial name) take a second query for their fuzzy candidates.
     """
     probes = {i: _probes(i, term) for i, term in terms.items()}
-    rows, checksum = await _exact_rows(conn, [p for ps in probes.values() for p in ps])
+    rows, checksum = await _exact_rows(conn, [p for ps in probes.values() for p in ps], checksum)
     choices = {i: _choose(term, probes[i], rows.get(i, [])) for i, term in terms.items()}
     pending = {i: t for i, t in terms.items() if choices[i].how not in _SETTLED}
     near: dict[str, list[tuple[str, float]]] = {}
     if pending:
         core = [p for i in pending for p in probes[i] if p.kind == "core"]
         words = _typo_words(list(pending.values())) if typos else []
-        fuzzy, near = await _fuzzy_rows(conn, core, words) if core or words else ({}, {})
+        fuzzy, near = await _fuzzy_rows(conn, core, words, checksum) if core or words else ({}, {})
         for i, term in pending.items():
             choices[i] = _choose(term, probes[i], [*rows.get(i, []), *fuzzy.get(i, [])])
     for choice in choices.values():
@@ -879,7 +921,7 @@ async def resolve_terms(
         if choices[i].how in ("span", "none") and (fixed := _corrected(term, fixes))
     }
     if retry:
-        second, _, _ = await _choose_all(conn, retry, typos=False)
+        second, _, _ = await _choose_all(conn, retry, typos=False, checksum=checksum)
         for i, choice in second.items():
             if _left(choice, retry[i]) < _left(choices[i], named[i]):
                 choice.read_as = retry[i].full

@@ -223,12 +223,38 @@ WHERE j.job_id = %(job_id)s AND (%(tenant_id)s::text IS NULL OR j.tenant_id = %(
 
 -- name: list_jobs
 -- One keyset page, newest first: job_id < before; never OFFSET, never COUNT(*).
-/*= job_row */
-WHERE (%(tenant_id)s::text IS NULL OR j.tenant_id = %(tenant_id)s::text)
-  AND (%(status)s::text IS NULL OR j.status = %(status)s::text)
-  AND j.job_id < %(before)s
-ORDER BY j.job_id DESC
-LIMIT %(limit)s
+-- The page's ids one step at a time, each the next id below the previous one under the
+-- filters (an ordered LIMIT 1 on background_jobs_tenant_idx, _status_idx,
+-- _tenant_status_idx or the primary key), then each job by key: no statistics can make
+-- it gather and sort a status's or a tenant's whole history instead (an unanalysed table
+-- did). Run unprepared, so the NULL filters fold away.
+WITH RECURSIVE ids (job_id) AS (
+    (SELECT j.job_id FROM background_jobs j
+     WHERE (%(tenant_id)s::text IS NULL OR j.tenant_id = %(tenant_id)s::text)
+       AND (%(status)s::text IS NULL OR j.status = %(status)s::text)
+       AND j.job_id < %(before)s
+     ORDER BY j.job_id DESC
+     LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.job_id FROM background_jobs j
+            WHERE (%(tenant_id)s::text IS NULL OR j.tenant_id = %(tenant_id)s::text)
+              AND (%(status)s::text IS NULL OR j.status = %(status)s::text)
+              AND j.job_id < ids.job_id
+            ORDER BY j.job_id DESC
+            LIMIT 1)
+    FROM ids
+    WHERE ids.job_id IS NOT NULL
+), page AS MATERIALIZED (
+    SELECT job_id FROM ids WHERE job_id IS NOT NULL LIMIT %(limit)s
+)
+SELECT r.*
+FROM page
+-- LIMIT 1: a lookup by key per id, never joined as a set
+CROSS JOIN LATERAL (
+    /*= job_row */
+    WHERE j.job_id = page.job_id
+    LIMIT 1) r
+ORDER BY r.job_id DESC
 
 -- name: count_staging_after
 -- The exact number of matching staging rows after a keyset position (the done check): the

@@ -10,8 +10,9 @@
 -- Per probe, the entries it names exactly: the same key (sim 1.0), the same key without
 -- spaces (0.99: "ecommerce"), or the same stemmed words and number of words (0.98:
 -- "bakeries" is "bakery"; nodes/resolve.py rejects stems that are not inflections,
--- "hospitals" is not "hospitality"). A last row (ord -1) carries the checksum of the SSIC
--- reference, so nodes/resolve.py knows whether its copy of the hierarchy is current.
+-- "hospitals" is not "hospitality"). A last row (ord -1) carries the checksums of the SSIC
+-- reference and of the vocabulary, so nodes/resolve.py knows whether its copies of the
+-- hierarchy and of fuzzy answers are current.
 -- Every term of a request in one round trip, by the btree indexes of migration 0007.
 WITH probe AS MATERIALIZED (
     SELECT u.ord, u.pid, u.key, u.squash, u.n_words,
@@ -35,8 +36,10 @@ JOIN ssic_vocabulary v ON v.lexemes = p.lexemes AND v.n_words = p.n_words
 WHERE p.lexemes <> ''::tsvector AND length(p.lexemes) = p.n_words
   AND length(v.lexemes) = v.n_words AND v.squash <> p.squash
 UNION ALL
-SELECT -1, 0, 0, 0, 'reference', checksum, '', '{}'::text[], false, 0
-FROM reference_data WHERE name = 'ssic2020'
+SELECT -1, 0, 0, 0, 'reference', string_agg(checksum, ' ' ORDER BY name), '', '{}'::text[],
+       false, 0
+FROM reference_data WHERE name IN ('ssic2020', 'ssic_vocabulary')
+HAVING count(*) > 0
 
 -- name: vocabulary_fuzzy
 -- For the terms no entry names exactly: parameters as vocabulary_exact for their 'core'

@@ -229,16 +229,16 @@ async def test_leads_filters(client: httpx.AsyncClient, app_db: str) -> None:
         assert [r["company_id"] for r in got] == expected(app_db, where=f"bucket = '{bucket}'")
         assert got and {r["bucket"] for r in got} == {bucket}
     for prefix, where in (
-        ("1", "industry_code LIKE '1%%'"),
-        ("1071", "industry_code LIKE '1071%%'"),
-        ("56111", "industry_code = '56111'"),
+        ("1", "c.industry_code LIKE '1%%'"),
+        ("1071", "c.industry_code LIKE '1071%%'"),
+        ("56111", "c.industry_code = '56111'"),
         ("9", "false"),
     ):
         got = await walk(client, "/leads", {"industry_code": prefix, "limit": 17})
         assert [r["company_id"] for r in got] == expected(app_db, where=where), prefix
     both = await walk(client, "/leads", {"industry_code": "10", "bucket": "low", "limit": 9})
     assert [r["company_id"] for r in both] == expected(
-        app_db, where="industry_code LIKE '10%%' AND bucket = 'low'"
+        app_db, where="c.industry_code LIKE '10%%' AND bucket = 'low'"
     )
     cases = [
         ({"bucket": "HIGH"}, "bucket:"),
@@ -361,9 +361,10 @@ async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
     text = plan(app_db, "leads_page", ["leads_bucket_filter"],
                 {**base, "bucket": "low", "industry_prefix": None})  # fmt: skip
     assert "lead_scores_bucket_rank_idx" in text and "Sort" not in text, text
-    text = plan(app_db, "leads_page", ["leads_industry_filter"],
+    # Within a code prefix: a walk of the industry index per code of the prefix.
+    text = plan(app_db, "leads_industry_page", [],
                 {**base, "bucket": None, "industry_prefix": "10"})  # fmt: skip
-    assert "lead_scores_rank_idx" in text, text
+    assert "lead_scores_industry_rank_idx" in text and "Seq Scan" not in text, text
     text = plan(
         app_db,
         "companies_by_name_page",
@@ -371,12 +372,15 @@ async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
         {"name_prefix": "company 1", "name_key": "company 15", "company_id": 5, "limit": 51,
          "tenant_id": "default"},
     )  # fmt: skip
-    assert "companies_lower_name_idx" in text and "Sort" not in text, text
+    assert "companies_lower_name_idx" in text and "Bitmap" not in text, text
     assert "~>=~ 'company 1'" in text and "~<~ 'company 2'" in text, text
     assert "lead_scores_tenant_company_idx" in text, text  # the tenant check: a key probe
-    # The tenant's companies by id walk its scores' primary key from the cursor on.
+    # The tenant's companies by id: one probe of its scores' index per id from the cursor
+    # on; within a code prefix, a walk of the companies' code index per code.
     params = {"tenant_id": "default", "company_id": 10_000, "limit": 51, "industry_prefix": "10"}
-    for filters in ([], ["companies_industry_filter"]):
-        text = plan(app_db, "companies_page", filters, params)
-        assert "lead_scores_tenant_company_idx" in text and "Sort" not in text, text
-        assert "company_id > '10000'" in text, text
+    text = plan(app_db, "companies_page", [], params)
+    assert "lead_scores_tenant_company_idx" in text and "Bitmap" not in text, text
+    assert "company_id > '10000'" in text, text
+    text = plan(app_db, "companies_industry_page", [], params)
+    assert "companies_industry_code_idx" in text and "Bitmap" not in text, text
+    assert "company_id > '10000'" in text, text
