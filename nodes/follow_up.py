@@ -176,7 +176,9 @@ EXPORT_TEXT = (
 )
 
 
-def small_talk_text(kind: str, turn: int, has_search: bool, search_id: int = 0) -> str:
+def small_talk_text(
+    kind: str, turn: int, has_search: bool, search_id: int = 0, filters: LeadFilters | None = None
+) -> str:
     """Return the answer to small talk: short, varied by turn, pointing at what to do."""
     if kind == "help":
         return HELP_TEXT
@@ -185,7 +187,12 @@ def small_talk_text(kind: str, turn: int, has_search: bool, search_id: int = 0) 
     if kind == "export":
         if not has_search:
             return "Search an industry first; then its leads can be taken from the page /app/."
-        return EXPORT_TEXT.format(search_id=search_id)
+        text = EXPORT_TEXT.format(search_id=search_id)
+        words = filter_words(filters or {})
+        if words:
+            text += f" The file holds the whole search: this thread's filters ({'; '.join(words)}) "
+            text += "are not applied to it."
+        return text
     if kind == "unclear":
         return UNCLEAR if has_search else "Which industry should I look for? " + HELP_TEXT
     if not has_search:  # nothing to page or filter yet: point at searching
@@ -202,4 +209,5 @@ async def small_talk(state: State) -> dict[str, Any]:
     turn = len(state.get("messages", []))
     has_search = bool(state.get("codes"))
     search_id = int(state.get("search_id") or 0)
-    return {"answer": small_talk_text(kind, turn, has_search, search_id)}
+    filters = state.get("filters", {})
+    return {"answer": small_talk_text(kind, turn, has_search, search_id, filters)}

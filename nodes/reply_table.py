@@ -143,9 +143,10 @@ def compose_page(state: State) -> str:
         f"first ({n(total)} {'company' if total == 1 else 'companies'} match the industries, "
         f"{n(live)} live)."
     )
-    tail = "Say \u201cmore\u201d for the next page, or refine: "
-    tail += "\u201cinclude inactive\u201d" if status is True else "\u201conly live\u201d"
-    tail += ", \u201cin Jurong\u201d, \u201cafter 2015\u201d."
+    tips = ["include inactive" if status is True else "only live"]
+    tips.append("anywhere" if filters.get("places") else "in Jurong")
+    tips.append("any age" if "year_min" in filters or "year_max" in filters else "after 2015")
+    tail = f"Say \u201cmore\u201d for the next page, or refine: {quoted(tips)}."
     return "\n\n".join(filter(None, [removed(state), head, line, leads_table(page, first), tail]))
 
 
