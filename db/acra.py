@@ -527,7 +527,7 @@ def _load_fast(
         else:
             if progress:
                 progress.phase("checking UENs")
-            _check_unique(load)(conn)
+            _run_tasks(conninfo, [_check_unique(load)], 1)  # with the load's work_mem
         if progress:
             progress.phase("publishing (waits for running jobs)")
         with conn.transaction():
