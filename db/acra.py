@@ -2,9 +2,10 @@
 
 **Fast path** (:func:`load_file`): the file is checked chunk by chunk and COPied, typed,
 by ``ICP_LOAD_WORKERS`` parallel streams into a load table shaped like staging
-(:mod:`db.acra_copy`); short SSIC codes are padded by one UPDATE. Into an empty staging
-the load table then gets staging's CHECKs and indexes (built in parallel) and exact
-per-code counts, and replaces staging in one short transaction (:mod:`db.swap`: every
+(:mod:`db.acra_copy`), which zero-pads short SSIC codes on the way. Into an empty
+staging the load table has staging's CHECKs from the start (COPY checks each row), then
+gets exact per-code counts (one GROUP BY) beside ANALYZE and staging's indexes (built
+side by side, longest first), and replaces staging in one short transaction (:mod:`db.swap`: every
 index, constraint, option and privilege is derived from the catalog and the schema is
 verified unchanged). Into a populated staging it is merged by UEN with
 ``INSERT ... ON CONFLICT``, which leaves readers of staging unblocked. Either way the
@@ -261,26 +262,48 @@ def _statements() -> dict[str, sql.Composed]:
 _STMTS = _statements()
 
 
-REFRESH_COUNTS = """
-WITH fresh AS (
-    SELECT primary_ssic_code AS code, count(*) AS n, count(*) FILTER (WHERE is_live) AS n_live
-    FROM staging_acra_companies WHERE primary_ssic_code IS NOT NULL GROUP BY 1
+# Exact per-code counts and per (secondary, primary) code pair counts (rows a search
+# matches by a secondary code only), both from one GROUP BY of staging's rows by their
+# (primary, secondary) codes (``{source}``: rows code, secondary code, n, n_live): kept
+# rows updated, vanished ones deleted. Every load path runs it in its publishing
+# transaction; the fast path into an empty staging passes the groups it counted on the
+# load table beforehand (:data:`_REPLACE_COUNTS`) instead of reading staging again.
+_COUNTS_FROM = """
+WITH g (code, secondary, n, n_live) AS MATERIALIZED ({source}),
+fresh AS (
+    SELECT code, sum(n)::bigint AS n, sum(n_live)::bigint AS n_live
+    FROM g WHERE code IS NOT NULL GROUP BY 1
+), pairs AS (
+    SELECT secondary, coalesce(code, '') AS code, sum(n)::bigint AS n,
+           sum(n_live)::bigint AS n_live
+    FROM g WHERE secondary IS NOT NULL GROUP BY 1, 2
 ), gone AS (
     DELETE FROM staging_ssic_counts c WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.code = c.code)
+), gone_pairs AS (
+    DELETE FROM staging_ssic_pair_counts c WHERE NOT EXISTS (
+        SELECT 1 FROM pairs f WHERE f.secondary = c.secondary_code AND f.code = c.primary_code)
+), new_pairs AS (
+    INSERT INTO staging_ssic_pair_counts AS c (secondary_code, primary_code, n, n_live)
+    SELECT secondary, code, n, n_live FROM pairs
+    ON CONFLICT (secondary_code, primary_code)
+    DO UPDATE SET n = EXCLUDED.n, n_live = EXCLUDED.n_live
+    WHERE (c.n, c.n_live) IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.n_live)
 )
-INSERT INTO staging_ssic_counts (code, n, n_live) SELECT code, n, n_live FROM fresh
-ON CONFLICT (code) DO UPDATE SET n = EXCLUDED.n, n_live = EXCLUDED.n_live;
+INSERT INTO staging_ssic_counts AS c (code, n, n_live) SELECT code, n, n_live FROM fresh
+ON CONFLICT (code) DO UPDATE SET n = EXCLUDED.n, n_live = EXCLUDED.n_live
+WHERE (c.n, c.n_live) IS DISTINCT FROM (EXCLUDED.n, EXCLUDED.n_live)
 """
-# The per (secondary, primary) code pair counts (rows a search matches by a secondary
-# code only): rebuilt from staging by every load path, in the load's transaction.
-REFRESH_PAIR_COUNTS = """
-DELETE FROM staging_ssic_pair_counts;
-INSERT INTO staging_ssic_pair_counts (secondary_code, primary_code, n, n_live)
-SELECT secondary_ssic_code, coalesce(primary_ssic_code, ''), count(*),
-       count(*) FILTER (WHERE is_live)
-FROM staging_acra_companies WHERE secondary_ssic_code IS NOT NULL GROUP BY 1, 2
+# The groups of a table's rows by (primary, secondary) code, as ``_COUNTS_FROM`` reads them.
+_CODE_GROUPS = """
+SELECT primary_ssic_code, secondary_ssic_code, count(*), count(*) FILTER (WHERE is_live)
+FROM {table} GROUP BY 1, 2
 """
-REFRESH_COUNTS += REFRESH_PAIR_COUNTS
+REFRESH_COUNTS = _COUNTS_FROM.replace(
+    "{source}", _CODE_GROUPS.strip().replace("{table}", "staging_acra_companies")
+)
+_REPLACE_COUNTS = _COUNTS_FROM.replace(
+    "{source}", "SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[], %s::bigint[])"
+)
 
 IS_EMPTY = "SELECT NOT EXISTS (SELECT FROM staging_acra_companies)"
 # Settings for the load transaction only (SET LOCAL): an in-memory sort for the
@@ -419,27 +442,7 @@ _NOT_FAST = (
 )
 STAGING = "staging_acra_companies"
 LOAD_TABLE_LOCK = 0x1C9_0003  # pg_advisory_lock(LOAD_TABLE_LOCK << 32 | oid): a load table in use
-# Pads one block range of the load table (the ranges are padded side by side).
-_PAD = """
-UPDATE {load} SET
-    primary_ssic_code = CASE WHEN length(primary_ssic_code) < 5
-                             THEN lpad(primary_ssic_code, 5, '0') ELSE primary_ssic_code END,
-    secondary_ssic_code = CASE WHEN length(secondary_ssic_code) < 5
-                               THEN lpad(secondary_ssic_code, 5, '0') ELSE secondary_ssic_code END
-WHERE ctid >= format('(%%s,0)', %s::bigint)::tid AND ctid < format('(%%s,0)', %s::bigint)::tid
-  AND (length(primary_ssic_code) < 5 OR length(secondary_ssic_code) < 5)
-"""
-_BLOCKS = "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int"
-_COUNTS = """
-SELECT primary_ssic_code, count(*), count(*) FILTER (WHERE is_live)
-FROM {load} WHERE primary_ssic_code IS NOT NULL GROUP BY 1
-"""
 _DUPLICATE = "SELECT uen FROM {load} GROUP BY uen HAVING count(*) > 1 LIMIT 1"
-_REPLACE_COUNTS = """
-WITH gone AS (DELETE FROM staging_ssic_counts)
-INSERT INTO staging_ssic_counts (code, n, n_live)
-SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[])
-"""
 
 
 def _conninfo(conn: psycopg.Connection) -> str:
@@ -487,6 +490,10 @@ def _load_fast(
                 " ALTER COLUMN loaded_at SET DEFAULT {}"
             ).format(ident, sql.Literal(path.name), sql.Literal(_now(conn)))
         )
+        if swappable:
+            # The chunks arrive with 5-digit codes: COPY checks each row against staging's
+            # CHECKs, and adding them to the empty table needs no validating scan.
+            swap.add_checks(conn, STAGING, load)
         n = copy_parallel(
             conninfo,
             load,
@@ -495,10 +502,6 @@ def _load_fast(
             workers=workers,
             on_chunk=progress.chunk if progress else None,
         )
-        if progress:
-            progress.phase("padding SSIC codes")
-        pad = _pad_tasks(conn, load, workers)
-        _run_tasks(conninfo, pad if swappable else [*pad, _check_unique(load)], workers)
         conn.execute(
             sql.SQL("ALTER TABLE {} ").format(ident)
             + sql.SQL(", ").join(
@@ -506,22 +509,25 @@ def _load_fast(
             )
         )
         builds: list[swap.IndexBuild] = []
-        counts: list[tuple[str, int, int]] = []
+        groups: list[tuple[str | None, str | None, int, int]] = []
         if swappable:
             # Options and statistics targets first: ANALYZE (beside the counts) uses them.
             swap.copy_settings(conn, STAGING, load)
             if progress:
                 progress.phase("counting, ANALYZE")
-            _run_tasks(conninfo, [_count(load, counts), _analyze(load)], workers)
-            if progress:
-                progress.phase("constraints")
-            swap.add_checks(conn, STAGING, load)
+            _run_tasks(conninfo, [_code_groups(load, groups), _analyze(load)], workers)
             builds = swap.index_builds(conn, STAGING, load)
             if progress:
                 progress.phase(f"building {len(builds)} indexes")
-            _run_tasks(conninfo, [partial(swap.build_index, build=b) for b in builds], workers)
+            # Longest first (whole-table, then wider), so no connection idles at the end.
+            order = sorted(builds, key=lambda b: (b.partial, -b.columns))
+            _run_tasks(conninfo, [partial(swap.build_index, build=b) for b in order], workers)
             if any(b.expressions for b in builds):  # their statistics come from ANALYZE
                 conn.execute(sql.SQL("ANALYZE {}").format(ident))
+        else:
+            if progress:
+                progress.phase("checking UENs")
+            _run_tasks(conninfo, [_check_unique(load)], 1)  # with the load's work_mem
         if progress:
             progress.phase("publishing (waits for running jobs)")
         with conn.transaction():
@@ -537,9 +543,8 @@ def _load_fast(
             if swappable and _is_empty(conn):
                 swap.swap(conn, STAGING, load, builds)
                 conn.execute(
-                    _REPLACE_COUNTS, [list(x) for x in zip(*counts, strict=True)] or [[], [], []]
+                    _REPLACE_COUNTS, [list(x) for x in zip(*groups, strict=True)] or [[]] * 4
                 )
-                conn.execute(REFRESH_PAIR_COUNTS)
                 inserted, updated, fresh = n, 0, True
             else:
                 row = conn.execute(_merge_from(load), prepare=False).fetchone()
@@ -598,24 +603,12 @@ def _check_unique(load: str) -> Task:
     return task
 
 
-def _pad_tasks(conn: psycopg.Connection, load: str, workers: int) -> list[Task]:
-    """Return one padding task per block range of the load table."""
-    row = conn.execute(_BLOCKS, (load,)).fetchone()
-    step = (int(row[0]) if row else 0) // workers + 1
-    stmt = sql.SQL(_PAD).format(load=sql.Identifier(load))
-
-    def pad(conn: psycopg.Connection, start: int) -> None:
-        conn.execute(stmt, (start, start + step))
-
-    return [partial(pad, start=k * step) for k in range(workers)]
-
-
-def _count(load: str, into: list[tuple[str, int, int]]) -> Task:
-    """Return a task adding the load table's per-code counts to ``into``."""
+def _code_groups(load: str, into: list[tuple[str | None, str | None, int, int]]) -> Task:
+    """Return a task adding the load table's rows grouped by (primary, secondary) code."""
 
     def task(conn: psycopg.Connection) -> None:
-        rows = conn.execute(sql.SQL(_COUNTS).format(load=sql.Identifier(load))).fetchall()
-        into.extend((str(c), int(n), int(live)) for c, n, live in rows)
+        stmt = sql.SQL(_CODE_GROUPS).format(table=sql.Identifier(load))
+        into.extend((c, s, int(n), int(live)) for c, s, n, live in conn.execute(stmt))
 
     return task
 

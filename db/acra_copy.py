@@ -8,14 +8,18 @@ the ISO dates and integers itself, so every row is written once.
 PostgreSQL's date and integer input is more lenient than the loader (``2019-2-3``,
 ``20190203``, ``+3`` all convert), so each chunk is first matched against
 :data:`CHUNK_RE`, which accepts only what the strict loader in :mod:`db.acra` loads
-identically: canonical ``YYYY-MM-DD`` dates of years 1000-2999, 1-5 digit SSIC codes
-(padded afterwards), 1-9 digit officer counts, an upper-case trimmed UEN, a non-blank
-entity name; any other field of the first 28 as CSV allows. A chunk that does not match
-(or a COPY error: an impossible date, a wrong column count, bad quoting or encoding)
-raises :class:`NotFastPath`, and the caller loads the file the strict way, which either
-loads it or names the file, line and column of the first bad value. A missing value is
-``na`` (quoted or not) or an empty unquoted field, as in the strict loader: empty unquoted
-fields are rewritten to ``na`` before COPY.
+identically: canonical ``YYYY-MM-DD`` dates of years 1000-2999, 5-digit SSIC codes,
+1-9 digit officer counts, an upper-case trimmed UEN, a non-blank entity name; any other
+field of the first 28 as CSV allows. Where the match stops, the record is matched
+against :data:`ROW_RE`, which also takes 1-4 digit codes (ACRA's files drop leading
+zeros): their zeros are put back in the chunk, so the rows COPY writes already hold
+5-digit codes and staging's CHECK constraints can sit on the load table during COPY
+(no padding UPDATE, no validating scan). Anything else (or a COPY error: an impossible
+date, a wrong column count, bad quoting or encoding) raises :class:`NotFastPath`, and the
+caller loads the file the strict way, which either loads it or names the file, line and
+column of the first bad value. A missing value is ``na`` (quoted or not) or an empty
+unquoted field, as in the strict loader: empty unquoted fields are rewritten to ``na``
+before COPY.
 """
 
 from __future__ import annotations
@@ -32,30 +36,45 @@ from psycopg import sql
 CHUNK = 1 << 20
 
 _QUOTED = rb'"(?:[^"]|"")*"'
-_ANY = rb'[^,"\n]*(?:' + _QUOTED + rb'[^,"\n]*)*'
-_DATE = rb"(?:na|[12][0-9]{3}-[0-9]{2}-[0-9]{2}|)"
-_CODE = rb"(?:na|[0-9]{1,5}|)"
-_INT = rb"(?:na|[0-9]{1,9}|)"
 _UEN = rb"[0-9A-Z]+"
 # Not blank ('na' passes here and fails staging's NOT NULL once COPY reads it as NULL).
 _NAME = rb'(?:[^,"\n]*[^ ,"\n][^,"\n]*|"(?:[^"]|"")*[^ "](?:[^"]|"")*")'
-_TAIL = rb'[^"\n]*(?:' + _QUOTED + rb'[^"\n]*)*'
-# Fields 1-28 of the 53 (uen .. no_of_officers) as the strict loader accepts them, then
-# the rest of the record (COPY checks the column count).
-_ROW = (
+# A record the COPY takes as it is: fields 1-28 of the 53 (uen .. no_of_officers) as the
+# strict loader accepts them, 5-digit SSIC codes, no empty field, then the other fields.
+_FIELD = rb'(?:[^,"\r\n]|' + _QUOTED + rb")+"
+_DATE = rb"(?:na|[12][0-9]{3}-[0-9]{2}-[0-9]{2})"
+_CODE = rb"(?:na|[0-9]{5})"
+_INT = rb"(?:na|[0-9]{1,9})"
+_RECORD = (
     rb",".join(
-        [_UEN, _ANY, _NAME, *[_ANY] * 5, _DATE, _DATE, *[_ANY] * 9, _DATE, _DATE, _CODE, _ANY, _ANY]
-        + [_CODE, _ANY, _ANY, _INT]
+        [_UEN, _FIELD, _NAME, *[_FIELD] * 5, _DATE, _DATE, *[_FIELD] * 9, _DATE, _DATE, _CODE]
+        + [_FIELD, _FIELD, _CODE, _FIELD, _FIELD, _INT]
+    )
+    + rb"(?:,"
+    + _FIELD
+    + rb")*\r?\n"
+)
+# A record to fix first: also empty fields (rewritten to 'na') and 1-4 digit SSIC codes
+# (captured: they get their leading zeros back). COPY checks the column count.
+_ANY = rb'[^,"\n]*(?:' + _QUOTED + rb'[^,"\n]*)*'
+_DATE_OR_EMPTY = rb"(?:" + _DATE + rb"|)"
+_SHORT_CODE = rb"(?:na|([0-9]{1,5})|)"
+_TAIL = rb'[^"\n]*(?:' + _QUOTED + rb'[^"\n]*)*'
+_FIXABLE = (
+    rb",".join(
+        [_UEN, _ANY, _NAME, *[_ANY] * 5, *[_DATE_OR_EMPTY] * 2, *[_ANY] * 9]
+        + [*[_DATE_OR_EMPTY] * 2, _SHORT_CODE, _ANY, _ANY, _SHORT_CODE, _ANY, _ANY]
+        + [rb"(?:" + _INT + rb"|)"]
     )
     + rb"(?:,"
     + _TAIL
     + rb")?\n"
 )
-# RE2 (a DFA, linear time, releases the GIL) runs this about 3x faster than ``re``.
+# RE2 (a DFA, linear time, releases the GIL) runs these about 3x faster than ``re``.
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 64 << 20
-CHUNK_RE = re2.compile(rb"(?:" + _ROW + rb")*", _OPTIONS)
-_EMPTY = re2.compile(rb",(?:,|\r?\n)")  # an empty field (or ",," inside quotes)
+CHUNK_RE = re2.compile(rb"(?:" + _RECORD + rb")*", _OPTIONS)
+ROW_RE = re2.compile(_FIXABLE, _OPTIONS)
 
 
 class NotFastPath(Exception):
@@ -82,22 +101,45 @@ def chunks(path: Path, *, size: int = CHUNK) -> Iterator[bytes]:
 
 
 def check_chunk(chunk: bytes) -> bytes:
-    """Return the chunk ready for COPY (empty fields as ``na``); raise NotFastPath."""
-    if CHUNK_RE.fullmatch(chunk) is None:
-        raise NotFastPath("a record needs the strict loader")
+    """Return the chunk ready for COPY (short codes padded, empty fields as ``na``); raise
+    NotFastPath.
+
+    :data:`CHUNK_RE` runs over the records COPY takes as they are and stops at the first
+    other one; that record is matched against :data:`ROW_RE` and fixed (or the chunk is
+    refused), and the run goes on after it.
+    """
     out: list[bytes] = []
-    last = counted = quotes = 0
-    while (m := _EMPTY.search(chunk, counted)) is not None:
-        at = m.start() + 1  # between the comma and what follows it (",,," holds two)
-        quotes += chunk.count(b'"', counted, at)
-        counted = at
-        if quotes % 2 == 0:  # outside a quoted value: an empty field
-            out += (chunk[last:at], b"na")
-            last = at
+    last = pos = 0
+    while True:
+        m = CHUNK_RE.match(chunk, pos)
+        pos = m.end() if m else pos
+        if pos == len(chunk):
+            break
+        row = ROW_RE.match(chunk, pos)
+        if row is None:
+            raise NotFastPath("a record needs the strict loader")
+        fixed = bytearray(chunk[pos : row.end()])
+        for group in (2, 1):  # right to left: padding moves what follows
+            start, end = row.span(group)
+            if 0 <= start and end - start < 5:
+                fixed[start - pos : start - pos] = b"0" * (5 - end + start)
+        out += (chunk[last:pos], _empty_as_na(bytes(fixed)))
+        last = pos = row.end()
     if not out:
         return chunk
     out.append(chunk[last:])
     return b"".join(out)
+
+
+def _empty_as_na(record: bytes) -> bytes:
+    """Return the record with each empty field outside quotes written as ``na``."""
+    parts = record.split(b'"')  # even parts lie outside quoted values ('""' splits to b"")
+    for i in range(0, len(parts), 2):
+        part = parts[i]
+        if b"," in part:
+            part = part.replace(b",,", b",na,").replace(b",,", b",na,")
+            parts[i] = part.replace(b",\n", b",na\n").replace(b",\r\n", b",na\r\n")
+    return b'"'.join(parts)
 
 
 def copy_statement(table: str, columns: tuple[str, ...]) -> sql.Composed:

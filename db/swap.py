@@ -40,6 +40,10 @@ class IndexBuild:
     comment: str | None
     expressions: bool
     """The index has expression columns (ANALYZE gathers statistics for them)."""
+    partial: bool
+    """The index has a predicate (it holds some of the rows)."""
+    columns: int
+    """Key and included columns."""
 
 
 def _params(table: str, load: str = "") -> dict[str, str]:
@@ -98,12 +102,15 @@ def add_checks(conn: psycopg.Connection, table: str, load: str) -> None:
 def index_builds(conn: psycopg.Connection, table: str, load: str) -> list[IndexBuild]:
     """Return ``table``'s indexes as statements that build them on ``load``."""
     builds = []
-    for tmp, create_sql, constraint, kind, name, comment, expressions in conn.execute(
-        q("index_builds"), _params(table, load)
-    ).fetchall():
+    for row in conn.execute(q("index_builds"), _params(table, load)).fetchall():
+        tmp, create_sql, constraint, kind, name, comment, expressions, partial, columns = row
         if create_sql is None:
             raise SwapMismatch(f"cannot rewrite the definition of index {name}")
-        builds.append(IndexBuild(tmp, create_sql, name, constraint, kind, comment, expressions))
+        builds.append(
+            IndexBuild(
+                tmp, create_sql, name, constraint, kind, comment, expressions, partial, columns
+            )
+        )
     return builds
 
 

@@ -106,14 +106,16 @@ ORDER BY c.conname
 -- name: index_builds
 -- The live table's indexes as CREATE statements for the rebuilt copy under temporary
 -- names (rows: temporary name, statement, constraint name and type or NULL, final name,
--- comment, whether it has expression columns). pg_get_indexdef starts "CREATE [UNIQUE] INDEX name ON schema.table "; only
+-- comment, whether it has expression columns, whether it is partial, its key and included
+-- column count). pg_get_indexdef starts "CREATE [UNIQUE] INDEX name ON schema.table "; only
 -- that prefix is replaced, so method, columns, options and predicate stay as they are.
 WITH defs AS (
     SELECT ic.relname AS name, i.indisunique AS uniq, pg_get_indexdef(i.indexrelid) AS def,
            format('CREATE %%sINDEX %%s ON %%s.%%s ', CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END,
                   quote_ident(ic.relname), quote_ident(n.nspname), quote_ident(t.relname)) AS prefix,
            con.conname, con.contype, obj_description(i.indexrelid, 'pg_class') AS comment,
-           i.indexprs IS NOT NULL AS expressions,
+           i.indexprs IS NOT NULL AS expressions, i.indpred IS NOT NULL AS partial,
+           i.indnatts::int AS columns,
            row_number() OVER (ORDER BY ic.relname) AS k, ic.relpages
     FROM pg_index i
     JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -128,7 +130,7 @@ SELECT left(%(load)s, 50) || '_i' || k AS tmp,
             THEN format('CREATE %%sINDEX %%I ON %%s ', CASE WHEN uniq THEN 'UNIQUE ' ELSE '' END,
                         left(%(load)s, 50) || '_i' || k, %(load)s::regclass)
                  || substr(def, length(prefix) + 1) END AS create_sql,
-       conname, contype::text, name, comment, expressions
+       conname, contype::text, name, comment, expressions, partial, columns
 FROM defs ORDER BY (conname IS NULL), k
 
 -- name: statistics_pairs

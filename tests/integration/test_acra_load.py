@@ -375,6 +375,9 @@ def _stream_of_line(path: Path, line_no: int, workers: int) -> int:
         ("registration_incorporation_date", "2019-2-3"),  # refused by the chunk check
         ("registration_incorporation_date", "2019-02-30"),  # refused by the typed COPY
         ("no_of_officers", "+3"),  # PostgreSQL would take it
+        ("primary_ssic_code", "123456"),  # too long to pad
+        ("uen", "  "),  # blank: no UEN to trim to
+        ("entity_name", "   "),
     ],
 )
 @pytest.mark.parametrize(("line_no", "stream"), [(7, 0), (12_000, 1)])
@@ -399,6 +402,97 @@ def test_parallel_load_bad_row_in_either_stream_changes_nothing(
         assert f"bad.csv: line {line_no}, column {column}: " in str(info.value)
         assert value in str(info.value)
         assert _state(conn) == before
+
+
+def _fingerprint(conn: psycopg.Connection) -> tuple[object, ...]:
+    """Staging's rows (every column but the load time) and both count tables."""
+    return tuple(
+        conn.execute(query).fetchone()
+        for query in (
+            "SELECT md5(string_agg(s::text, '|' ORDER BY uen)) FROM (SELECT uen, "
+            + ", ".join(COLUMNS[1:])
+            + ", is_live, registry_prior, source_file FROM staging_acra_companies) s",
+            "SELECT md5(string_agg(c::text, '|' ORDER BY code)) FROM staging_ssic_counts c",
+            "SELECT md5(string_agg(c::text, '|' ORDER BY secondary_code, primary_code))"
+            " FROM staging_ssic_pair_counts c",
+        )
+    )
+
+
+def _with_short_codes(tmp_path: Path) -> tuple[Path, list[str]]:
+    """X_FILE with short SSIC codes (leading zeros dropped) near its start and end, so in
+    both COPY streams, and an empty field beside one of them."""
+    import csv
+
+    with X_FILE.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    p, s = COLUMNS.index("primary_ssic_code"), COLUMNS.index("secondary_ssic_code")
+    for line_no, code, secondary in ((5, "1111", "0"), (12_000, "130", "4690")):
+        rows[line_no - 1][p], rows[line_no - 1][s] = code, secondary
+    rows[12_000 - 1][COLUMNS.index("building_name")] = ""
+    path = tmp_path / "short.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    assert _stream_of_line(path, 12_000, 2) == 1
+    return path, [rows[4][0], rows[12_000 - 1][0]]
+
+
+@pytest.mark.parametrize("populated", [False, True])
+def test_one_or_two_load_workers_give_identical_staging_and_counts(
+    empty_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, populated: bool
+) -> None:
+    from config.settings import get_settings
+
+    short, uens = _with_short_codes(tmp_path)
+    q_file = next(p for p in sample_files() if p.name.endswith("Q.csv"))
+    results = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("ICP_LOAD_WORKERS", workers)
+        get_settings.cache_clear()
+        assert get_settings().load_workers == int(workers)
+        with _Recording.connect(empty_db, autocommit=True) as conn:
+            conn.statements = []
+            conn.execute(
+                "TRUNCATE staging_acra_companies, staging_ssic_counts, staging_ssic_pair_counts"
+            )
+            if populated:  # into a populated staging: the merge
+                load_file(conn, q_file)
+            conn.statements = []
+            res = load_file(conn, short)
+            assert not any(s.startswith("CREATE TEMP TABLE") for s in conn.statements)
+            results.append((res.inserted, res.updated, res.unchanged, _fingerprint(conn)))
+            padded = conn.execute(
+                "SELECT primary_ssic_code, secondary_ssic_code, building_name"
+                " FROM staging_acra_companies WHERE uen = ANY(%s) ORDER BY 1",
+                (uens,),
+            ).fetchall()
+            assert padded == [("00130", "04690", None), ("01111", "00000", padded[1][2])]
+    get_settings.cache_clear()
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("line_no", [7, 12_000])  # in the first or the second stream
+def test_untrimmed_lower_case_uen_in_either_stream_loads_as_the_strict_loader_does(
+    empty_db: str, tmp_path: Path, line_no: int
+) -> None:
+    import csv
+
+    from db.acra import load_file_strict
+
+    with X_FILE.open(encoding="utf-8", newline="") as fh:
+        uen = list(csv.reader(fh))[line_no - 1][0]
+    untrimmed = _with_cell(tmp_path, line_no, "uen", f" {uen.lower()} ")
+    assert _stream_of_line(untrimmed, line_no, 2) == line_no // 10_000
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        res = load_file(conn, untrimmed, workers=2)
+        assert (res.rows_in_file, res.inserted) == (12_505, 12_505)
+        assert conn.execute(
+            "SELECT count(*) FROM staging_acra_companies WHERE uen = %s", (uen,)
+        ).fetchone() == (1,)
+        loaded = _fingerprint(conn)
+        conn.execute("TRUNCATE staging_acra_companies, staging_ssic_counts")
+        load_file_strict(conn, untrimmed)
+        assert _fingerprint(conn) == loaded
 
 
 def test_fast_path_loads_exactly_what_the_strict_path_loads(empty_db: str) -> None:

@@ -70,6 +70,20 @@ def test_empty_fields_outside_quotes_become_na() -> None:
     assert b",," not in out.replace(b'"a,,b"', b"Q")
 
 
+def test_short_codes_get_their_leading_zeros_back_in_the_records_that_have_them() -> None:
+    plain = _row()
+    short = _row(code="130", code2="1")
+    out = check_chunk(plain + short + plain + _row(code="8900", code2="na") + plain)
+    fixed = [_row(code="00130", code2="00001"), _row(code="08900", code2="na")]
+    assert out == plain + fixed[0] + plain + fixed[1] + plain
+    assert check_chunk(plain * 3) == plain * 3  # nothing to fix: the chunk itself
+
+
+def test_crlf_records_and_their_empty_last_fields() -> None:
+    row = _row(code="4710").replace(b",x\n", b",\r\n")
+    assert check_chunk(row) == _row(code="04710").replace(b",x\n", b",na\r\n")
+
+
 def test_chunks_end_at_record_boundaries(tmp_path: Path) -> None:
     quoted = _row(name='"MULTI\nLINE, NAME"')
     path = tmp_path / "f.csv"
