@@ -43,7 +43,7 @@ from config.settings import get_settings
 from db import swap
 from db.acra_copy import CHUNK, NotFastPath, copy_parallel
 from db.queries import q
-from db.registry import lock_for_load
+from db.registry import lock_for_load, mark_changed
 
 COLUMNS: tuple[str, ...] = (
     "uen",
@@ -423,6 +423,8 @@ def load_file_strict(
         except _VALUE_ERRORS as exc:
             raise _value_error(conn, path, exc) from None
         conn.execute(REFRESH_COUNTS)
+        if inserted or updated:
+            mark_changed(conn)
     if _needs_analyze(conn, inserted + updated, fresh):
         conn.execute("ANALYZE staging_acra_companies")
     if progress:
@@ -551,6 +553,8 @@ def _load_fast(
                 assert row is not None
                 inserted, updated, fresh = int(row[0]), int(row[1]), False
                 conn.execute(REFRESH_COUNTS)
+            if inserted or updated:
+                mark_changed(conn)
     finally:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident))
         conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

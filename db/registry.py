@@ -34,6 +34,12 @@ def lock_for_load(conn: psycopg.Connection) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (REGISTRY_LOCK_KEY,))
 
 
+def mark_changed(conn: psycopg.Connection) -> None:
+    """Record, in the load's publishing transaction, that staging rows changed now (a
+    finished job of a repeated search is reused only when it ended after this)."""
+    conn.execute("UPDATE registry_changed SET changed_at = clock_timestamp()")
+
+
 @asynccontextmanager
 async def registry_stable(conn: AsyncConnection[Any]) -> AsyncIterator[None]:
     """Hold the registry lock shared on ``conn`` (session level) while the block runs.

@@ -100,7 +100,9 @@ async def enqueue_staging_upsert(
     """Queue a staging_upsert job, or return the tenant's queued/running twin.
 
     A fresh request (no ``cursor``) whose latest job of the same request ended part-way
-    (error, cancelled) resumes that job's range from its cursor instead of starting over.
+    (error, cancelled) resumes that job's range from its cursor instead of starting over;
+    one whose latest job finished after the registry last changed (``registry_changed``)
+    gets that job back (status done, ``created`` False): its scores are current.
     Repeats take the request's advisory lock and find the twin before any insert, so they
     burn no job id. A continuation (``cursor`` given) is released at once: it carries on
     work that is already running.
@@ -119,7 +121,13 @@ async def enqueue_staging_upsert(
             return Enqueued(int(live[0]), str(live[1]), int(live[2]), int(live[3]), False)
         resumed_from = None
         if cursor is None:
-            resume = await _resume_point(conn, fields, [c.code for c in codes])
+            cur = await conn.execute(q("latest_request_job"), fields)
+            latest = await cur.fetchone()
+            if latest is not None and latest[5]:
+                # Finished (the whole request: a continuation or resume is the latest job
+                # of a request only once it ran) after the registry last changed: current.
+                return Enqueued(int(latest[0]), "done", int(latest[2]), int(latest[3]), False)
+            resume = await _resume_point(conn, fields, [c.code for c in codes], latest)
             if resume is not None:
                 resumed_from, cursor, total = resume
                 parent_job_id = resumed_from
@@ -142,11 +150,10 @@ async def enqueue_staging_upsert(
 
 
 async def _resume_point(
-    conn: AsyncConnection[Any], fields: dict[str, Any], codes: Sequence[str]
+    conn: AsyncConnection[Any], fields: dict[str, Any], codes: Sequence[str], row: Any
 ) -> tuple[int, dict[str, Any], int] | None:
-    """Return (job id, cursor, rows left) when the request's latest job ended part-way."""
-    cur = await conn.execute(q("latest_request_job"), fields)
-    row = await cur.fetchone()
+    """Return (job id, cursor, rows left) when the request's latest job (``row``) ended
+    part-way."""
     if row is None or row[1] not in ("error", "cancelled") or not row[2] or not row[4]:
         return None
     job_id, processed, old = int(row[0]), int(row[2]), dict(row[4])

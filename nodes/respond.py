@@ -236,7 +236,13 @@ def _compose_search(state: State) -> str:
             # "when" comes from jobs.timing: the scheduler's real next fire, "now", or the
             # honest "nothing runs it" (never a promised run no process will make).
             when = job.get("when")
-            if job["created"]:
+            if not job["created"] and job["status"] == "done":
+                others = "the others" if head else "they"
+                parts.append(
+                    f"All of {others} are already scored by job {job['job_id']} (done since the "
+                    "registry last changed): say \u201cmore\u201d for the next ones."
+                )
+            elif job["created"]:
                 resumed = job.get("resumed_from")
                 again = f", resuming job {resumed} where it stopped" if resumed else ""
                 tail = f"; it {when}" if when else ""

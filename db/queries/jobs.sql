@@ -15,8 +15,10 @@ WHERE tenant_id = %(tenant_id)s AND job_type = %(job_type)s
 
 -- name: latest_request_job
 -- The tenant's latest job of the same request: a new request resumes its range when it
--- ended unfinished (error or cancelled part-way).
-SELECT job_id, status, processed, total, cursor
+-- ended unfinished (error or cancelled part-way), and reuses it when it finished after the
+-- registry last changed (current: its scores are the registry's).
+SELECT job_id, status, processed, total, cursor,
+       status = 'done' AND ended_at > (SELECT changed_at FROM registry_changed) AS current
 FROM background_jobs
 WHERE tenant_id = %(tenant_id)s AND job_type = %(job_type)s
   AND request_base = split_part(%(request_key)s::text, ':after:', 1)

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -154,3 +155,52 @@ def test_concurrent_loads_publish_one_after_the_other_with_exact_counts(
             "SELECT count(*) FROM staging_acra_companies WHERE uen ~ '^[AB]0000'"
         ).fetchone() == (100,)
     assert _counts_exact(sample_db)
+
+
+async def test_a_repeated_search_reuses_its_finished_job_until_the_registry_changes(
+    app_db: str, tmp_path: Path
+) -> None:
+    """"back to bakeries" after its job finished queues nothing: the scores are current.
+    A load that changes staging rows makes the next repeat queue a new job; a load that
+    changes nothing (the same file again) does not."""
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from graph.graph import builder
+    from jobs.runner import drain
+
+    chat = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "repeat"}}
+
+    async def say(text: str) -> dict[str, Any]:
+        message = {"type": "human", "content": [{"type": "text", "text": text}]}
+        return await chat.ainvoke({"messages": [message]}, config)
+
+    def jobs() -> int:
+        with psycopg.connect(app_db) as conn:
+            row = conn.execute("SELECT count(*) FROM background_jobs").fetchone()
+            return int(row[0]) if row else 0
+
+    first = (await say("bakeries"))["job"]
+    await drain()
+    await say("cafes")
+    await drain()
+    back = await say("back to bakeries")
+    assert back["job"]["job_id"] == first["job_id"] and not back["job"]["created"]
+    assert back["job"]["status"] == "done" and jobs() == 2
+    text = str(back["messages"][-1].content)
+    assert f"already scored by job {first['job_id']}" in text and "queued" not in text
+
+    new = _new_rows(tmp_path, "new.csv", "10711", 3, "T9")  # three new bakeries
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        load_file(conn, new, workers=1)
+        again = await say("back to cafes")  # cafes' codes did not change, but the
+        assert again["job"]["created"] and jobs() == 3  # registry did: rescored
+        await drain()
+        load_file(conn, new, workers=1)  # the same rows again: nothing changed
+    same = await say("back to bakeries")
+    assert same["job"]["created"]  # the first load changed bakeries: a new job
+    await drain()
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        load_file(conn, new, workers=1)
+    kept = await say("back to cafes")
+    assert not kept["job"]["created"] and kept["job"]["status"] == "done"
