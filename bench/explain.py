@@ -119,9 +119,11 @@ def context(url: str) -> Context:
         "queued": ("SELECT job_id FROM background_jobs WHERE status = 'queued' ORDER BY job_id"
                    " LIMIT 1", None),
         "leads": ("SELECT count(*) FROM lead_scores WHERE tenant_id = %s", (TENANT,)),
-        "deep": ("SELECT score, company_id FROM lead_scores WHERE tenant_id = %s"
-                 " ORDER BY score DESC, company_id DESC OFFSET %s LIMIT 1", (TENANT, DEEP - 1)),
-        "search": ("SELECT min(search_id) FROM icp_searches WHERE tenant_id = %s", (TENANT,)),
+        "deep": ("SELECT score, company_id FROM lead_scores WHERE tenant_id = %s ORDER BY score"
+                 " DESC, company_id DESC OFFSET least(%s, (SELECT count(*) / 2 FROM lead_scores"
+                 " WHERE tenant_id = %s)) LIMIT 1", (TENANT, DEEP - 1, TENANT)),
+        "search": ("SELECT search_id FROM lead_scores WHERE tenant_id = %s GROUP BY 1"
+                   " ORDER BY count(*) DESC LIMIT 1", (TENANT,)),  # the largest search
     }  # fmt: skip
     got = {k: h.fetch_one(url, query, params) for k, (query, params) in one.items()}
     return Context(

@@ -177,15 +177,16 @@ def sample_database(name: str) -> str:
 def ensure_leads(url: str, tenant: str = "default") -> int:
     """Make every staging row a company scored for ``tenant`` (once); return the lead count.
 
-    A bulk ``INSERT … SELECT`` into one saved search of every code (scores 0–100 from a
-    hash of the UEN, so ties are everywhere), not the product's upsert: the registry's
-    size, not the scoring, is what the leads benchmarks need.
+    A bulk ``INSERT … SELECT``, not the product's upsert (the registry's size, not the
+    scoring, is what the leads benchmarks need): one saved search per SSIC section, each
+    company scored in its section's (scores 0–100 from a hash of the UEN: ties everywhere).
     """
-    staging, have = fetch_one(
+    staging, have, ours = fetch_one(
         url, "SELECT (SELECT count(*) FROM staging_acra_companies),"
-        " (SELECT count(*) FROM lead_scores WHERE tenant_id = %s)", (tenant,),
+        " (SELECT count(*) FROM lead_scores WHERE tenant_id = %(t)s), EXISTS (SELECT FROM"
+        " icp_searches WHERE tenant_id = %(t)s AND codes_key = 'bench-other')", {"t": tenant},
     )  # fmt: skip
-    if have >= staging:
+    if have >= staging and ours:
         return int(have)
     log(f"building {staging:,} companies and scored leads")
     execute(
@@ -205,13 +206,17 @@ def ensure_leads(url: str, tenant: str = "default") -> int:
     execute(
         url,
         "INSERT INTO icp_searches (tenant_id, terms, codes, codes_key) SELECT %(t)s,"
-        " '{everything}', array_agg(code ORDER BY code), 'bench-all' FROM ssic_ref"
-        " WHERE level = 'subclass'",
+        " ARRAY[min(title) FILTER (WHERE level = 'section')], array_agg(code ORDER BY code)"
+        " FILTER (WHERE level = 'subclass'), 'bench-' || section FROM ssic_ref GROUP BY section"
+        " UNION ALL SELECT %(t)s, '{other}', '{}', 'bench-other'",
         "INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,"
-        " rationale) SELECT %(t)s, (SELECT max(search_id) FROM icp_searches WHERE tenant_id ="
-        " %(t)s), company_id, s, CASE WHEN s >= 85 THEN 'high' WHEN s >= 65 THEN 'medium'"
-        " ELSE 'low' END, coalesce(is_live, false), 'bench' FROM (SELECT company_id, is_live,"
-        " (abs(hashtext(uen)) %% 101)::smallint AS s FROM companies) x",
+        " rationale) SELECT %(t)s, coalesce(x.search_id, o.search_id), c.company_id, s,"
+        " CASE WHEN s >= 85 THEN 'high' WHEN s >= 65 THEN 'medium' ELSE 'low' END,"
+        " coalesce(c.is_live, false), 'bench' FROM companies c"
+        " CROSS JOIN LATERAL (SELECT (abs(hashtext(c.uen)) %% 101)::smallint AS s) h"
+        " LEFT JOIN ssic_ref r ON r.code = c.industry_code"
+        " LEFT JOIN icp_searches x ON x.tenant_id = %(t)s AND x.codes_key = 'bench-' || r.section"
+        " JOIN icp_searches o ON o.tenant_id = %(t)s AND o.codes_key = 'bench-other'",
         params={"t": tenant},
     )
     execute(url, "VACUUM ANALYZE companies", "VACUUM ANALYZE lead_scores")
