@@ -156,7 +156,7 @@ def database_copy(source_url: str, name: str) -> str:
     with psycopg.connect(admin_url(), autocommit=True) as conn:
         ident = sql.Identifier(name)
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
             ident, sql.Identifier(str(source))))  # fmt: skip
     return with_dbname(admin_url(), name)
 

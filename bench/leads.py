@@ -108,6 +108,7 @@ def route_cases(url: str, http: httpx.Client) -> dict[str, h.Case]:
         "/icp/preview (the phrase mix)": preview(http),
         "first paint of /app/ (page, script, style, searches, leads)": first_paint,
         "/leads filtered (bucket, industry)": page(http, FILTERED),
+        "/icp/searches (the page's search list)": lambda _: get(http, "/icp/searches"),
         "GET /jobs/{id} (the job card's poll)": lambda _: get(http, f"/jobs/{job}"),
         "GET /jobs (the page's job list)": lambda _: get(http, "/jobs"),
     }

@@ -1,8 +1,10 @@
 """Runner throughput: the batched job runner vs the real one-statement bound vs a plain loop.
 
-On ``--rows`` generated staging rows, a code set matching at least 80k rows (SSIC sections
-taken smallest-first until the match is big enough) is processed three ways, each from
-empty ``companies``/``lead_scores`` (truncated untimed before every run), interleaved:
+On a copy of the ``--rows`` generated database (the cases truncate its companies and
+scores, which the other benchmarks keep), a code set matching at least 80k rows (SSIC
+sections taken smallest-first until the match is big enough) is processed three ways,
+each from empty ``companies``/``lead_scores`` (truncated untimed before every run),
+interleaved:
 
 * **runner**: a queued ``staging_upsert`` job drained by ``jobs.runner.drain`` — keyset
   batches of ``STAGING_BATCH_SIZE`` (500), each one statement and one commit, progress and
@@ -156,7 +158,8 @@ def run(rows: int, repeats: int) -> None:
     """Rows/s of the runner, the one-statement bound and the plain loop."""
     from db.companies import IcpCode
 
-    url = h.generated_database(rows)
+    # A copy: the cases truncate companies and scores, which the other benchmarks keep.
+    url = h.database_copy(h.generated_database(rows), "icp_bench_runner")
     sections, code_list, total = pick_codes(url)
     codes = [IcpCode(c, 0.7, "bench") for c in code_list]
     h.log(f"{total:,} matching rows in sections {', '.join(sections)} ({len(codes)} codes)")
