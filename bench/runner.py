@@ -57,8 +57,8 @@ def pick_codes(url: str, min_match: int = MIN_MATCH) -> tuple[list[str], list[st
             if total < min_match and (int(n) + total <= min_match * 1.6 or not picked):
                 picked.append(section)
                 total += int(n)
-        if total < min_match:
-            picked = [sections[-1][0]]
+        if total < min_match:  # the smallest section that is big enough on its own
+            picked = [next((s for s, n in sections if int(n) >= min_match), sections[-1][0])]
         codes = [str(r[0]) for r in conn.execute(
             "SELECT code FROM ssic_ref WHERE level = 'subclass' AND section = ANY(%s)",
             (picked,))]  # fmt: skip

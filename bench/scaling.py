@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from typing import Any
 
@@ -45,6 +46,7 @@ async def runner_rates(urls: dict[int, str], repeats: int) -> dict[int, list[flo
     from jobs.queue import enqueue_staging_upsert
     from jobs.runner import drain
 
+    os.environ.update(UPSERT_MAX_PER_JOB=str(10**9))  # one job, as bench.runner's
     picked = {n: pick_codes(url, min(20_000, n // 4)) for n, url in urls.items()}
     out: dict[int, list[float]] = {n: [] for n in urls}
     for i in range(max(2, repeats // 5)):
