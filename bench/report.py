@@ -171,8 +171,9 @@ def write_summary(path: Path = BENCHMARKS_MD) -> None:
         return
     text = path.read_text(encoding="utf-8")
     body = (
-        "## Summary\n\nEvery goal with the ratio measured by its section below (same run, "
-        "same machine). Rerun everything: `make bench`.\n\n" + goal_summary(text) + "\n"
+        "## Summary\n\nEvery goal with the figure its section below measured (each section "
+        "names its command, date and load). Rerun everything: `make bench`.\n\n"
+        + goal_summary(text) + "\n"
     )
     if "## Summary" not in text:
         first = text.find("\n## ")
