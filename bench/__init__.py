@@ -1,6 +1,7 @@
 """Benchmarks of the ICP industry search product (not tests; run with ``make bench``).
 
-``bench.common`` holds the shared harness (scratch databases, timing, BENCHMARKS.md
-sections), ``bench.gen`` the seeded ACRA data generator, ``bench.run`` the entry point;
-every other module registers one benchmark with ``bench.common.register``.
+``bench.harness`` holds the shared harness (databases, data, servers, timing),
+``bench.report`` the report writer (BENCHMARKS.md), ``bench.gen`` the seeded ACRA data
+generator, ``bench.run`` the entry point; every other module is one benchmark, registered
+with ``bench.harness.benchmark``.
 """

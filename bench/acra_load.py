@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,18 +31,8 @@ from psycopg import sql
 
 import db.acra as acra
 from bench import gen
-from bench.common import (
-    OUT,
-    RunOptions,
-    Stats,
-    bench_main,
-    goal_line,
-    log,
-    register,
-    scratch_database,
-    server_version,
-    write_section,
-)
+from bench.harness import OUT, Stats, benchmark, cli, log, scratch_database, server_version
+from bench.report import goal_line, stats_table, write_section
 from config.settings import get_settings
 
 TITLE = "ACRA load"
@@ -117,9 +106,9 @@ def cases(
     }
 
 
-def benchmark(opts: RunOptions) -> str:
+@benchmark("acra-load")
+def run(rows: int, repeats: int) -> str:
     """Run the benchmark, write its BENCHMARKS.md section and return the markdown."""
-    rows, repeats = opts.rows or 1_000_000, opts.repeats or 3
     path = ensure_csv(rows)
     url = scratch_database(DB_NAME)
     cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in acra.COLUMNS)
@@ -156,8 +145,7 @@ def report(rows: int, path: Path, samples: dict[str, list[float]], *, workers: i
         " an order that alternates between rounds; the machine is shared with other work, so"
         " read the per-round (paired) ratios too.",
         "",
-        Stats.header(per_op="rows"),
-        *(stats[n].row(labels[n], per_op=rows) for n in labels),
+        stats_table({labels[n]: stats[n] for n in labels}, per_op=("rows", rows)),
         "",
     ]
     for name, goal in GOALS.items():
@@ -175,11 +163,5 @@ def report(rows: int, path: Path, samples: dict[str, list[float]], *, workers: i
     return "\n".join(lines).rstrip() + "\n"
 
 
-@register("acra-load")
-def run(opts: RunOptions) -> None:
-    """Registered entry: the ACRA-load benchmark with ``bench.run``'s options."""
-    benchmark(opts)
-
-
 if __name__ == "__main__":
-    sys.exit(bench_main(run, "python -m bench.acra_load", None, rows=1_000_000, repeats=3))
+    cli(run)

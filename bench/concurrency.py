@@ -1,10 +1,12 @@
-"""50 concurrent chats through ``langgraph dev``: latency vs a single chat, and server memory.
+"""50 concurrent chats through ``langgraph dev``: the graph's own time vs a single chat.
 
-One ``langgraph dev --n-jobs-per-worker 50`` on ``--rows`` generated staging rows. First
-single chats one at a time (the baseline), then waves of 50 chats sent at once, mixing ten
-industries over five tenants as a sales team would. Every chat is a stateless
-``runs.wait``; an error or a reply without text counts as an error. The server process's
-RSS is sampled at rest (after warm-up) and every 50 ms under load (peak reported).
+One ``langgraph dev --n-jobs-per-worker 50`` on ``--rows`` generated staging rows. Single
+chats one at a time (the baseline), then waves of 50 chats sent at once, the phrase mix
+(``harness.PHRASES``) over five tenants as a sales team would. Every chat is a stateless
+run streamed in debug mode: the tasks' server timestamps split it into the runtime's
+queue wait and the graph's own time, per node (``harness.streamed_run``). The goal is on
+the graph's own time; the whole run, queue included, is reported beside it. The server
+process's RSS is sampled at rest (after warm-up) and every 50 ms under load (peak).
 
 ``python -m bench.concurrency [--rows 1000000] [--repeats 3]``
 """
@@ -14,36 +16,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
 
 import psutil
 
-from bench.common import (
-    RunOptions,
-    Stats,
-    bench_main,
-    generated_database,
-    goal_line,
-    log,
-    register,
-    server_version,
-    write_section,
-)
+from bench import harness as h
+from bench.report import goal_line, stats_table, table, write_section
 
 TITLE = "50 concurrent chats"
-DEFAULT_ROWS = 1_000_000
-DEFAULT_REPEATS = 3
 CONCURRENCY = 50
-DB_NAME = "icp_bench_gen"
-INDUSTRIES = [
-    "Manufacturing", "bakery", "restaurants", "software development", "logistics",
-    "construction", "real estate", "hairdressing", "wholesale of food", "IT consultancy",
-]  # fmt: skip
-
-
-def _input(i: int) -> dict[str, Any]:
-    text = INDUSTRIES[i % len(INDUSTRIES)]
-    return {"messages": [{"type": "human", "content": [{"type": "text", "text": text}]}]}
 
 
 class RssSampler:
@@ -51,9 +31,7 @@ class RssSampler:
 
     def __init__(self, pid: int) -> None:
         """Watch process ``pid`` and its children."""
-        self.proc = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
+        self.proc, self.peak, self._stop = psutil.Process(pid), 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def rss(self) -> int:
@@ -81,97 +59,96 @@ class RssSampler:
         self._thread.join()
 
 
-async def chat(client: Any, i: int) -> tuple[float, bool]:
-    """Send one chat; return (ms, ok)."""
-    t0 = time.perf_counter()
-    try:
-        out = await client.runs.wait(
-            None, "icp_search", input=_input(i), config={"configurable": {"tenant_id": f"t{i % 5}"}}
-        )
-        ok = bool(out["messages"][-1]["content"]) and out["messages"][-1]["type"] == "ai"
-    except Exception:  # noqa: BLE001 - any failure is an error in the table
-        ok = False
-    return (time.perf_counter() - t0) * 1000, ok
+Runs = dict[str, list[h.RunTimes]]
+GRAPHS = ("icp_search", "noop")
 
 
-async def measure(url: str, pid: int, repeats: int) -> dict[str, Any]:
-    """Run the single-chat baseline and the concurrent waves."""
+async def measure(url: str, pid: int, repeats: int) -> tuple[Runs, Runs, tuple[int, int]]:
+    """Single chats, then the waves, each alternating between the product and the no-op
+    graph; return (single, waves, (RSS at rest, RSS peak))."""
     from langgraph_sdk import get_client
 
+    async def chat(client: object, graph: str, i: int) -> h.RunTimes:
+        config = {"configurable": {"tenant_id": f"t{i % 5}"}}
+        return await h.streamed_run(client, graph, h.PHRASES[i % len(h.PHRASES)], config)
+
+    single: Runs = {g: [] for g in GRAPHS}
+    waves: Runs = {g: [] for g in GRAPHS}
     async with get_client(url=url, timeout=120) as client:
         for i in range(10):  # warm up: plans, pool, the graph's imports
-            await chat(client, i)
+            await chat(client, GRAPHS[i % 2], i)
         sampler = RssSampler(pid)
         rest = sampler.rss()
-        single: list[float] = []
-        errors_single = 0
         for i in range(20 * repeats):
-            ms, ok = await chat(client, i)
-            single.append(ms)
-            errors_single += not ok
-        waves: list[float] = []
-        errors = 0
+            for g in GRAPHS if i % 2 == 0 else GRAPHS[::-1]:
+                single[g].append(await chat(client, g, i))
         with sampler:
             for w in range(repeats):
-                log(f"wave {w + 1}/{repeats}: {CONCURRENCY} chats at once")
-                results = await asyncio.gather(*(chat(client, i) for i in range(CONCURRENCY)))
-                waves += [ms for ms, _ in results]
-                errors += sum(1 for _, ok in results if not ok)
-        return {
-            "single": Stats.of(single),
-            "concurrent": Stats.of(waves),
-            "errors": errors,
-            "errors_single": errors_single,
-            "rss_rest": rest,
-            "rss_peak": sampler.peak,
-        }
+                for g in GRAPHS if w % 2 == 0 else GRAPHS[::-1]:
+                    h.log(f"wave {w + 1}/{repeats}: {CONCURRENCY} {g} chats at once")
+                    waves[g] += await asyncio.gather(
+                        *(chat(client, g, i) for i in range(CONCURRENCY)))  # fmt: skip
+                    await asyncio.sleep(1)
+    return single, waves, (rest, sampler.peak)
 
 
-@register("concurrency")
-def run(opts: RunOptions) -> None:
-    """Benchmark entry point for bench.run."""
-    from icp.devserver import start_server
+def node_table(single: list[h.RunTimes], waves: list[h.RunTimes]) -> str:
+    """Return each node's own time, alone and under the waves (p50 / p95 ms)."""
+    names = sorted({n for rt in single + waves for n in rt.nodes}, key=lambda n: n != "route")
+    rows = []
+    for name in names:
+        st = [h.Stats.of([rt.nodes[name] for rt in rts if name in rt.nodes] or [0.0])
+              for rts in (single, waves)]  # fmt: skip
+        rows.append([name, st[0].n, st[0].p50, st[0].p95, st[1].n, st[1].p50, st[1].p95])
+    header = ["node", "runs alone", "p50 ms", "p95 ms", f"runs, {CONCURRENCY} at once"]
+    return table(header + ["p50 ms", "p95 ms"], rows)
 
-    rows = opts.rows or DEFAULT_ROWS
-    repeats = opts.repeats or DEFAULT_REPEATS
-    url = generated_database(DB_NAME, rows)
-    srv = start_server(url, jobs=CONCURRENCY)
-    try:
-        res = asyncio.run(measure(srv.url, srv.proc.pid, repeats))
-    finally:
-        srv.stop()
-    single, conc = res["single"], res["concurrent"]
-    r = conc.p95 / single.p95
+
+@h.benchmark("concurrency")
+def run(rows: int, repeats: int) -> None:
+    """Single chats, then waves of 50; the graph's own time, per node, and the whole run."""
+    url = h.generated_database(rows)
+    with h.dev_server(url, config=h.BENCH_CONFIG, jobs=CONCURRENCY) as srv:
+        single, waves, rss = asyncio.run(measure(srv.url, srv.proc.pid, repeats))
+    errors = sum(not rt.ok for runs in (*single.values(), *waves.values()) for rt in runs)
+    ok = {(g, k): [rt for rt in runs[g] if rt.ok] for g in GRAPHS
+          for k, runs in (("single", single), ("waves", waves))}  # fmt: skip
+    stats: dict[str, h.Stats] = {}
+    for g in GRAPHS:
+        for part, what in (("graph", "graph's own time"), ("total", "whole run")):
+            for k, label in (("single", "one chat at a time"), ("waves", f"{CONCURRENCY} at once")):
+                stats[f"{g}: {what}, {label}"] = h.Stats.of([getattr(rt, part) for rt in ok[g, k]])
+    g1, gn = stats["icp_search: graph's own time, one chat at a time"], stats[
+        f"icp_search: graph's own time, {CONCURRENCY} at once"]  # fmt: skip
+    n1, nn = stats["noop: graph's own time, one chat at a time"], stats[
+        f"noop: graph's own time, {CONCURRENCY} at once"]  # fmt: skip
     mib = 1024 * 1024
-    body = "\n".join(
-        [
-            f"`langgraph dev --n-jobs-per-worker {CONCURRENCY}` on {rows:,} generated rows; "
-            f"stateless `runs.wait`; ten industries over five tenants; {repeats} waves of "
-            f"{CONCURRENCY} simultaneous chats vs chats sent one at a time.",
-            "",
-            Stats.header(),
-            single.row("one chat at a time"),
-            conc.row(f"{CONCURRENCY} at once"),
-            "",
-            goal_line("p95 concurrent / p95 single", r, at_most=3, also=res["errors"] == 0)
-            + "; errors: "
-            f"{res['errors']} of {conc.n} concurrent, {res['errors_single']} of {single.n} single.",
-            "",
-            f"Server RSS (process and children): {res['rss_rest'] / mib:,.0f} MiB at rest after "
-            f"warm-up, {res['rss_peak'] / mib:,.0f} MiB peak under the concurrent waves.",
-            "",
-            "Both rows include the dev runtime's 0.5 s run-queue poll (see the server section).",
-        ]
-    )
-    write_section(TITLE, body, pg_version=server_version(url))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line."""
-    return bench_main(
-        run, "python -m bench.concurrency", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
-    )
+    write_section(TITLE, "\n".join([
+        f"`langgraph dev --n-jobs-per-worker {CONCURRENCY}` on {rows:,} generated rows; "
+        f"stateless runs streamed in debug mode; {len(h.PHRASES)} phrases over five tenants; "
+        f"{repeats} waves of {CONCURRENCY} simultaneous chats vs chats sent one at a time, each "
+        "alternating between `icp_search` and the no-op 4-node graph (the runtime's own cost "
+        "per run). The graph's own time is first node started → last node finished (server "
+        "timestamps of the debug stream's tasks): the dev runtime's run-queue wait is outside "
+        "it; the whole run includes it.",
+        "",
+        stats_table(stats),
+        "",
+        goal_line("Graph's own time p95, concurrent / single", gn.p95 / g1.p95, at_most=3,
+                  also=errors == 0)
+        + f"; errors: {errors} runs. The no-op graph on the same server: "
+        f"{nn.p95 / n1.p95:.1f}× ({n1.p95:,.0f} → {nn.p95:,.0f} ms at p95), so of the "
+        f"product's {gn.p95:,.0f} ms at p95 under the waves about {nn.p95:,.0f} ms is the "
+        "runtime's per-run work queued on the same event loop.",
+        "",
+        "Each node's own time in `icp_search`:",
+        "",
+        node_table(ok["icp_search", "single"], ok["icp_search", "waves"]),
+        "",
+        f"Server RSS (process and children): {rss[0] / mib:,.0f} MiB at rest after warm-up, "
+        f"{rss[1] / mib:,.0f} MiB peak under the concurrent waves.",
+    ]), pg_version=h.server_version(url))  # fmt: skip
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    h.cli(run)

@@ -1,12 +1,13 @@
 """Follow-up time-to-reply: a thread's follow-ups vs a new search, the graph in-process.
 
-On the generated ``--rows`` database (1M by default, shared with bench.graph_reply), after
-the search's job has scored every matching company, blocks alternate between (a) new
-searches, "Manufacturing" on a fresh thread each (normalize -> head_upsert -> enqueue ->
-respond), and (b) one thread that searches once and then asks the follow-ups a salesperson
-asks (more, filters, explain, job status, small talk, a cleared filter). Both run the same
-compiled graph with an in-memory checkpointer, as the server keeps threads. The goal: the
-follow-ups' p95 is at most the new search's p95.
+On the generated ``--rows`` database (shared with bench.graph_reply), after the search's
+job has scored every matching company, blocks alternate between (a) new searches of the
+phrase mix (``harness.PHRASES``), each on a fresh thread (normalize -> head_upsert ->
+enqueue -> respond), and (b) one thread that searches "Manufacturing" once and then asks
+the follow-ups a salesperson asks (``harness.FOLLOW_UPS``: more, filters, explain, job
+status, small talk, a cleared filter). Both run the same compiled graph with an in-memory
+checkpointer, as the server keeps threads. The goal: the follow-ups' p95 is at most the
+new searches' p95.
 
 ``python -m bench.follow_ups [--rows 1000000] [--repeats 40]``
 """
@@ -14,140 +15,81 @@ follow-ups' p95 is at most the new search's p95.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
-from bench.common import (
-    RunOptions,
-    Stats,
-    bench_main,
-    generated_database,
-    goal_line,
-    log,
-    ratio,
-    register,
-    server_version,
-    write_section,
-)
+from bench import harness as h
+from bench.report import goal_line, stats_table, write_section
 
 TITLE = "Follow-up time-to-reply (in-process graph)"
-DEFAULT_ROWS = 1_000_000
-DEFAULT_REPEATS = 40
 BLOCK = 10
 SEARCH = "Manufacturing"
-FOLLOW_UPS = (
-    "more",
-    "only live companies",
-    "in Jurong",
-    "next 10",
-    "why #1?",
-    "how is my job doing?",
-    "incorporated after 2015",
-    "why 80?",
-    "any age",
-    "at least 3 officers",
-    "clear filters",
-    "thanks",
-)
-
-
-def _message(text: str) -> dict[str, Any]:
-    return {"messages": [{"type": "human", "content": [{"type": "text", "text": text}]}]}
-
-
-async def _timed(chat: Any, text: str, thread: str) -> tuple[float, dict[str, Any]]:
-    config = {"configurable": {"thread_id": thread}}
-    t0 = time.perf_counter()
-    out = await chat.ainvoke(_message(text), config)
-    return (time.perf_counter() - t0) * 1000, out
-
-
-def analyze(url: str) -> None:
-    """Refresh the planner's statistics after the job's bulk upsert, as autovacuum's analyze
-    does within a minute or so (without them the tenant's 50k fresh scores look like 800)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ANALYZE lead_scores")
-        conn.execute("ANALYZE companies")
 
 
 async def runs(url: str, repeats: int) -> tuple[list[float], dict[str, list[float]]]:
     """Score the search's companies, then time new searches and follow-ups in blocks."""
     from langgraph.checkpoint.memory import InMemorySaver
 
-    from config.settings import reset_settings
     from db.pool import close_pool
     from graph.graph import builder
     from jobs.runner import drain
 
-    os.environ["DATABASE_URL"] = url
-    reset_settings()
+    await h.use_database(url)
     chat = builder.compile(checkpointer=InMemorySaver())
-    _, out = await _timed(chat, SEARCH, "warm")
-    log(f"draining job {out['job']['job_id'] if out.get('job') else '-'} so pages have leads")
+
+    async def timed(text: str, thread: str) -> tuple[float, dict[str, Any]]:
+        t0 = time.perf_counter()
+        out = await chat.ainvoke(h.message(text), {"configurable": {"thread_id": thread}})
+        assert not out.get("errors"), (text, out["messages"][-1].content)
+        return h.ms_since(t0), out
+
+    # Only this search's job is drained: earlier chats (other benchmarks) left theirs queued.
+    await asyncio.to_thread(h.execute, url, "DELETE FROM background_jobs")
+    out = (await timed(SEARCH, "warm"))[1]
+    h.log(f"draining job {out['job']['job_id'] if out.get('job') else '-'} so pages have leads")
     await drain()
-    analyze(url)
+    # Planner statistics after the job's bulk upsert, as autovacuum's analyze would give
+    # within a minute (without them the tenant's 50k fresh scores look like 800).
+    await asyncio.to_thread(h.execute, url, "ANALYZE lead_scores", "ANALYZE companies")
     searches: list[float] = []
-    follow: dict[str, list[float]] = {text: [] for text in FOLLOW_UPS}
-    blocks = max(1, repeats // BLOCK)
-    for b in range(blocks):
-        for _ in range(3):  # warm the plans of both kinds
-            await _timed(chat, SEARCH, f"warm-{b}-{_}")
+    follow: dict[str, list[float]] = {text: [] for text in h.FOLLOW_UPS}
+    for b in range(max(1, repeats // BLOCK)):
+        for i in range(3):  # warm the plans of both kinds
+            await timed(h.PHRASES[i], f"warm-{b}-{i}")
         for i in range(BLOCK):
-            ms, out = await _timed(chat, SEARCH, f"search-{b}-{i}")
-            assert out["head"] and not out.get("errors"), out["messages"][-1].content
-            searches.append(ms)
-        thread = f"follow-{b}"
-        await _timed(chat, SEARCH, thread)
-        for text in FOLLOW_UPS:
-            ms, out = await _timed(chat, text, thread)
-            assert out["intent"] != "search" and not out.get("errors"), text
+            searches.append((await timed(h.PHRASES[(b * BLOCK + i) % len(h.PHRASES)],
+                                         f"search-{b}-{i}"))[0])  # fmt: skip
+        await timed(SEARCH, f"follow-{b}")
+        for text in h.FOLLOW_UPS:
+            ms, out = await timed(text, f"follow-{b}")
+            assert out["intent"] != "search", text
             follow[text].append(ms)
     await close_pool()
     return searches, follow
 
 
-def report(searches: list[float], follow: dict[str, list[float]], rows: int, pg: str) -> None:
-    """Write the section of BENCHMARKS.md."""
-    new = Stats.of(searches)
-    every = Stats.of([ms for samples in follow.values() for ms in samples])
-    r = every.p95 / new.p95
-    lines = [
-        f"{rows:,} generated staging rows, every Manufacturing company scored (the search's "
-        f"job drained first, then ANALYZE); {BLOCK} new searches (fresh threads) then one thread's "
-        f"{len(FOLLOW_UPS)} follow-ups per block, alternating; one compiled graph with an "
-        "in-memory checkpointer.",
-        "",
-        Stats.header(),
-        new.row(f"new search \u201c{SEARCH}\u201d"),
-        every.row("all follow-ups"),
-        *(Stats.of(samples).row(f"\u201c{text}\u201d") for text, samples in follow.items()),
-        "",
-        goal_line("Follow-ups p95 / new search p95", r, at_most=1.0)
-        + f" (p50 ratio {ratio(every, new):.2f}).",
-    ]
-    write_section(TITLE, "\n".join(lines), pg_version=pg)
-
-
-@register("follow-ups")
-def run(opts: RunOptions) -> None:
-    """Benchmark entry point for bench.run."""
-    rows = opts.rows or DEFAULT_ROWS
-    repeats = opts.repeats or DEFAULT_REPEATS
-    url = generated_database("icp_bench_gen", rows)
-    log("in-process follow-ups vs new searches")
+@h.benchmark("follow-ups", repeats=40)
+def run(rows: int, repeats: int) -> None:
+    """New searches vs one thread's follow-ups, in alternating blocks."""
+    url = h.generated_database(rows)
+    h.log("in-process follow-ups vs new searches")
     searches, follow = asyncio.run(runs(url, repeats))
-    report(searches, follow, rows, server_version(url))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line."""
-    return bench_main(
-        run, "python -m bench.follow_ups", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
-    )
+    new = h.Stats.of(searches)
+    every = h.Stats.of([ms for samples in follow.values() for ms in samples])
+    table = {"new search (the phrase mix)": new, "all follow-ups": every}
+    table.update({f"\u201c{text}\u201d": h.Stats.of(s) for text, s in follow.items()})
+    write_section(TITLE, "\n".join([
+        f"{rows:,} generated staging rows, every {SEARCH} company scored (the search's job "
+        f"drained first, then ANALYZE); {BLOCK} new searches of the {len(h.PHRASES)}-phrase "
+        f"mix (fresh threads), then one {SEARCH} thread's {len(h.FOLLOW_UPS)} follow-ups per "
+        "block, alternating; one compiled graph with an in-memory checkpointer.",
+        "",
+        stats_table(table),
+        "",
+        goal_line("Follow-ups p95 / new search p95", every.p95 / new.p95, at_most=1.0)
+        + f" (p50 ratio {h.ratio(every, new):.2f}).",
+    ]), pg_version=h.server_version(url))  # fmt: skip
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    h.cli(run)

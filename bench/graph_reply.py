@@ -1,16 +1,14 @@
-"""Chat time-to-reply: the graph in-process at 25k real vs 1M generated staging rows,
-and through ``langgraph dev`` against a no-op 4-node graph on the same server.
+"""Chat time-to-reply: the graph in-process at 25k real vs ``--rows`` generated staging
+rows, and through ``langgraph dev`` against a no-op 4-node graph, split into the run
+queue's wait and the graph's own time.
 
-In-process: ``graph.ainvoke`` of "Manufacturing" (content blocks, as agent-chat-ui sends)
-on two scratch databases, one with the real ACRA sample (24,385 rows), one with ``--rows``
-generated rows; blocks of runs alternate between the two so drift hits both alike. Every
-run resolves the terms, counts matches, upserts and scores the first 10 companies and
-returns the (idempotent) job: the full background-mode path.
+In-process: ``graph.ainvoke`` of the phrase mix (``harness.PHRASES``: narrow, broad, typos,
+several industries) on the real ACRA sample and on the generated database, in blocks that
+alternate between the two (both see the same phrases in the same order).
 
 Server: one ``langgraph dev`` with both graphs (``bench/langgraph.bench.json``), stateless
-``runs.wait`` alternating between ``icp_search`` and the no-op graph. The dev server's
-run queue polls every 0.5 s, so both sides carry that floor; the ratio shows what the
-graph adds on top.
+runs streamed in debug mode, alternating between ``icp_search`` and the no-op graph; the
+tasks' server timestamps split each run into queue wait and graph time.
 
 ``python -m bench.graph_reply [--rows 1000000] [--repeats 40]``
 """
@@ -18,176 +16,108 @@ graph adds on top.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
-from bench.common import (
-    ROOT,
-    RunOptions,
-    Stats,
-    bench_main,
-    generated_database,
-    goal_line,
-    log,
-    ratio,
-    register,
-    scratch_database,
-    server_version,
-    write_section,
-)
+from bench import harness as h
+from bench.report import goal_line, stats_table, table, write_section
 
 TITLE_LOCAL = "Chat time-to-reply (in-process graph)"
 TITLE_SERVER = "Chat time-to-reply (through langgraph dev)"
-DEFAULT_ROWS = 1_000_000
-DEFAULT_REPEATS = 40
 BLOCK = 10
-MESSAGE = {"messages": [{"type": "human", "content": [{"type": "text", "text": "Manufacturing"}]}]}
 
 
-def prepare_databases(rows: int) -> dict[str, str]:
-    """Create the 25k-real and the generated scratch databases; return name -> URL."""
-    import psycopg
-
-    from db.acra import load_file
-    from icp.cli import sample_files
-
-    real = scratch_database("icp_bench_graph_real")
-    with psycopg.connect(real, autocommit=True) as conn:
-        for f in sample_files():
-            load_file(conn, f)
-        conn.execute("VACUUM ANALYZE")
-    big = generated_database("icp_bench_gen", rows)
-    return {"25k real": real, f"{rows // 1000:,}k generated": big}
-
-
-async def _use(url: str) -> None:
-    from config.settings import reset_settings
-    from db.pool import close_pool, get_pool
-
-    await close_pool()
-    os.environ["DATABASE_URL"] = url
-    reset_settings()
-    await get_pool()
-
-
-async def local_runs(urls: dict[str, str], repeats: int) -> dict[str, Stats]:
-    """Time graph.ainvoke on each database, in alternating blocks."""
+async def local_runs(urls: dict[str, str], repeats: int) -> dict[str, list[float]]:
+    """Time graph.ainvoke of the phrase mix on each database, in alternating blocks."""
     from db.pool import close_pool
     from graph.graph import graph
 
     samples: dict[str, list[float]] = {name: [] for name in urls}
-    names = list(urls)
-    blocks = max(1, repeats // BLOCK)
-    for b in range(blocks):
-        for name in names if b % 2 == 0 else names[::-1]:
-            await _use(urls[name])
-            for _ in range(3):  # warm the pool and the plans
-                await graph.ainvoke(MESSAGE)  # type: ignore[arg-type]
-            for _ in range(BLOCK):
+    for b in range(max(1, repeats // BLOCK)):
+        for name in list(urls) if b % 2 == 0 else list(urls)[::-1]:
+            await h.use_database(urls[name])
+            for text in h.PHRASES[:3]:  # warm the pool and the plans
+                await graph.ainvoke(h.message(text))
+            for i in range(BLOCK):
+                text = h.PHRASES[(b * BLOCK + i) % len(h.PHRASES)]
                 t0 = time.perf_counter()
-                out = await graph.ainvoke(MESSAGE)  # type: ignore[arg-type]
-                samples[name].append((time.perf_counter() - t0) * 1000)
-                assert out["head"] and out["job"], out["messages"][-1].content
+                out: Any = await graph.ainvoke(h.message(text))
+                samples[name].append(h.ms_since(t0))
+                assert not out.get("errors") and out["messages"][-1].type == "ai", text
     await close_pool()
-    return {name: Stats.of(s) for name, s in samples.items()}
+    return samples
 
 
-async def server_runs(url: str, repeats: int) -> dict[str, Stats]:
-    """Time stateless runs.wait for icp_search and the no-op graph, alternating."""
+async def server_runs(url: str, repeats: int) -> dict[str, list[h.RunTimes]]:
+    """Stream the phrase mix through icp_search and the no-op graph, alternating."""
     from langgraph_sdk import get_client
 
-    samples: dict[str, list[float]] = {"icp_search": [], "noop": []}
+    runs: dict[str, list[h.RunTimes]] = {"icp_search": [], "noop": []}
     async with get_client(url=url) as client:
         for i in range(repeats + 3):
-            order = ["icp_search", "noop"] if i % 2 == 0 else ["noop", "icp_search"]
-            for graph_id in order:
-                t0 = time.perf_counter()
-                out: Any = await client.runs.wait(None, graph_id, input=MESSAGE)
-                ms = (time.perf_counter() - t0) * 1000
-                assert out["messages"][-1]["type"] == "ai", out
+            for graph_id in list(runs) if i % 2 == 0 else list(runs)[::-1]:
+                rt = await h.streamed_run(client, graph_id, h.PHRASES[i % len(h.PHRASES)])
+                assert rt.ok, (graph_id, rt)
                 if i >= 3:
-                    samples[graph_id].append(ms)
-    return {k: Stats.of(v) for k, v in samples.items()}
+                    runs[graph_id].append(rt)
+    return runs
 
 
-def run_server_side(database_url: str, repeats: int) -> dict[str, Stats]:
-    """Start langgraph dev with both graphs on ``database_url`` and time runs through it."""
-    from icp.devserver import start_server
-
-    srv = start_server(
-        database_url, extra_env={}, config=str(ROOT / "bench" / "langgraph.bench.json")
-    )
-    try:
-        return asyncio.run(server_runs(srv.url, repeats))
-    finally:
-        srv.stop()
+def split_table(runs: dict[str, list[h.RunTimes]]) -> str:
+    """Return the p50/p95 of each part of a run (queue, graph, first event, total) per graph."""
+    rows = []
+    for graph_id, rts in runs.items():
+        for part in ("queue", "graph", "first_event", "total"):
+            st = h.Stats.of([getattr(rt, part) for rt in rts])
+            rows.append([graph_id, part.replace("_", " "), st.p50, st.p95])
+    return table(["graph", "part of the run", "p50 ms", "p95 ms"], rows)
 
 
-def report(local: dict[str, Stats], server: dict[str, Stats], rows: int, pg: str) -> None:
-    """Write both sections of BENCHMARKS.md."""
-    real, big = list(local)
-    r = ratio(local[big], local[real])
-    p95_ok = local[big].p95 < 50
-    lines = [
-        f"Graph `icp_search`, message \u201cManufacturing\u201d, background mode, "
-        f"UPSERT_SYNC_LIMIT=10; {BLOCK}-run blocks alternating between the databases.",
+@h.benchmark("graph-reply", repeats=40)
+def run(rows: int, repeats: int) -> None:
+    """Both sections: in-process 25k vs ``rows``; through the server vs the no-op graph."""
+    big_name = f"{rows // 1000:,}k generated"
+    urls = {"25k real": h.sample_database("icp_bench_graph_real"),
+            big_name: h.generated_database(rows)}  # fmt: skip
+    h.log("in-process graph runs")
+    local = {k: h.Stats.of(v) for k, v in asyncio.run(local_runs(urls, repeats)).items()}
+    h.log("server runs")
+    with h.dev_server(urls[big_name], config=h.BENCH_CONFIG) as srv:
+        server = asyncio.run(server_runs(srv.url, max(10, repeats // 2)))
+    pg = h.server_version(urls[big_name])
+    big, real = local[big_name], local["25k real"]
+    write_section(TITLE_LOCAL, "\n".join([
+        f"Graph `icp_search`, {len(h.PHRASES)} distinct phrases in turn (narrow, broad, typos, "
+        f"several industries: `bench.harness.PHRASES`), background mode, UPSERT_SYNC_LIMIT=10; "
+        f"{BLOCK}-run blocks alternating between the databases.",
         "",
-        Stats.header(),
-        local[real].row("25k real ACRA rows"),
-        local[big].row(f"{rows:,} generated rows"),
+        stats_table({"25k real ACRA rows": real, f"{rows:,} generated rows": big}),
         "",
-        goal_line(f"Ratio {big} / 25k (p50)", r, at_most=1.3)
-        + ". "
-        + goal_line(
-            f"p95 at {rows:,} rows",
-            local[big].p95,
-            at_most=50,
-            unit="ms",
-            digits=1,
-            also=p95_ok,
-        )
-        + ".",
-    ]
-    write_section(TITLE_LOCAL, "\n".join(lines), pg_version=pg)
-    s = ratio(server["icp_search"], server["noop"])
-    lines = [
-        "Stateless `runs.wait` through one `langgraph dev --n-jobs-per-worker 8`, alternating "
-        f"between `icp_search` and a no-op 4-node graph, on the {rows:,}-row database.",
+        goal_line(f"Ratio {big_name} / 25k (p50)", h.ratio(big, real), at_most=1.3) + ". "
+        + goal_line(f"p95 at {rows:,} rows", big.p95, at_most=50, unit="ms", digits=1) + ".",
+    ]), pg_version=pg)  # fmt: skip
+    totals = {g: h.Stats.of([rt.total for rt in rts]) for g, rts in server.items()}
+    own = {g: h.Stats.of([rt.graph for rt in rts]) for g, rts in server.items()}
+    write_section(TITLE_SERVER, "\n".join([
+        "Stateless runs streamed (`stream_mode=\"debug\"`) through one `langgraph dev "
+        "--n-jobs-per-worker 8`, alternating between `icp_search` (the phrase mix) and a no-op "
+        f"4-node graph, on the {rows:,}-row database. The tasks' server timestamps split each "
+        "run: **queue** = request sent → first node started (the dev runtime's run queue), "
+        "**graph** = first node started → last node finished (the product).",
         "",
-        Stats.header(),
-        server["icp_search"].row("icp_search (\u201cManufacturing\u201d)"),
-        server["noop"].row("no-op 4-node graph"),
+        split_table(server),
         "",
-        goal_line("Ratio icp_search / no-op (p50)", s, at_most=1.1) + ".",
+        goal_line("Ratio icp_search / no-op, whole run (p50)",
+                  h.ratio(totals["icp_search"], totals["noop"]), at_most=1.1) + ". "
+        + goal_line("icp_search graph's own time p95", own["icp_search"].p95, at_most=300,
+                    unit="ms", digits=1) + ".",
         "",
-        "The server's own floor is the no-op row: the dev runtime (`langgraph dev`, in-memory)"
-        " picks queued runs up by polling every 0.5 s, so any run's first event arrives"
-        " 0.5\u20131 s after the request however fast the graph is; the product's own time is"
-        " the in-process section above.",
-    ]
-    write_section(TITLE_SERVER, "\n".join(lines), pg_version=pg)
-
-
-@register("graph-reply")
-def run(opts: RunOptions) -> None:
-    """Benchmark entry point for bench.run."""
-    rows = opts.rows or DEFAULT_ROWS
-    repeats = opts.repeats or DEFAULT_REPEATS
-    urls = prepare_databases(rows)
-    log("in-process graph runs")
-    local = asyncio.run(local_runs(urls, repeats))
-    log("server runs")
-    server = run_server_side(list(urls.values())[1], max(10, repeats // 2))
-    report(local, server, rows, server_version(list(urls.values())[1]))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line."""
-    return bench_main(
-        run, "python -m bench.graph_reply", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
-    )
+        "The queue row is the dev runtime, not the product: `langgraph dev`'s in-memory "
+        "runtime picks queued runs up by polling (`Runs.next` sleeps 0.5 s), so any graph's "
+        "first event lands 0.5–1 s after the request; the no-op graph pays the same. The "
+        "product's own part is the graph row (and the in-process section above).",
+    ]), pg_version=pg)  # fmt: skip
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    h.cli(run)

@@ -1,10 +1,10 @@
 """Enqueue → running: ``JOBS_START=immediate`` vs the nightly path, through ``langgraph dev``.
 
 Both sides enqueue the way a salesperson does: a search sent to a real ``langgraph dev``
-server (stateless ``runs.wait``, content as agent-chat-ui sends it) on a scratch database
-holding the real ACRA sample (the registry's size does not enter this path). Each job's
-latency is ``started_at - created_at`` of its row, both from the database's clock: from
-the chat's enqueue transaction to the claim that made the job ``running``.
+server (stateless ``runs.wait``) on a scratch database holding the real ACRA sample (the
+registry's size does not enter this path). Each job's latency is ``started_at -
+created_at`` of its row, both from the database's clock: from the chat's enqueue
+transaction to the claim that made the job ``running``.
 
 * **immediate** (``JOBS_START=immediate``): one search at a time, "bakery" each time (a new
   job once the previous one is done); the server's worker is woken by the enqueue's
@@ -23,24 +23,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-import psycopg
-
-from bench.common import (
-    RunOptions,
-    Stats,
-    bench_main,
-    goal_line,
-    log,
-    register,
-    scratch_database,
-    server_version,
-    write_section,
-)
+from bench import harness as h
+from bench.report import goal_line, stats_table, write_section
 
 TITLE = "Job start: enqueue to running (immediate vs nightly)"
-DEFAULT_REPEATS = 40
 NIGHTLY_TERMS = [
     "bakery", "logistics", "software", "restaurants", "construction", "real estate",
     "retail", "education", "advertising", "cleaning", "printing", "shipping", "beauty",
@@ -50,147 +39,99 @@ NIGHTLY_TERMS = [
 DAY_SECONDS = 24 * 3600
 
 
-def prepare_database() -> str:
-    """Return a scratch database with the real ACRA sample."""
-    from db.acra import load_file
-    from icp.cli import sample_files
-
-    url = scratch_database("icp_bench_job_start")
-    with psycopg.connect(url, autocommit=True) as conn:
-        for f in sample_files():
-            load_file(conn, f)
-        conn.execute("VACUUM ANALYZE")
-    return url
+def job(url: str, job_id: int) -> tuple[str, float | None]:
+    """Return the job's status and its enqueue → running latency (ms; None until started)."""
+    status, ms = h.fetch_one(
+        url, "SELECT status, extract(epoch FROM started_at - created_at) * 1000"
+        " FROM background_jobs WHERE job_id = %s", (job_id,))  # fmt: skip
+    return str(status), None if ms is None else float(ms)
 
 
-def _latency_ms(url: str, job_id: int) -> float | None:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT extract(epoch FROM started_at - created_at) * 1000 FROM background_jobs"
-            " WHERE job_id = %s",
-            (job_id,),
-        ).fetchone()
-    return None if row is None or row[0] is None else float(row[0])
-
-
-def _status(url: str, job_id: int) -> str:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT status FROM background_jobs WHERE job_id = %s", (job_id,)
-        ).fetchone()
-    return str(row[0]) if row else "missing"
-
-
-async def _search(client: Any, text: str) -> dict[str, Any]:
-    out: Any = await client.runs.wait(
-        None, "icp_search", input={"messages": [{"type": "human", "content": text}]}
-    )
-    job = out.get("job") if isinstance(out, dict) else None
-    if not job:
+async def search(client: Any, text: str) -> dict[str, Any]:
+    """Send a search through the server; return the job it queued."""
+    out: Any = await client.runs.wait(None, "icp_search", input=h.message(text))
+    if not isinstance(out, dict) or not out.get("job"):
         raise RuntimeError(f"{text!r} queued no job: {out}")
-    return dict(job)
+    return dict(out["job"])
 
 
-async def immediate_samples(server_url: str, url: str, repeats: int) -> list[float]:
+async def immediate(client: Any, url: str, repeats: int) -> list[float]:
     """Search "bakery" ``repeats`` (+2 warm-up) times, one job at a time; latencies in ms."""
-    from langgraph_sdk import get_client
-
     samples: list[float] = []
-    async with get_client(url=server_url) as client:
-        for i in range(repeats + 2):
-            job = await _search(client, "bakery")
-            assert job["created"], job
-            deadline = time.monotonic() + 60
-            while _status(url, job["job_id"]) != "done":
-                assert time.monotonic() < deadline, f"job {job['job_id']} did not finish"
-                await asyncio.sleep(0.02)
-            ms = _latency_ms(url, job["job_id"])
-            if i >= 2 and ms is not None:
-                samples.append(ms)
+    for i in range(repeats + 2):
+        queued = await search(client, "bakery")
+        assert queued["created"], queued
+        deadline = time.monotonic() + 60
+        while (state := job(url, queued["job_id"]))[0] != "done":
+            assert time.monotonic() < deadline, f"job {queued['job_id']} did not finish"
+            await asyncio.sleep(0.02)
+        if i >= 2 and state[1] is not None:
+            samples.append(state[1])
     return samples
 
 
-async def nightly_samples(server_url: str, url: str) -> list[float]:
+async def nightly(client: Any, url: str, repeats: int) -> list[float]:
     """Search each distinct industry at a random moment; latencies in ms once all started."""
-    from langgraph_sdk import get_client
-
     rng = random.Random(10)
     ids: list[int] = []
-    async with get_client(url=server_url) as client:
-        for term in NIGHTLY_TERMS:
-            await asyncio.sleep(rng.uniform(2, 12))
-            job = await _search(client, term)
-            assert job["created"] and job["start"] == "scheduled", job
-            ids.append(int(job["job_id"]))
+    for term in NIGHTLY_TERMS:
+        await asyncio.sleep(rng.uniform(2, 12))
+        queued = await search(client, term)
+        assert queued["created"] and queued["start"] == "scheduled", queued
+        ids.append(int(queued["job_id"]))
     deadline = time.monotonic() + 90
-    while any(_latency_ms(url, i) is None for i in ids):
+    while any(job(url, i)[1] is None for i in ids):
         assert time.monotonic() < deadline, "a fire did not start every job"
         await asyncio.sleep(0.5)
-    return [ms for i in ids if (ms := _latency_ms(url, i)) is not None]
+    return [ms for i in ids if (ms := job(url, i)[1]) is not None]
 
 
-def _serve(url: str, env: dict[str, str], measure: Any) -> list[float]:
-    from icp.devserver import start_server
-
-    srv = start_server(url, env)
-    try:
-        return list(asyncio.run(measure(srv.url, url)))
-    finally:
-        srv.stop()
+Measure = Callable[[Any, str, int], Coroutine[Any, Any, list[float]]]
 
 
-def _reset(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "TRUNCATE companies, lead_scores, background_jobs, run_stage_stats,"
-            " scheduler_fires, job_runners RESTART IDENTITY CASCADE"
-        )
+def serve(url: str, env: dict[str, str], measure: Measure, repeats: int) -> list[float]:
+    """Reset the jobs, start a server with ``env`` and run ``measure`` through it."""
+    from langgraph_sdk import get_client
+
+    h.execute(url, "TRUNCATE companies, lead_scores, background_jobs, run_stage_stats,"
+              " scheduler_fires, job_runners RESTART IDENTITY CASCADE")  # fmt: skip
+
+    async def go(server: str) -> list[float]:
+        async with get_client(url=server) as client:
+            return await measure(client, url, repeats)
+
+    with h.dev_server(url, env) as srv:
+        return asyncio.run(go(srv.url))
 
 
-@register("job-start")
-def run(opts: RunOptions) -> None:
-    """Benchmark entry point for bench.run."""
-    repeats = opts.repeats or DEFAULT_REPEATS
-    url = prepare_database()
-    log(f"immediate: {repeats} searches, one job at a time")
-    _reset(url)
-    now = _serve(
-        url,
-        {"JOBS_START": "immediate"},
-        lambda server, db: immediate_samples(server, db, repeats),
-    )
-    log(f"nightly with a fire every minute: {len(NIGHTLY_TERMS)} searches at random moments")
-    _reset(url)
-    later = _serve(url, {"JOBS_START": "nightly", "NIGHTLY_CRON": "* * * * *"}, nightly_samples)
-    imm, nig = Stats.of(now), Stats.of(later)
-    body = "\n".join(
-        [
-            "Each job's `started_at - created_at` (database clock): from the chat's enqueue "
-            "transaction to the claim that made it `running`. Searches through one "
-            "`langgraph dev` server on the real ACRA sample; the two modes run one after "
-            "the other (the nightly side waits for fires, so it cannot be interleaved). "
-            "Measured alone on a shared 2-core machine: other work on it shows in max.",
-            "",
-            Stats.header(),
-            imm.row(f"immediate (NOTIFY wakes the worker), {len(now)} searches"),
-            nig.row(f"nightly, NIGHTLY_CRON='* * * * *', {len(later)} searches"),
-            "",
-            goal_line("Immediate enqueue → running p95", imm.p95, at_most=1000, unit="ms") + ".",
-            "",
-            f"Immediate / nightly-every-minute: **{imm.p50 / nig.p50:.4f}×** at p50, "
-            f"**{imm.p95 / nig.p95:.4f}×** at p95. With the default `NIGHTLY_CRON=0 2 * * *`, "
-            "a request waits until 02:00 Singapore time: 12 h on average over the day "
-            f"(16 h for a 10:00 request), so immediate p50 is "
-            f"**{imm.p50 / 1000 / (DAY_SECONDS / 2):.1e}×** of that mean wait.",
-        ]
-    )
-    write_section(TITLE, body, pg_version=server_version(url))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line."""
-    return bench_main(run, "python -m bench.job_start", argv, rows=0, repeats=DEFAULT_REPEATS)
+@h.benchmark("job-start", rows=0, repeats=40)
+def run(rows: int, repeats: int) -> None:
+    """Immediate, then nightly with a fire every minute (they cannot be interleaved)."""
+    url = h.sample_database("icp_bench_job_start")
+    h.log(f"immediate: {repeats} searches, one job at a time")
+    now = serve(url, {"JOBS_START": "immediate"}, immediate, repeats)
+    h.log(f"nightly with a fire every minute: {len(NIGHTLY_TERMS)} searches at random moments")
+    later = serve(url, {"JOBS_START": "nightly", "NIGHTLY_CRON": "* * * * *"}, nightly, repeats)
+    imm, nig = h.Stats.of(now), h.Stats.of(later)
+    write_section(TITLE, "\n".join([
+        "Each job's `started_at - created_at` (database clock): from the chat's enqueue "
+        "transaction to the claim that made it `running`. Searches through one "
+        "`langgraph dev` server on the real ACRA sample; the two modes run one after "
+        "the other (the nightly side waits for fires, so it cannot be interleaved). "
+        "Measured alone on a shared 2-core machine: other work on it shows in max.",
+        "",
+        stats_table({f"immediate (NOTIFY wakes the worker), {len(now)} searches": imm,
+                     f"nightly, NIGHTLY_CRON='* * * * *', {len(later)} searches": nig}),
+        "",
+        goal_line("Immediate enqueue → running p95", imm.p95, at_most=1000, unit="ms") + ".",
+        "",
+        f"Immediate / nightly-every-minute: **{imm.p50 / nig.p50:.4f}×** at p50, "
+        f"**{imm.p95 / nig.p95:.4f}×** at p95. With the default `NIGHTLY_CRON=0 2 * * *`, "
+        "a request waits until 02:00 Singapore time: 12 h on average over the day "
+        f"(16 h for a 10:00 request), so immediate p50 is "
+        f"**{imm.p50 / 1000 / (DAY_SECONDS / 2):.1e}×** of that mean wait.",
+    ]), pg_version=h.server_version(url))  # fmt: skip
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    h.cli(run)

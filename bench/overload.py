@@ -19,23 +19,11 @@ from typing import Any
 
 import httpx
 
-from bench.common import (
-    RunOptions,
-    Stats,
-    bench_main,
-    generated_database,
-    goal_line,
-    log,
-    register,
-    server_version,
-    write_section,
-)
+from bench import harness as h
+from bench.report import goal_line, stats_table, table, write_section
 
 TITLE = "Overload: 500 concurrent search previews"
-DEFAULT_ROWS = 1_000_000
-DEFAULT_REPEATS = 3
 CONCURRENCY = 500
-DB_NAME = "icp_bench_gen"
 QUERY = "Manufacturing"
 OUTCOMES = {
     "ok": "200: the preview",
@@ -45,6 +33,7 @@ OUTCOMES = {
     "other": "any other status",
     "no answer": "connection error or client timeout (60 s)",
 }
+Answer = tuple[str, float, str | None]  # (outcome, ms, Retry-After or the error's name)
 
 
 def outcome(res: httpx.Response) -> str:
@@ -62,17 +51,17 @@ def outcome(res: httpx.Response) -> str:
     return "bug" if res.status_code == 500 else "other"
 
 
-async def one(http: httpx.AsyncClient) -> tuple[str, float, str | None]:
+async def one(http: httpx.AsyncClient) -> Answer:
     """Send one preview; return (outcome, ms, Retry-After)."""
     t0 = time.perf_counter()
     try:
         res = await http.get("/icp/preview", params={"q": QUERY})
-    except httpx.HTTPError as exc:  # the exception's name stands in for Retry-After
-        return "no answer", (time.perf_counter() - t0) * 1000, type(exc).__name__
-    return outcome(res), (time.perf_counter() - t0) * 1000, res.headers.get("retry-after")
+    except httpx.HTTPError as exc:
+        return "no answer", h.ms_since(t0), type(exc).__name__
+    return outcome(res), h.ms_since(t0), res.headers.get("retry-after")
 
 
-async def measure(url: str, repeats: int) -> dict[str, Any]:
+async def measure(url: str, repeats: int) -> tuple[list[Answer], list[list[Answer]]]:
     """Warm up, time single previews, then send the waves."""
     # A fresh connection per request, as 500 different browsers would open (a reused idle
     # connection races the server's 5 s keep-alive close and fails on the client side).
@@ -81,86 +70,66 @@ async def measure(url: str, repeats: int) -> dict[str, Any]:
         for _ in range(10):
             await one(http)
         single = [await one(http) for _ in range(20)]
-        waves: list[list[tuple[str, float, str | None]]] = []
+        waves: list[list[Answer]] = []
         for w in range(repeats):
-            log(f"wave {w + 1}/{repeats}: {CONCURRENCY} previews at once")
+            h.log(f"wave {w + 1}/{repeats}: {CONCURRENCY} previews at once")
             waves.append(list(await asyncio.gather(*(one(http) for _ in range(CONCURRENCY)))))
             await asyncio.sleep(2)  # let the server drain between waves
-    return {"single": single, "waves": waves}
+    return single, waves
 
 
-@register("overload")
-def run(opts: RunOptions) -> None:
-    """Benchmark entry point for bench.run."""
+def count(answers: list[Answer], key: str, i: int = 0) -> Counter[Any]:
+    """Count the answers of outcome ``key`` by their field ``i`` (0: the outcome itself)."""
+    return Counter(a[i] for a in answers if a[0] == key)
+
+
+@h.benchmark("overload")
+def run(rows: int, repeats: int) -> None:
+    """Waves of 500 previews; what each answer told the user."""
     from config.settings import get_settings
-    from icp.devserver import start_server
 
-    rows = opts.rows or DEFAULT_ROWS
-    repeats = opts.repeats or DEFAULT_REPEATS
-    url = generated_database(DB_NAME, rows)
-    srv = start_server(url)
-    try:
-        res = asyncio.run(measure(srv.url, repeats))
-    finally:
-        srv.stop()
-    single = res["single"]
+    url = h.generated_database(rows)
+    with h.dev_server(url) as srv:
+        single, waves = asyncio.run(measure(srv.url, repeats))
     assert all(o == "ok" for o, _, _ in single), single
-    answers = [a for wave in res["waves"] for a in wave]
-    counts = Counter(o for o, _, _ in answers)
-    retry_after = Counter(ra for o, _, ra in answers if o == "busy")
-    no_answer = Counter(ra for o, _, ra in answers if o == "no answer")
-    lines = [
+    answers = [a for wave in waves for a in wave]
+    n = {key: sum(count(answers, key).values()) for key in OUTCOMES}
+    rows_md = [[label, n[k], f"{100 * n[k] / len(answers):.1f} %",
+                ", ".join(str(sum(count(w, k).values())) for w in waves)]
+               for k, label in OUTCOMES.items()]  # fmt: skip
+    stats = {"one preview alone": h.Stats.of([ms for _, ms, _ in single])}
+    for key in ("ok", "busy"):
+        if n[key]:
+            stats[f"{OUTCOMES[key]}, under the waves"] = h.Stats.of(
+                [ms for o, ms, _ in answers if o == key])  # fmt: skip
+
+    def listed(c: Counter[Any], unit: str) -> str:
+        return ", ".join(f"{v}{unit} \u00d7 {k:,}" for v, k in sorted(c.items())) or "none"
+
+    write_section(TITLE, "\n".join([
         f"`langgraph dev` on {rows:,} generated rows, the default pool (`ICP_DB_POOL_MAX` = "
         f"{get_settings().db_pool_max}, a route waits up to 3 s for a connection); {repeats} "
         f"waves of {CONCURRENCY} `GET /icp/preview?q={QUERY}` sent at once by one client on the "
         "same (shared, 2-core) machine over a new connection each, after a warm-up.",
         "",
-        "| what the user got | answers | share | per wave |",
-        "|---|---|---|---|",
-    ]
-    for key, label in OUTCOMES.items():
-        per_wave = ", ".join(str(sum(1 for o, _, _ in w if o == key)) for w in res["waves"])
-        n = counts.get(key, 0)
-        lines.append(f"| {label} | {n:,} | {100 * n / len(answers):.1f} % | {per_wave} |")
-    lines += ["", Stats.header(), Stats.of([ms for _, ms, _ in single]).row("one preview alone")]
-    for key in ("ok", "busy"):
-        ms = [ms for o, ms, _ in answers if o == key]
-        if ms:
-            lines.append(Stats.of(ms).row(f"{OUTCOMES[key]}, under the waves"))
-    down, bugs = counts.get("down", 0), counts.get("bug", 0)
-    lines += [
+        table(["what the user got", "answers", "share", "per wave"], rows_md),
         "",
-        goal_line(
-            f"Answers claiming the database is down, of {len(answers):,}",
-            down,
-            at_most=0,
-            unit="answers",
-            digits=0,
-            also=bugs == 0,
-        )
-        + f" (and 500s: {bugs}).",
+        stats_table(stats),
         "",
-        "`Retry-After` on the busy answers: "
-        + (", ".join(f"{v} s \u00d7 {n:,}" for v, n in sorted(retry_after.items())) or "none")
-        + ". No answer at all: "
-        + (", ".join(f"{name} \u00d7 {n}" for name, n in sorted(no_answer.items())) or "none")
-        + ".",
+        goal_line(f"Answers claiming the database is down, of {len(answers):,}", n["down"],
+                  at_most=0, unit="answers", digits=0, also=n["bug"] == 0)
+        + f" (and 500s: {n['bug']}).",
+        "",
+        f"`Retry-After` on the busy answers: {listed(count(answers, 'busy', 2), ' s')}. "
+        f"No answer at all: {listed(count(answers, 'no answer', 2), '')}.",
         "",
         "Reading: at most 5 waiters per pooled connection queue for up to 3 s; the rest are "
         "refused at once as busy. The latencies are dominated by the server's single event "
         "loop, which the burst saturates on this shared machine (load average in the "
         "machine line): requests wait for the loop, not for PostgreSQL. A client that "
         "retries after `Retry-After` gets its preview once the burst has drained.",
-    ]
-    write_section(TITLE, "\n".join(lines), pg_version=server_version(url))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line."""
-    return bench_main(
-        run, "python -m bench.overload", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
-    )
+    ]), pg_version=h.server_version(url))  # fmt: skip
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    h.cli(run)

@@ -1,8 +1,7 @@
 """Run the registered benchmarks (what ``make bench`` calls).
 
-Every module of the ``bench`` package except the harness (``common``, ``gen``, ``run``)
-is imported; each registers its benchmark with ``bench.common.register``, so a new
-benchmark is one new module and no edit here.
+Every module of the ``bench`` package is imported; each benchmark module registers with
+``bench.harness.benchmark``, so a new benchmark is one new module and no edit here.
 
 ``python -m bench.run [--only NAME ...] [--rows N] [--repeats N] [--list]``
 """
@@ -16,17 +15,16 @@ import sys
 import time
 
 import bench
-from bench.common import REGISTRY, RunOptions, log, write_summary
-
-HARNESS = frozenset({"common", "gen", "run"})
+from bench.harness import REGISTRY, RunOptions, log
+from bench.report import write_summary
 
 
 def discover() -> list[str]:
-    """Import every benchmark module of the package; return the registered names in order."""
+    """Import every module of the package; return the registered benchmark names in order."""
     for mod in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
-        if mod.name not in HARNESS and not mod.name.startswith("_"):
+        if mod.name != "run" and not mod.name.startswith("_"):
             importlib.import_module(f"bench.{mod.name}")
-    return [name for name, _ in REGISTRY]
+    return list(REGISTRY)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,12 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(names)}")
     opts = RunOptions(rows=args.rows, repeats=args.repeats)
-    for name, fn in REGISTRY:
-        if args.only and name not in args.only:
-            continue
+    for name in args.only or names:
         log(f"== {name}")
         t0 = time.perf_counter()
-        fn(opts)
+        REGISTRY[name](opts)
         log(f"== {name} done in {time.perf_counter() - t0:.0f} s")
     write_summary()
     return 0

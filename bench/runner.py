@@ -1,16 +1,19 @@
-"""Runner throughput: the batched job runner vs one big statement vs a per-row loop.
+"""Runner throughput: the batched job runner vs the real one-statement bound vs a plain loop.
 
-On ``--rows`` generated staging rows, a code set matching at least 80k rows (SSIC
-sections taken largest-first until the match is big enough) is processed three ways,
-each from empty ``companies``/``lead_scores`` (truncated untimed before every run):
+On a copy of the ``--rows`` generated database (the cases truncate its companies and
+scores, which the other benchmarks keep), a code set matching at least 80k rows (SSIC
+sections taken smallest-first until the match is big enough) is processed three ways,
+each from empty ``companies``/``lead_scores`` (truncated untimed before every run),
+interleaved:
 
-* **runner**: a queued ``staging_upsert`` job drained by ``jobs.runner.drain`` —
-  keyset batches of ``STAGING_BATCH_SIZE`` (500), each one statement and one commit,
-  progress and cursor recorded per batch (``UPSERT_MAX_PER_JOB`` above the match);
-* **one statement**: the same ``upsert_scored`` SQL over every matching row at once
-  (one ``INSERT ... SELECT ... ON CONFLICT``, one transaction) — the throughput ceiling;
-* **per-row loop**: the same statement once per row (limit 1, keyset), as the system
-  this replaces did, timed over the first ``PER_ROW_SAMPLE`` rows (rows/s is the measure).
+* **runner**: a queued ``staging_upsert`` job drained by ``jobs.runner.drain`` — keyset
+  batches of ``STAGING_BATCH_SIZE`` (500), each one statement and one commit, progress and
+  cursor recorded per batch;
+* **one statement**: the product's ``upsert_scored`` over every matching row at once, its
+  source unsorted and unlimited and its result counted in the server (one ``INSERT …
+  SELECT … ON CONFLICT``, one transaction, one row back): the throughput ceiling;
+* **plain loop**: the same statement once per row (limit 1, keyset), committing every 500
+  rows, timed over the first ``LOOP_SAMPLE`` rows (rows/s is the measure).
 
 ``python -m bench.runner [--rows 1000000] [--repeats 3]``
 """
@@ -24,83 +27,54 @@ from typing import Any
 
 import psycopg
 
-from bench.common import (
-    RunOptions,
-    Stats,
-    bench_main,
-    generated_database,
-    goal_line,
-    log,
-    register,
-    server_version,
-    write_section,
-)
+from bench import harness as h
+from bench.report import goal_line, table, write_section
 
 TITLE = "Runner throughput"
-DEFAULT_ROWS = 1_000_000
-DEFAULT_REPEATS = 3
 MIN_MATCH = 80_000
-PER_ROW_SAMPLE = 2_000
-DB_NAME = "icp_bench_gen"
+LOOP_SAMPLE = 2_000
+COMMIT_EVERY = 500
+ALL_SOURCE = """SELECT s.*, s.primary_ssic_code AS match_code, false AS match_secondary
+    FROM staging_acra_companies s WHERE s.primary_ssic_code = ANY(%(codes)s::text[])
+    UNION ALL
+    SELECT s.*, s.secondary_ssic_code, true FROM staging_acra_companies s
+    WHERE s.secondary_ssic_code = ANY(%(codes)s::text[])
+      AND NOT coalesce(s.primary_ssic_code = ANY(%(codes)s::text[]), false)"""
 
 
-def pick_codes(url: str) -> tuple[list[str], list[str], int]:
-    """Return (sections, subclass codes, matching rows) with at least MIN_MATCH rows."""
+def pick_codes(url: str, min_match: int = MIN_MATCH) -> tuple[list[str], list[str], int]:
+    """Return (sections, subclass codes, matching rows) with at least ``min_match`` rows."""
+    from db.queries import q
+
     with psycopg.connect(url) as conn:
         sections = conn.execute(
             "SELECT r.section, sum(c.n) FROM staging_ssic_counts c"
-            " JOIN ssic_ref r ON r.code = c.code GROUP BY 1 ORDER BY 2 DESC"
+            " JOIN ssic_ref r ON r.code = c.code GROUP BY 1 ORDER BY 2"
         ).fetchall()
         picked: list[str] = []
         total = 0
-        # Smallest sections first that still add up: keeps the match near the 80k floor.
-        for section, n in sorted(sections, key=lambda s: s[1]):
-            if total >= MIN_MATCH:
-                break
-            if int(n) + total <= MIN_MATCH * 1.6 or not picked:
+        for section, n in sections:  # smallest first that still add up: near the floor
+            if total < min_match and (int(n) + total <= min_match * 1.6 or not picked):
                 picked.append(section)
                 total += int(n)
-        if total < MIN_MATCH:
-            section, n = sections[0]
-            picked, total = [section], int(n)
-        codes = [
-            r[0]
-            for r in conn.execute(
-                "SELECT code FROM ssic_ref WHERE level = 'subclass' AND section = ANY(%s)",
-                (picked,),
-            )
-        ]
+        if total < min_match:  # the smallest section that is big enough on its own
+            picked = [next((s for s, n in sections if int(n) >= min_match), sections[-1][0])]
+        codes = [str(r[0]) for r in conn.execute(
+            "SELECT code FROM ssic_ref WHERE level = 'subclass' AND section = ANY(%s)",
+            (picked,))]  # fmt: skip
         # Every row the job walks: by primary code, plus those matched only by a secondary.
-        from db.queries import q
-
         exact = conn.execute(q("count_matching"), {"codes": codes}).fetchone()
-        total = int(exact[0]) if exact else 0
-    return picked, codes, total
+    return picked, codes, int(exact[0]) if exact else 0
 
 
-def _truncate(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE companies, lead_scores, background_jobs, run_stage_stats CASCADE")
-        conn.execute("VACUUM ANALYZE companies")
-        conn.execute("CHECKPOINT")
+def one_statement_sql() -> str:
+    """Return ``upsert_scored`` over every matching row, unsorted, counted in the server."""
+    from db.queries import q
 
-
-async def run_runner(codes: list[Any], total: int) -> float:
-    """Queue one job and drain it; return seconds."""
-    from db.pool import get_pool
-    from jobs.queue import enqueue_staging_upsert
-    from jobs.runner import drain
-
-    pool = await get_pool()
-    async with pool.connection() as conn:
-        await enqueue_staging_upsert(
-            conn, tenant_id="bench", terms=["bench"], codes=codes, total=total
-        )
-    t0 = time.perf_counter()
-    reports = await drain(pool)
-    elapsed = time.perf_counter() - t0
-    assert reports and reports[-1].status == "done", reports
-    return elapsed
+    head, sep, _ = q("upsert_scored").replace("/*source*/", ALL_SOURCE).rpartition(
+        "\nSELECT ins.company_id")
+    assert sep, "upsert_scored no longer ends with its SELECT from ins"
+    return head + "\nSELECT count(*) FROM ins"
 
 
 async def bench_search(conn: Any, codes: list[Any]) -> int:
@@ -111,127 +85,103 @@ async def bench_search(conn: Any, codes: list[Any]) -> int:
         return await ensure_search(conn, tenant_id="bench", terms=["bench"], codes=codes)
 
 
-async def run_one_statement(codes: list[Any]) -> tuple[float, int]:
-    """Upsert every matching row in one statement; return (seconds, rows)."""
-    from db.companies import upsert_scored
-    from db.pool import get_pool
+async def run_runner(pool: Any, codes: list[Any], total: int) -> int:
+    """Queue one job and drain it; return the rows it processed."""
+    from jobs.queue import enqueue_staging_upsert
+    from jobs.runner import drain
 
-    pool = await get_pool()
     async with pool.connection() as conn:
-        search = await bench_search(conn, codes)
-        t0 = time.perf_counter()
+        await enqueue_staging_upsert(
+            conn, tenant_id="bench", terms=["bench"], codes=codes, total=total)  # fmt: skip
+    reports = await drain(pool)
+    assert reports and reports[-1].status == "done", reports
+    return total
+
+
+async def run_one_statement(pool: Any, codes: list[Any]) -> int:
+    """Upsert every matching row in one statement; return the rows it wrote."""
+    from db.companies import icp_params
+
+    async with pool.connection() as conn:
+        params = {**icp_params(codes), "tenant_id": "bench", "job_id": None,
+                  "search_id": await bench_search(conn, codes)}  # fmt: skip
         async with conn.transaction():
-            rows = await upsert_scored(
-                conn, "batch_source", codes, tenant_id="bench", search_id=search, limit=10**9
-            )
-        return time.perf_counter() - t0, len(rows)
+            row = await (await conn.execute(one_statement_sql(), params, prepare=False)).fetchone()
+    return int(row[0])
 
 
-async def run_per_row(codes: list[Any], n: int) -> float:
-    """Upsert the first ``n`` matching rows one statement and one commit per row."""
+async def run_loop(pool: Any, codes: list[Any], n: int = LOOP_SAMPLE) -> int:
+    """Upsert the first ``n`` matching rows one statement per row, committing every 500."""
     from db.companies import row_key, upsert_scored
-    from db.pool import get_pool
 
-    pool = await get_pool()
     after = ("", "")
     async with pool.connection() as conn:
         search = await bench_search(conn, codes)
-        t0 = time.perf_counter()
-        for _ in range(n):
+        for done in range(0, n, COMMIT_EVERY):
             async with conn.transaction():
-                rows = await upsert_scored(
-                    conn,
-                    "batch_source",
-                    codes,
-                    tenant_id="bench",
-                    search_id=search,
-                    limit=1,
-                    after=after,
-                )
-            after = row_key(rows[0])
-        return time.perf_counter() - t0
+                for _ in range(min(COMMIT_EVERY, n - done)):
+                    rows = await upsert_scored(conn, "batch_source", codes, tenant_id="bench",
+                                               search_id=search, limit=1, after=after)
+                    after = row_key(rows[0])  # fmt: skip
+    return n
 
 
-async def measure_all(
-    url: str, codes: list[Any], total: int, repeats: int
-) -> dict[str, list[float]]:
-    """Interleave the three cases; return rows/s samples per case."""
-    from config.settings import reset_settings
-    from db.pool import close_pool
+CASES = {"runner": run_runner, "one statement": run_one_statement, "plain loop": run_loop}
 
-    os.environ.update(DATABASE_URL=url, UPSERT_MAX_PER_JOB=str(10**9), STAGING_BATCH_SIZE="500")
-    reset_settings()
-    rates: dict[str, list[float]] = {"runner": [], "one statement": [], "per-row loop": []}
+
+async def rates(url: str, codes: list[Any], total: int, repeats: int,
+                cases: tuple[str, ...] = tuple(CASES)) -> dict[str, list[float]]:  # fmt: skip
+    """Interleave the cases, each from empty tables; return rows/s samples per case."""
+    from db.pool import close_pool, get_pool
+
+    os.environ.update(UPSERT_MAX_PER_JOB=str(10**9), STAGING_BATCH_SIZE=str(COMMIT_EVERY))
+    await h.use_database(url)
+    pool = await get_pool()
+    out: dict[str, list[float]] = {case: [] for case in cases}
     for i in range(repeats):
-        order = list(rates) if i % 2 == 0 else list(rates)[::-1]
-        for case in order:
-            await asyncio.to_thread(_truncate, url)
-            log(f"repeat {i + 1}/{repeats}: {case}")
-            if case == "runner":
-                rates[case].append(total / await run_runner(codes, total))
-            elif case == "one statement":
-                secs, n = await run_one_statement(codes)
-                assert n == total, (n, total)
-                rates[case].append(n / secs)
-            else:
-                rates[case].append(PER_ROW_SAMPLE / await run_per_row(codes, PER_ROW_SAMPLE))
+        for case in cases if i % 2 == 0 else cases[::-1]:
+            await asyncio.to_thread(
+                h.execute, url, "TRUNCATE companies, lead_scores, background_jobs,"
+                " run_stage_stats CASCADE", "VACUUM ANALYZE companies", "CHECKPOINT")  # fmt: skip
+            h.log(f"repeat {i + 1}/{repeats}: {case}")
+            t0 = time.perf_counter()
+            args = (pool, codes, total) if case == "runner" else (pool, codes)
+            n = await CASES[case](*args)  # type: ignore[operator]
+            assert case == "plain loop" or n == total, (case, n, total)
+            out[case].append(n / (time.perf_counter() - t0))
     await close_pool()
-    return rates
+    return out
 
 
-def _row(label: str, samples: list[float], rows: str) -> str:
-    s = sorted(samples)
-    st = Stats.of(s)
-    return (
-        f"| {label} | {rows} | {len(s)} | {st.p50:,.0f} | {s[0]:,.0f} | {s[-1]:,.0f} | "
-        f"{st.spread * 100:.0f} % |"
-    )
-
-
-@register("runner")
-def run(opts: RunOptions) -> None:
-    """Benchmark entry point for bench.run."""
+@h.benchmark("runner")
+def run(rows: int, repeats: int) -> None:
+    """Rows/s of the runner, the one-statement bound and the plain loop."""
     from db.companies import IcpCode
 
-    rows = opts.rows or DEFAULT_ROWS
-    repeats = opts.repeats or DEFAULT_REPEATS
-    url = generated_database(DB_NAME, rows)
+    # A copy: the cases truncate companies and scores, which the other benchmarks keep.
+    url = h.database_copy(h.generated_database(rows), "icp_bench_runner")
     sections, code_list, total = pick_codes(url)
     codes = [IcpCode(c, 0.7, "bench") for c in code_list]
-    log(f"{total:,} matching rows in sections {', '.join(sections)} ({len(codes)} codes)")
-    rates = asyncio.run(measure_all(url, codes, total, repeats))
-    med = {k: Stats.of(v).p50 for k, v in rates.items()}
-    vs_one = med["runner"] / med["one statement"]
-    vs_loop = med["runner"] / med["per-row loop"]
-    body = "\n".join(
-        [
-            f"{total:,} matching rows (SSIC sections {', '.join(sections)}, {len(codes)} "
-            f"subclasses) out of {rows:,} generated staging rows; companies and scores truncated "
-            "before every run; cases interleaved.",
-            "",
-            "| case | rows per run | n | rows/s p50 | min | max | spread |",
-            "|---|---|---|---|---|---|---|",
-            _row("runner (keyset batches of 500, commit per batch)", rates["runner"], f"{total:,}"),
-            _row("one `INSERT … SELECT … ON CONFLICT`", rates["one statement"], f"{total:,}"),
-            _row(
-                "per-row loop (same statement, limit 1)",
-                rates["per-row loop"],
-                f"{PER_ROW_SAMPLE:,}",
-            ),
-            "",
-            goal_line("Runner / one statement", vs_one, at_least=0.75) + ".  ",
-            goal_line("Runner / per-row loop", vs_loop, at_least=5, digits=1) + ".",
-        ]
-    )
-    write_section(TITLE, body, pg_version=server_version(url))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command line."""
-    return bench_main(
-        run, "python -m bench.runner", argv, rows=DEFAULT_ROWS, repeats=DEFAULT_REPEATS
-    )
+    h.log(f"{total:,} matching rows in sections {', '.join(sections)} ({len(codes)} codes)")
+    res = {k: h.Stats.of(v) for k, v in asyncio.run(rates(url, codes, total, repeats)).items()}
+    labels = {"runner": f"runner (keyset batches of {COMMIT_EVERY}, commit per batch)",
+              "one statement": "one `INSERT … SELECT … ON CONFLICT` (unsorted, counted in SQL)",
+              "plain loop": f"plain loop (one row per statement, commit every {COMMIT_EVERY})"}
+    write_section(TITLE, "\n".join([
+        f"{total:,} matching rows (SSIC sections {', '.join(sections)}, {len(codes)} "
+        f"subclasses) out of {rows:,} generated staging rows; companies and scores truncated "
+        "before every run; cases interleaved.",
+        "",
+        table(["case", "rows per run", "n", "rows/s p50", "min", "max", "spread"],
+              [[labels[k], LOOP_SAMPLE if k == "plain loop" else total, s.n, round(s.p50),
+                round(s.min), round(s.max), f"{s.spread * 100:.0f} %"] for k, s in res.items()]),
+        "",
+        goal_line("Runner / one statement", h.ratio(res["runner"], res["one statement"]),
+                  at_least=0.75) + ".  ",
+        goal_line("Runner / plain loop", h.ratio(res["runner"], res["plain loop"]),
+                  at_least=5, digits=1) + ".",
+    ]), pg_version=h.server_version(url))  # fmt: skip
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    h.cli(run)
