@@ -137,8 +137,10 @@ async def route(state: State) -> dict[str, Any]:
     """Decide the intent of the latest message and reset what each turn reports anew."""
     text = latest_human_text(state.get("messages", []))
     parsed = parse(text)
-    if parsed.intent == "refine" and not state.get("codes"):
-        # Nothing to filter: "businesses in Jurong" is read as a search (too broad: a question).
+    size_talk = parsed.intent == "chat" and parsed.slots.get("kind") == "size"
+    if (parsed.intent == "refine" or size_talk) and not state.get("codes"):
+        # Nothing to filter: "businesses in Jurong" or "SMEs" is read as a search (too
+        # broad: the question with the main groups).
         parsed = Parsed("search", {"op": "new"})
     out: dict[str, Any] = {
         "intent": parsed.intent,

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 import psycopg
 import pytest
 
-from db.companies import IcpCode
+from db.companies import IcpCode, count_matching
 from jobs import queue
 from jobs.runner import claim_next, drain, run_job
 from jobs.worker import Worker
@@ -223,7 +223,15 @@ async def test_a_new_request_resumes_the_unfinished_range(
     ]
     uens = company_uens(app_db)
     assert len(uens) == len(set(uens)) == MANUFACTURING_ROWS
-    # A request after a finished search starts over (nothing is left to resume).
+    # A request after a finished search gets that job back while the registry is unchanged
+    # (its scores are current), and starts over once a load has changed it.
+    async with await psycopg.AsyncConnection.connect(app_db, autocommit=True) as conn:
+        total, _ = await count_matching(conn, [c.code for c in codes])
+        again = await queue.enqueue_staging_upsert(
+            conn, tenant_id="default", terms=["manufacturing"], codes=codes, total=total
+        )
+        assert (again.job_id, again.status, again.created) == (third, "done", False)
+        await conn.execute("UPDATE registry_changed SET changed_at = clock_timestamp()")
     fourth = await enqueue(app_db, codes)
     assert job(app_db, fourth)["parent_job_id"] is None
     assert job(app_db, fourth)["total"] == MANUFACTURING_ROWS
