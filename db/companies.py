@@ -135,8 +135,8 @@ async def scored_leads_page(
     filters: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Return one saved search's best scored companies, leaving out ``shown``, within the
-    thread's filters (``graph.state.LeadFilters``; db/queries/followups.sql): live ones
-    only unless ``live`` is given (None: any status)."""
+    thread's filters (``graph.state.LeadFilters``; db/queries/followups.sql; ``live``:
+    True live only, False not live, None any status)."""
     given = filters or {}
     params = {
         "tenant_id": tenant_id,
@@ -144,7 +144,6 @@ async def scored_leads_page(
         "shown": list(shown),
         "limit": limit,
         **{k: given.get(k) for k in FILTER_KEYS},
-        "live": given.get("live", True),  # live only unless the thread said otherwise
     }
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(q("search_leads_filtered_page"), params, prepare=False)

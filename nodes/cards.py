@@ -16,7 +16,7 @@ from langgraph.graph.ui import push_ui_message
 
 from db.postal import area_of
 from graph.state import JobCard, LeadRow, LeadsCard, SearchCard, SearchGroup, State
-from nodes.reply_table import filter_words
+from nodes.reply_table import filter_words, page_status
 
 MORE = "more"
 """What the leads card's "more" action sends (the graph pages the active search on it)."""
@@ -71,8 +71,7 @@ def leads_card(state: State) -> LeadsCard | None:
     total = int(state.get("total") or 0)
     live = int(state.get("live") or 0)
     filters = state.get("filters", {})
-    status = filters.get("live", True)  # pages hold live companies unless told otherwise
-    reachable = {True: live, False: total - live, None: total}[status]
+    reachable = {True: live, False: total - live, None: total}[page_status(filters)]
     return LeadsCard(
         terms=state.get("terms", []),
         rows=rows,

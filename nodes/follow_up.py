@@ -19,7 +19,7 @@ from graph.state import LeadFilters, LeadRow, State
 from jobs.queue import get_job
 from nodes.cards import lead_row
 from nodes.context import budgeted_connection, failed_step, tenant_of
-from nodes.reply_table import filter_words, quoted
+from nodes.reply_table import filter_words, page_status, quoted
 from nodes.terms import MORE_PAGE
 
 CLEARED = {
@@ -37,6 +37,7 @@ async def leads_page(
     """Return the state update of a page: the search's next best scored leads under the
     thread's filters, leaving out ``shown`` (or the error, told to the user)."""
     job = state.get("job")
+    filters = state.get("filters", {})
     update: dict[str, Any] = {}
     try:
         async with budgeted_connection() as conn:
@@ -46,7 +47,7 @@ async def leads_page(
                 search_id=int(state.get("search_id") or 0),  # 0: nothing scored (no rows)
                 shown=shown,
                 limit=size,
-                filters=state.get("filters", {}),
+                filters={**filters, "live": page_status(filters)},
             )
             if len(rows) < size and job and job["status"] in ("queued", "running"):
                 # A short page blames the job only while it still runs: read its status.

@@ -61,6 +61,12 @@ def leads_table(rows: list[LeadRow], first: int = 1) -> str:
     return "\n".join(lines)
 
 
+def page_status(filters: LeadFilters) -> bool | None:
+    """Return which statuses the thread's pages hold: True live only (the default, as on
+    /leads), False only those no longer live, None any status."""
+    return filters.get("live", True)
+
+
 def filter_words(filters: LeadFilters) -> list[str]:
     """Return each filter in force as people say it ("live only", "in Jurong (...)")."""
     words: list[str] = []
@@ -108,7 +114,7 @@ def compose_page(state: State) -> str:
     filters = state.get("filters", {})
     line = filters_line(filters)
     job = state.get("job")
-    status = filters.get("live", True)
+    status = page_status(filters)
     if not page:
         live_word = "live " if status is True else ""
         if set(filters) - {"live"} or status is not True:
