@@ -110,8 +110,25 @@ _returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary(
 
 
 async def _note_returned(conn: psycopg.AsyncConnection[Any]) -> None:
-    """The pool's ``reset`` hook: remember when a connection came back in a clean state."""
+    """The pool's ``reset`` hook: restore the session defaults a borrower may have changed
+    (:func:`autocommit`, a read-only ``BEGIN``) and remember when the connection came back
+    in a clean state."""
+    if conn.autocommit:
+        await conn.set_autocommit(False)
+    if conn.read_only is not None:
+        await conn.set_read_only(None)
     _returned_at[conn] = time.monotonic()
+
+
+async def autocommit(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncConnection[Any]:
+    """Put a pooled connection, idle, in autocommit mode until it goes back to the pool.
+
+    For a borrower whose statements are independent reads (or explicit ``transaction()``
+    blocks): no implicit ``BEGIN`` and ``COMMIT`` round trips around them. The pool's
+    ``reset`` hook turns autocommit off again, so the next borrower gets the default.
+    """
+    await conn.set_autocommit(True)
+    return conn
 
 
 async def check_connection(conn: psycopg.AsyncConnection[Any]) -> None:
