@@ -126,8 +126,8 @@ async def preview(
             too_broad=[],
             options=[],
         )
+    await conn.set_read_only(True)  # BEGIN READ ONLY: no round trip of its own to say so
     async with conn.transaction():
-        await conn.execute("SET TRANSACTION READ ONLY")
         understood = await understand_extraction(conn, extraction)
         resolution = understood.resolution
         codes = resolution.code_list

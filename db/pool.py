@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any, Literal
 
 import psycopg
@@ -92,11 +93,50 @@ def make_pool(
         min_size=min_size,
         max_size=max_size,
         max_waiting=QUEUE_PER_CONNECTION * max_size,
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
+        reset=_note_returned,
         kwargs=kwargs,
         timeout=10.0,
         name=f"icp-{kind}",
     )
+
+
+CHECK_BYPASS_S = 0.5
+"""A connection handed back to the pool less than this long ago is lent again without the
+pool's check (an empty query: one round trip per borrow, several per chat): it has just
+answered. One idle longer is checked as before, so a restarted server's dead connections
+are still found and replaced (HikariCP's ``aliveBypassWindowMs`` is the same idea)."""
+_returned_at: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+async def _note_returned(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The pool's ``reset`` hook: restore the session defaults a borrower may have changed
+    (:func:`autocommit`, a read-only ``BEGIN``) and remember when the connection came back
+    in a clean state."""
+    if conn.autocommit:
+        await conn.set_autocommit(False)
+    if conn.read_only is not None:
+        await conn.set_read_only(None)
+    _returned_at[conn] = time.monotonic()
+
+
+async def autocommit(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncConnection[Any]:
+    """Put a pooled connection, idle, in autocommit mode until it goes back to the pool.
+
+    For a borrower whose statements are independent reads (or explicit ``transaction()``
+    blocks): no implicit ``BEGIN`` and ``COMMIT`` round trips around them. The pool's
+    ``reset`` hook turns autocommit off again, so the next borrower gets the default.
+    """
+    await conn.set_autocommit(True)
+    return conn
+
+
+async def check_connection(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The pool's ``check`` hook: skip the round trip for a connection just handed back."""
+    returned = _returned_at.get(conn)
+    if returned is not None and time.monotonic() - returned < CHECK_BYPASS_S and not conn.broken:
+        return
+    await AsyncConnectionPool.check_connection(conn)
 
 
 def _loop_lock(loop: asyncio.AbstractEventLoop) -> asyncio.Lock:

@@ -9,7 +9,7 @@ from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
 from db.companies import ensure_search
-from db.pool import get_pool
+from db.pool import autocommit, get_pool
 from graph.state import JobInfo, JobStatus, State
 from jobs.queue import enqueue_staging_upsert, get_job
 from jobs.timing import job_timing
@@ -31,6 +31,9 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
         async with asyncio.timeout(budget_s()):
             pool = await get_pool()
             async with pool.connection(timeout=budget_s()) as conn:
+                # The writes are explicit transactions; the job's read after them needs no
+                # BEGIN/COMMIT round trips of its own.
+                await autocommit(conn)
                 codes, terms = icp_codes(state.get("codes", [])), state.get("terms", [])
                 search_id = state.get("search_id")
                 if search_id is None:  # no head step (UPSERT_SYNC_LIMIT=0): find the search

@@ -13,7 +13,7 @@ from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
 from db.companies import IcpCode, count_matching_by_term, sample_matching
-from db.pool import get_pool
+from db.pool import autocommit, get_pool
 from graph.state import CodeMatch, SearchGroup, State
 from nodes.context import NO_TENANT, budget_s, effective_mode, failed_step, tenant_of
 from nodes.resolve import Resolution, clarification, set_aside_parts, understand_extraction
@@ -109,6 +109,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         async with asyncio.timeout(budget_s()):
             pool = await get_pool()
             async with pool.connection(timeout=budget_s()) as conn:
+                await autocommit(conn)  # independent reads: no BEGIN/COMMIT round trips
                 out["mode"] = mode = await effective_mode(conn, tenant)
                 understood = await understand_extraction(conn, extraction)
                 resolution = understood.resolution

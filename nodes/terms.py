@@ -598,6 +598,21 @@ def edit_distance(a: str, b: str) -> float:
     return prev[-1]
 
 
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether one edit (a letter added, dropped or changed, or two swapped) could turn ``a``
+    into ``b``: it leaves every letter before it and after it in place, so the common prefix
+    and suffix cover all but at most two letters of the shorter word. A cheap necessary test
+    before ``edit_distance`` (which compares every letter with every letter)."""
+    n = min(len(a), len(b))
+    p = 0
+    while p < n and a[p] == b[p]:
+        p += 1
+    s = 0
+    while s < n - p and a[-1 - s] == b[-1 - s]:
+        s += 1
+    return p + s >= n - 2
+
+
 def is_generic(word: str) -> bool:
     """Whether a word is a generic or role noun ("companies", "shops", "manufacturers")."""
     return _generic(word) is not None
@@ -616,7 +631,10 @@ def _generic(word: str) -> str | None:
     near = [
         g
         for g in GENERIC_NOUNS
-        if len(g) >= 6 and abs(len(g) - len(word)) <= 1 and edit_distance(word, g) == 1
+        if len(g) >= 6
+        and abs(len(g) - len(word)) <= 1
+        and _one_edit_apart(word, g)
+        and edit_distance(word, g) == 1
     ]
     return near[0] if len(near) == 1 else None
 
