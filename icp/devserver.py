@@ -28,10 +28,11 @@ DEFAULT_JOBS = 4
 """Runs the server admits at once (``--n-jobs-per-worker``; ``icp dev --jobs``, ``make dev``).
 
 Every run of one ``langgraph dev`` process shares its one event loop: each admitted run
-stretches the others (50 at once: a chat's own time ≈ 15× its time alone on 2 cores),
+stretches the others (50 at once: a chat's own time ≈ 15–40× its time alone on 2 cores),
 while the runs not admitted wait in the runtime's queue. 4 keeps a chat's own time under
-a burst within ≈ 1.5–2.5× of one alone; admitting all of a burst finishes the burst
-itself up to ≈ 1.5 s sooner. BENCHMARKS.md ("50 concurrent chats") measures 2 to 50."""
+a burst of 50 within ≈ 1.5–3× of one alone (8: 2.9–7.8×); the price is the queue: the
+burst's last chats finish later than with all 50 admitted in most runs. BENCHMARKS.md ("50
+concurrent chats") measures 2 to 50."""
 UI_DIR = ROOT / ".langgraph_api" / "ui"
 """Where langgraph dev's bundler writes the cards (``public/<graph>/``, ``schemas.json``)."""
 
