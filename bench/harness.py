@@ -250,9 +250,15 @@ def port_in_range() -> int:
 
 @contextlib.contextmanager
 def dev_server(
-    url: str, env: Mapping[str, str] | None = None, *, config: str | None = None, jobs: int = 8
+    url: str,
+    env: Mapping[str, str] | None = None,
+    *,
+    config: str | None = None,
+    jobs: int | None = None,
 ) -> Iterator[Any]:
     """Run ``langgraph dev`` on database ``url`` for the block; yield its handle.
+
+    ``jobs`` (``--n-jobs-per-worker``) defaults to the product's own (``icp dev --jobs``).
 
     ``BENCH_PORTS=2220-2229`` keeps the servers' ports in that range (else any free port).
     """
@@ -260,7 +266,9 @@ def dev_server(
 
     if os.environ.get("BENCH_PORTS"):
         devserver.free_port = port_in_range
-    srv = devserver.start_server(url, dict(env or {}), jobs=jobs, config=config or "langgraph.json")
+    srv = devserver.start_server(
+        url, dict(env or {}), jobs=jobs or devserver.DEFAULT_JOBS, config=config or "langgraph.json"
+    )
     try:
         yield srv
     finally:

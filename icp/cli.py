@@ -14,7 +14,14 @@ from importlib import resources
 from pathlib import Path
 
 from config.settings import UPSERT_MODES, SettingsError, get_settings
-from icp.devserver import can_bundle_ui, server_config, stop_server_group, ui_entries
+from icp.devserver import (
+    DEFAULT_JOBS,
+    can_bundle_ui,
+    server_config,
+    size_pool_for_jobs,
+    stop_server_group,
+    ui_entries,
+)
 
 
 def _conninfo() -> str:
@@ -144,6 +151,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         LANGGRAPH_NO_VERSION_CHECK="true",
         LANGSMITH_TRACING="false",
     )
+    if warning := size_pool_for_jobs(args.jobs, env):
+        print(warning, file=sys.stderr, flush=True)
     # Local use: queued work runs as soon as it is queued (production defaults to nightly).
     env["JOBS_START"] = os.environ.get("JOBS_START") or "immediate"
     url = f"http://{args.host}:{args.port}"
@@ -223,7 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="prepare the database and run langgraph dev")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=2024)
-    dev.add_argument("--jobs", type=int, default=8, help="--n-jobs-per-worker (concurrent runs)")
+    dev.add_argument(
+        "--jobs",
+        type=int,
+        default=DEFAULT_JOBS,
+        help=f"--n-jobs-per-worker: runs served at once, the rest queue (default {DEFAULT_JOBS})",
+    )
     dev.add_argument("--config", default="langgraph.json")
     dev.add_argument("--reload", action="store_true", help="reload on code changes")
     dev.add_argument("--no-server", action="store_true", help="stop once the database is ready")

@@ -21,7 +21,18 @@ from typing import IO
 
 import httpx
 
+from config.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_JOBS = 4
+"""Runs the server admits at once (``--n-jobs-per-worker``; ``icp dev --jobs``, ``make dev``).
+
+Every run of one ``langgraph dev`` process shares its one event loop: each admitted run
+stretches the others (50 at once: a chat's own time ≈ 15–40× its time alone on 2 cores),
+while the runs not admitted wait in the runtime's queue. 4 keeps a chat's own time under
+a burst of 50 within ≈ 1.5–3× of one alone (8: 2.9–7.8×); the price is the queue: the
+burst's last chats finish later than with all 50 admitted in most runs. BENCHMARKS.md ("50
+concurrent chats") measures 2 to 50."""
 UI_DIR = ROOT / ".langgraph_api" / "ui"
 """Where langgraph dev's bundler writes the cards (``public/<graph>/``, ``schemas.json``)."""
 
@@ -85,6 +96,28 @@ def wait_for_bundle(graphs: dict[str, str], since: float, proc: subprocess.Popen
     raise RuntimeError("langgraph dev did not bundle the generative UI within 180 s")
 
 
+def size_pool_for_jobs(jobs: int, env: dict[str, str]) -> str | None:
+    """Give the server's connection pool room for ``jobs`` admitted runs; return a warning.
+
+    Each run holds at most one pooled connection at a time and the routes share the pool,
+    so it needs ``jobs + 2`` connections, else runs wait for connections inside their time
+    budget. An unset ``ICP_DB_POOL_MAX`` too small for that is raised in ``env``; one set
+    explicitly is kept, with the warning returned.
+    """
+    need = jobs + 2
+    if env.get("ICP_DB_POOL_MAX"):
+        have = get_settings().db_pool_max
+        if have >= need:
+            return None
+        return (
+            f"icp dev: ICP_DB_POOL_MAX={have} is below --jobs {jobs} + 2: chats will wait"
+            f" for database connections (set ICP_DB_POOL_MAX={need} or lower --jobs)"
+        )
+    if get_settings().db_pool_max < need:
+        env["ICP_DB_POOL_MAX"] = str(need)
+    return None
+
+
 def free_port() -> int:
     """Return a TCP port nothing listens on right now."""
     with socket.socket() as s:
@@ -126,7 +159,7 @@ def start_server(
     extra_env: dict[str, str] | None = None,
     *,
     config: str = "langgraph.json",
-    jobs: int = 8,
+    jobs: int = DEFAULT_JOBS,
     ui: bool = False,
 ) -> DevServer:
     """Start ``langgraph dev`` on a free port and wait until it answers /ok.
@@ -145,6 +178,8 @@ def start_server(
         "LANGSMITH_TRACING": "false",
         **(extra_env or {}),
     }
+    if warning := size_pool_for_jobs(jobs, env):
+        print(warning, file=sys.stderr, flush=True)
     log = ROOT / ".data" / f"langgraph-dev-{port}.log"
     log.parent.mkdir(exist_ok=True)
     exe = Path(sys.executable).parent / "langgraph"

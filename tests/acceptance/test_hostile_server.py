@@ -66,7 +66,7 @@ async def test_hostile_runs_and_bodies(dev: DevServer, sample_db: str) -> None:
             body = {"assistant_id": assistant, "input": graph_input}
             return name, await http.post(path, json=body)
 
-        # Independent runs in parallel (the server runs 8 at once): keeps the test short.
+        # Independent runs in parallel (the server runs DEFAULT_JOBS at once): keeps the test short.
         results = await asyncio.gather(
             *(run(n, i) for n, i in RUN_ERRORS.items()), *(run(n, i) for n, i in REPLIES.items())
         )
