@@ -204,7 +204,7 @@ def _schema(conn: psycopg.Connection) -> list[tuple[object, ...]]:
 def test_first_load_rebuilds_indexes_exactly(empty_db: str) -> None:
     with psycopg.connect(empty_db, autocommit=True) as conn:
         before = _schema(conn)
-        assert any(r[1] == "staging_live_ssic_uen_idx" for r in before)
+        assert any(r[1] == "staging_live_ssic_prior_idx" for r in before)
         load_file(conn, X_FILE, workers=2)
         assert _schema(conn) == before
         valid = conn.execute(
