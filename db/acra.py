@@ -523,15 +523,15 @@ def _load_fast(
         if swappable:
             # Options and statistics targets first: ANALYZE (beside the counts) uses them.
             swap.copy_settings(conn, STAGING, load)
-            if progress:
-                progress.phase("counting, ANALYZE")
-            _run_tasks(conninfo, [_code_groups(load, groups), _analyze(load)], workers)
             builds = swap.index_builds(conn, STAGING, load)
             if progress:
-                progress.phase(f"building {len(builds)} indexes")
-            # Longest first (whole-table, then wider), so no connection idles at the end.
+                progress.phase(f"building {len(builds)} indexes, counting, ANALYZE")
+            # One queue, so no connection idles until the end: ANALYZE and the counts side by
+            # side (ANALYZE's lock conflicts with CREATE INDEX's, so it goes first), then the
+            # index builds longest first (whole-table, then wider).
             order = sorted(builds, key=lambda b: (b.partial, -b.columns))
-            _run_tasks(conninfo, [partial(swap.build_index, build=b) for b in order], workers)
+            tasks = [partial(swap.build_index, build=b) for b in order]
+            _run_tasks(conninfo, [_analyze(load), _code_groups(load, groups), *tasks], workers)
             if any(b.expressions for b in builds):  # their statistics come from ANALYZE
                 conn.execute(sql.SQL("ANALYZE {}").format(ident))
         else:
