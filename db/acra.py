@@ -15,7 +15,8 @@ running jobs to finish their walk, and concurrent loads publish one after the ot
 **Strict path**: anything the fast path does not load exactly as this path would (a
 value to reject, a record to normalise, a UEN repeated in the file) sends the whole file
 here. The file is streamed with COPY into a temporary all-text table, then converted
-strictly (``na`` -> NULL, SSIC codes padded to 5 digits, ISO dates only) and merged into
+strictly (``na`` -> NULL, SSIC codes padded to 5 digits, ISO dates only, UENs upper-cased,
+never trimmed: a UEN with spaces around it is an error) and merged into
 staging by ``uen`` in one transaction. A value the conversion must not take raises inside
 the merge; only then the detailed validation query runs, so a malformed file leaves
 staging exactly as it was and the error names the file, line and column."""
@@ -86,6 +87,8 @@ CODE_COLUMNS = frozenset({"primary_ssic_code", "secondary_ssic_code"})
 INT_COLUMNS = frozenset({"no_of_officers"})
 
 _DATE_RE = r"^[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+# What makes a UEN untrimmed (an error: a real ACRA file has none) at either end.
+_WHITESPACE = " \t\r\n\v\f"
 
 
 class LoadError(ValueError):
@@ -133,7 +136,11 @@ def _bad_expr(col: str) -> sql.Composable:
         return sql.SQL("({c} IS NOT NULL AND {c} <> 'na' AND {c} !~ '^[0-9]{{1,5}}$')").format(c=c)
     if col in INT_COLUMNS:
         return sql.SQL("({c} IS NOT NULL AND {c} <> 'na' AND {c} !~ '^[0-9]{{1,9}}$')").format(c=c)
-    if col in ("uen", "entity_name"):
+    if col == "uen":
+        return sql.SQL(
+            "({c} IS NULL OR {c} = 'na' OR btrim({c}) = '' OR btrim({c}, {ws}) <> {c})"
+        ).format(c=c, ws=sql.Literal(_WHITESPACE))
+    if col == "entity_name":
         return sql.SQL("({c} IS NULL OR {c} = 'na' OR btrim({c}) = '')").format(c=c)
     raise AssertionError(col)
 
@@ -147,7 +154,7 @@ _PROBLEM = {
     **{c: "not a date (expected YYYY-MM-DD or na)" for c in DATE_COLUMNS},
     **{c: "not a numeric SSIC code (expected up to 5 digits or na)" for c in CODE_COLUMNS},
     **{c: "not a whole number (or na)" for c in INT_COLUMNS},
-    "uen": "missing UEN",
+    "uen": "missing UEN, or spaces before or after it",
     "entity_name": "missing entity name",
 }
 
@@ -183,8 +190,9 @@ def _convert(col: str) -> sql.Composable:
         ).format(c=c, n=sql.Literal(digits), value=value.format(c=c), reject=reject(typ))
     if col == "uen":
         return sql.SQL(
-            "CASE WHEN {c} <> 'na' AND btrim({c}) <> '' THEN upper(btrim({c})) ELSE {reject} END"
-        ).format(c=c, reject=reject("text"))
+            "CASE WHEN {c} <> 'na' AND btrim({c}) <> '' AND btrim({c}, {ws}) = {c}"
+            " THEN upper({c}) ELSE {reject} END"
+        ).format(c=c, ws=sql.Literal(_WHITESPACE), reject=reject("text"))
     if col == "entity_name":
         return sql.SQL(
             "CASE WHEN {c} <> 'na' AND btrim({c}) <> '' THEN {c} ELSE {reject} END"
@@ -237,8 +245,8 @@ def _statements() -> dict[str, sql.Composed]:
             converted=converted
         ),
         "_dedup": sql.SQL(
-            "SELECT DISTINCT ON (upper(btrim(uen))) {converted}, %(source_file)s"
-            " FROM acra_load ORDER BY upper(btrim(uen)), rec_no DESC"
+            "SELECT DISTINCT ON (upper(uen)) {converted}, %(source_file)s"
+            " FROM acra_load ORDER BY upper(uen), rec_no DESC"
         ).format(converted=converted),
     }
     stmts = {
@@ -515,15 +523,15 @@ def _load_fast(
         if swappable:
             # Options and statistics targets first: ANALYZE (beside the counts) uses them.
             swap.copy_settings(conn, STAGING, load)
-            if progress:
-                progress.phase("counting, ANALYZE")
-            _run_tasks(conninfo, [_code_groups(load, groups), _analyze(load)], workers)
             builds = swap.index_builds(conn, STAGING, load)
             if progress:
-                progress.phase(f"building {len(builds)} indexes")
-            # Longest first (whole-table, then wider), so no connection idles at the end.
+                progress.phase(f"building {len(builds)} indexes, counting, ANALYZE")
+            # One queue, so no connection idles until the end: ANALYZE and the counts side by
+            # side (ANALYZE's lock conflicts with CREATE INDEX's, so it goes first), then the
+            # index builds longest first (whole-table, then wider).
             order = sorted(builds, key=lambda b: (b.partial, -b.columns))
-            _run_tasks(conninfo, [partial(swap.build_index, build=b) for b in order], workers)
+            tasks = [partial(swap.build_index, build=b) for b in order]
+            _run_tasks(conninfo, [_analyze(load), _code_groups(load, groups), *tasks], workers)
             if any(b.expressions for b in builds):  # their statistics come from ANALYZE
                 conn.execute(sql.SQL("ANALYZE {}").format(ident))
         else:

@@ -204,7 +204,7 @@ def _schema(conn: psycopg.Connection) -> list[tuple[object, ...]]:
 def test_first_load_rebuilds_indexes_exactly(empty_db: str) -> None:
     with psycopg.connect(empty_db, autocommit=True) as conn:
         before = _schema(conn)
-        assert any(r[1] == "staging_live_ssic_uen_idx" for r in before)
+        assert any(r[1] == "staging_live_ssic_prior_idx" for r in before)
         load_file(conn, X_FILE, workers=2)
         assert _schema(conn) == before
         valid = conn.execute(
@@ -231,7 +231,7 @@ def _with_duplicate(tmp_path: Path) -> tuple[Path, str]:
     lines = X_FILE.read_text(encoding="utf-8").splitlines(keepends=True)[:31]
     cells = lines[3].rstrip("\n").split(",")
     uen = cells[0]
-    cells[0] = " " + uen.lower()
+    cells[0] = uen.lower()
     cells[2] = "LAST ONE WINS PTE LTD"
     dup = tmp_path / "dup.csv"
     dup.write_text("".join(lines) + ",".join(cells) + "\n", encoding="utf-8")
@@ -376,7 +376,9 @@ def _stream_of_line(path: Path, line_no: int, workers: int) -> int:
         ("registration_incorporation_date", "2019-02-30"),  # refused by the typed COPY
         ("no_of_officers", "+3"),  # PostgreSQL would take it
         ("primary_ssic_code", "123456"),  # too long to pad
-        ("uen", "  "),  # blank: no UEN to trim to
+        ("uen", "  "),  # blank
+        ("uen", "T08LL0001A "),  # untrimmed: an error, never trimmed
+        ("uen", " T08LL0001A"),
         ("entity_name", "   "),
     ],
 )
@@ -472,7 +474,7 @@ def test_one_or_two_load_workers_give_identical_staging_and_counts(
 
 
 @pytest.mark.parametrize("line_no", [7, 12_000])  # in the first or the second stream
-def test_untrimmed_lower_case_uen_in_either_stream_loads_as_the_strict_loader_does(
+def test_lower_case_uen_in_either_stream_loads_as_the_strict_loader_does(
     empty_db: str, tmp_path: Path, line_no: int
 ) -> None:
     import csv
@@ -481,17 +483,17 @@ def test_untrimmed_lower_case_uen_in_either_stream_loads_as_the_strict_loader_do
 
     with X_FILE.open(encoding="utf-8", newline="") as fh:
         uen = list(csv.reader(fh))[line_no - 1][0]
-    untrimmed = _with_cell(tmp_path, line_no, "uen", f" {uen.lower()} ")
-    assert _stream_of_line(untrimmed, line_no, 2) == line_no // 10_000
+    lower = _with_cell(tmp_path, line_no, "uen", uen.lower())
+    assert _stream_of_line(lower, line_no, 2) == line_no // 10_000
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        res = load_file(conn, untrimmed, workers=2)
+        res = load_file(conn, lower, workers=2)
         assert (res.rows_in_file, res.inserted) == (12_505, 12_505)
         assert conn.execute(
             "SELECT count(*) FROM staging_acra_companies WHERE uen = %s", (uen,)
         ).fetchone() == (1,)
         loaded = _fingerprint(conn)
         conn.execute("TRUNCATE staging_acra_companies, staging_ssic_counts")
-        load_file_strict(conn, untrimmed)
+        load_file_strict(conn, lower)
         assert _fingerprint(conn) == loaded
 
 

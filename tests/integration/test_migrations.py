@@ -40,7 +40,7 @@ def test_migrate_empty_database_then_rerun_is_noop(bare_db: str) -> None:
         # The CONCURRENTLY index was built and is valid.
         row = conn.execute(
             "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-            " WHERE c.relname = 'staging_live_ssic_uen_idx'"
+            " WHERE c.relname = 'staging_live_prior_idx'"
         ).fetchone()
         assert row == (True,)
 
