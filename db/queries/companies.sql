@@ -149,9 +149,10 @@ ORDER BY match_code, uen
 LIMIT %(limit)s
 
 -- name: upsert_scored_writes
--- (Included by upsert_scored and upsert_scored_progress: a WITH clause.) The writes of
--- one call: the source's rows upserted into companies, their scores into lead_scores.
 WITH icp AS (
+    -- (Included by upsert_scored and upsert_scored_progress, whose statements start here:
+    -- a WITH clause.) The writes of one call: the source's rows upserted into companies,
+    -- their scores into lead_scores.
     SELECT * FROM unnest(%(codes)s::text[], %(weights)s::real[], %(terms)s::text[])
         AS icp(code, weight, term)
 ), src AS (
@@ -258,8 +259,8 @@ WITH icp AS (
     RETURNING ls.company_id, ls.score, ls.bucket, ls.rationale
 )
 -- name: upsert_scored
--- The writes, then every written row best first (the chat's head shows them).
 /*= upsert_scored_writes */
+-- The writes, then every written row best first (the chat's head shows them).
 SELECT ins.company_id, s.uen, s.name, s.industry_code, s.industry_norm, ins.score, ins.bucket,
        ins.rationale, s.status, s.is_live, s.incorporation_year, s.address,
        s.match_code, %(search_id)s::bigint AS search_id
@@ -267,9 +268,9 @@ FROM ins JOIN scored s USING (company_id)
 ORDER BY ins.score DESC, s.uen
 
 -- name: upsert_scored_progress
+/*= upsert_scored_writes */
 -- The writes, then what the runner records of a batch: how many rows, and the last key
 -- in the source's (match_code, uen) order (its next cursor); no rows sent back.
-/*= upsert_scored_writes */
 SELECT (SELECT count(*) FROM ins)::int AS rows, last.match_code, last.uen
 FROM (SELECT) AS one
 LEFT JOIN LATERAL (
