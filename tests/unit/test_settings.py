@@ -17,7 +17,7 @@ def test_defaults() -> None:
     assert s.database_url is None
     assert s.data_dir == Path(".data")
     assert s.staging_upsert_mode == "background"
-    assert (s.upsert_sync_limit, s.upsert_max_per_job, s.staging_batch_size) == (10, 2000, 1000)
+    assert (s.upsert_sync_limit, s.upsert_max_per_job, s.staging_batch_size) == (10, 2000, 500)
     assert s.chat_debounce_ms == 400
     assert (s.nightly_cron, s.nightly_tz) == ("0 2 * * *", "Asia/Singapore")
     assert s.auth_jwt_secret is None
