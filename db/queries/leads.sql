@@ -62,7 +62,7 @@ WITH RECURSIVE codes (code) AS (
 -- per code the same index gives its best keys from the cursor on, at most %(limit)s; the
 -- page is the best %(limit)s of those (a 5-digit code: one walk of one index range). The
 -- other filters (bucket, search, live) apply within each code's walk, on the index's own
--- columns (migration 0015): the walks are index-only, and only the page's rows are read
+-- columns (migration 0017): the walks are index-only, and only the page's rows are read
 -- from the heap, each by its primary key.
 /*= tenant_codes */, top AS MATERIALIZED (
     SELECT ls.*

@@ -1,5 +1,5 @@
 -- icp: no-transaction
--- 0015: /leads?industry_code= with a bucket or the live filter (issue 15) read each
+-- 0017: /leads?industry_code= with a bucket or the live filter (issue 15) read each
 -- candidate's heap row to test them: lead_scores_industry_rank_idx held the order but not
 -- the filters (p95 266 ms at 1M rows, 48 ms before the per-code walk). The index now
 -- carries bucket and is_live, so each code's walk is index-only; a page reads the heap
