@@ -7,8 +7,8 @@ each from empty ``companies``/``lead_scores`` (truncated untimed before every ru
 interleaved:
 
 * **runner**: a queued ``staging_upsert`` job drained by ``jobs.runner.drain`` — keyset
-  batches of ``STAGING_BATCH_SIZE`` (500), each one statement and one commit, progress and
-  cursor recorded per batch;
+  batches of ``STAGING_BATCH_SIZE`` (the product's setting), each one statement and one
+  commit, progress and cursor recorded per batch;
 * **one statement**: the product's ``upsert_scored`` over every matching row at once, its
   source unsorted and unlimited and its result counted in the server (one ``INSERT …
   SELECT … ON CONFLICT``, one transaction, one row back): the throughput ceiling;
@@ -134,7 +134,7 @@ async def rates(url: str, codes: list[Any], total: int, repeats: int,
     """Interleave the cases, each from empty tables; return rows/s samples per case."""
     from db.pool import close_pool, get_pool
 
-    os.environ.update(UPSERT_MAX_PER_JOB=str(10**9), STAGING_BATCH_SIZE=str(COMMIT_EVERY))
+    os.environ.update(UPSERT_MAX_PER_JOB=str(10**9))  # the batch size is the product's
     await h.use_database(url)
     pool = await get_pool()
     out: dict[str, list[float]] = {case: [] for case in cases}
@@ -164,7 +164,10 @@ def run(rows: int, repeats: int) -> None:
     codes = [IcpCode(c, 0.7, "bench") for c in code_list]
     h.log(f"{total:,} matching rows in sections {', '.join(sections)} ({len(codes)} codes)")
     res = {k: h.Stats.of(v) for k, v in asyncio.run(rates(url, codes, total, repeats)).items()}
-    labels = {"runner": f"runner (keyset batches of {COMMIT_EVERY}, commit per batch)",
+    from config.settings import get_settings
+
+    batch = get_settings().staging_batch_size
+    labels = {"runner": f"runner (keyset batches of {batch}, commit per batch)",
               "one statement": "one `INSERT … SELECT … ON CONFLICT` (unsorted, counted in SQL)",
               "plain loop": f"plain loop (one row per statement, commit every {COMMIT_EVERY})"}
     write_section(TITLE, "\n".join([

@@ -49,6 +49,29 @@ def with_source(block: str, source: Source) -> str:
     return q(block).replace("/*source*/", q(source))
 
 
+def _upsert_params(
+    codes: Sequence[IcpCode],
+    *,
+    tenant_id: str,
+    search_id: int,
+    limit: int,
+    job_id: int | None,
+    after: tuple[str, str],
+    filters: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    given = filters or {}
+    return {
+        **{k: given.get(k) for k in FILTER_KEYS},
+        **icp_params(codes),
+        "tenant_id": tenant_id,
+        "search_id": search_id,
+        "limit": limit,
+        "job_id": job_id,
+        "after_code": after[0],
+        "after_uen": after[1],
+    }
+
+
 async def upsert_scored(
     conn: AsyncConnection[Any],
     source: Source,
@@ -63,20 +86,35 @@ async def upsert_scored(
 ) -> list[dict[str, Any]]:
     """Upsert, enrich and score up to ``limit`` matching rows for one saved search; return
     them best first (ties by UEN). ``filters`` bind ``head_filtered_source``."""
-    given = filters or {}
-    params: dict[str, Any] = {
-        **{k: given.get(k) for k in FILTER_KEYS},
-        **icp_params(codes),
-        "tenant_id": tenant_id,
-        "search_id": search_id,
-        "limit": limit,
-        "job_id": job_id,
-        "after_code": after[0],
-        "after_uen": after[1],
-    }
+    params = _upsert_params(codes, tenant_id=tenant_id, search_id=search_id, limit=limit,
+                            job_id=job_id, after=after, filters=filters)  # fmt: skip
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(with_source("upsert_scored", source), params, prepare=False)
         return await cur.fetchall()
+
+
+async def upsert_scored_batch(
+    conn: AsyncConnection[Any],
+    codes: Sequence[IcpCode],
+    *,
+    tenant_id: str,
+    search_id: int,
+    limit: int,
+    job_id: int | None,
+    after: tuple[str, str],
+) -> tuple[int, tuple[str, str] | None]:
+    """The runner's batch: upsert_scored over the next ``limit`` rows after ``after``
+    (batch_source); return how many it wrote and the last one's key (None: none), without
+    sending the rows back."""
+    params = _upsert_params(codes, tenant_id=tenant_id, search_id=search_id, limit=limit,
+                            job_id=job_id, after=after, filters=None)  # fmt: skip
+    cur = await conn.execute(
+        with_source("upsert_scored_progress", "batch_source"), params, prepare=False
+    )
+    row = await cur.fetchone()
+    assert row is not None  # one row always (the count)
+    rows, code, uen = row
+    return int(rows), None if code is None else (str(code), str(uen))
 
 
 async def count_matching(conn: AsyncConnection[Any], codes: Sequence[str]) -> tuple[int, int]:

@@ -4,8 +4,8 @@ A ``staging_upsert`` job walks the matching staging rows in ``(match_code, uen)`
 (the search code a row matched by: its primary code, or its secondary code when only that
 matches), ``STAGING_BATCH_SIZE`` rows at a time (never OFFSET), scoring them into the
 job's saved search (``params.search_id``, else the tenant's search of the code set). Each
-batch is one call of ``db.companies.upsert_scored(conn, "batch_source", ...)`` in its own
-transaction, which
+batch is one call of ``db.companies.upsert_scored_batch`` (upsert_scored over
+batch_source; only the count and the last key come back) in its own transaction, which
 also moves the job's cursor, adds to ``processed`` and renews the lease; a crash therefore
 never double-counts or skips rows, and a resumed job continues from its last commit.
 
@@ -50,7 +50,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from config.settings import get_settings
-from db.companies import IcpCode, count_matching, ensure_search, row_key, upsert_scored
+from db.companies import IcpCode, count_matching, ensure_search, upsert_scored_batch
 from db.pool import get_pool
 from db.registry import registry_stable
 from jobs import queue
@@ -363,9 +363,8 @@ class _Walk:
         self.log("batch_start", limit=limit, cursor=list(self.after))
         t0 = time.perf_counter()
         async with self.conn.transaction():
-            rows = await upsert_scored(
+            rows, last = await upsert_scored_batch(
                 self.conn,
-                "batch_source",
                 self.codes,
                 tenant_id=self.job.tenant_id,
                 search_id=self.search_id or 0,
@@ -373,26 +372,26 @@ class _Walk:
                 job_id=self.job.job_id,
                 after=self.after,
             )
-            new_after = max((row_key(r) for r in rows), default=self.after)
-            await self.record_progress("record_batch", self.cursor_doc(new_after), rows=len(rows))
+            new_after = last or self.after
+            await self.record_progress("record_batch", self.cursor_doc(new_after), rows=rows)
         self.after = new_after
         ms = (time.perf_counter() - t0) * 1000
         report, progress = self.report, self.progress
         report.batches += 1
-        report.rows += len(rows)
+        report.rows += rows
         report.batch_ms.append(ms)
         report.processed, report.total = progress.processed, progress.total
-        ROWS_PROCESSED.labels(self.job.job_type).inc(len(rows))
+        ROWS_PROCESSED.labels(self.job.job_type).inc(rows)
         BATCH_SECONDS.labels(self.job.job_type).observe(ms / 1000)
         self.log(
             "batch_end",
-            rows=len(rows),
+            rows=rows,
             processed=progress.processed,
             total=progress.total,
             duration_ms=round(ms, 1),
         )
         await _notify(self.on_progress, self.job.job_id, progress.processed, progress.total)
-        return len(rows)
+        return rows
 
     async def release(self) -> None:
         """Stop at a batch boundary (graceful shutdown): the job goes back to the queue."""

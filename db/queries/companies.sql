@@ -148,8 +148,11 @@ SELECT * FROM (
 ORDER BY match_code, uen
 LIMIT %(limit)s
 
--- name: upsert_scored
+-- name: upsert_scored_writes
 WITH icp AS (
+    -- (Included by upsert_scored and upsert_scored_progress, whose statements start here:
+    -- a WITH clause.) The writes of one call: the source's rows upserted into companies,
+    -- their scores into lead_scores.
     SELECT * FROM unnest(%(codes)s::text[], %(weights)s::real[], %(terms)s::text[])
         AS icp(code, weight, term)
 ), src AS (
@@ -255,11 +258,25 @@ WITH icp AS (
         computed_at = EXCLUDED.computed_at, industry_code = EXCLUDED.industry_code
     RETURNING ls.company_id, ls.score, ls.bucket, ls.rationale
 )
+-- name: upsert_scored
+/*= upsert_scored_writes */
+-- The writes, then every written row best first (the chat's head shows them).
 SELECT ins.company_id, s.uen, s.name, s.industry_code, s.industry_norm, ins.score, ins.bucket,
        ins.rationale, s.status, s.is_live, s.incorporation_year, s.address,
        s.match_code, %(search_id)s::bigint AS search_id
 FROM ins JOIN scored s USING (company_id)
 ORDER BY ins.score DESC, s.uen
+
+-- name: upsert_scored_progress
+/*= upsert_scored_writes */
+-- The writes, then what the runner records of a batch: how many rows, and the last key
+-- in the source's (match_code, uen) order (its next cursor); no rows sent back.
+SELECT (SELECT count(*) FROM ins)::int AS rows, last.match_code, last.uen
+FROM (SELECT) AS one
+LEFT JOIN LATERAL (
+    SELECT s.match_code, s.uen FROM ins JOIN scored s USING (company_id)
+    ORDER BY s.match_code DESC, s.uen DESC
+    LIMIT 1) last ON true
 
 -- name: count_matching
 -- Exact matching staging rows from the loader-maintained counts: per primary code, plus the

@@ -58,15 +58,17 @@ WITH RECURSIVE codes (code) AS (
 -- rare the code is: each score carries its company's code (lead_scores.industry_code,
 -- collation "C", migration 0013). The codes of the tenant's scores within the prefix are
 -- found by skipping along lead_scores_industry_rank_idx (tenant_id, industry_code, score
--- DESC, company_id DESC, search_id DESC), one probe per code; per code the same index
--- gives its best rows from the cursor on, at most %(limit)s; the page is the best
--- %(limit)s of those (a 5-digit code: one walk of one index range). The other filters
--- (bucket, search, live) apply within each code's walk.
+-- DESC, company_id DESC, search_id DESC) INCLUDE (bucket, is_live), one probe per code;
+-- per code the same index gives its best keys from the cursor on, at most %(limit)s; the
+-- page is the best %(limit)s of those (a 5-digit code: one walk of one index range). The
+-- other filters (bucket, search, live) apply within each code's walk, on the index's own
+-- columns (migration 0017): the walks are index-only, and only the page's rows are read
+-- from the heap, each by its primary key.
 /*= tenant_codes */, top AS MATERIALIZED (
     SELECT ls.*
     FROM codes
     CROSS JOIN LATERAL (
-        SELECT ls.company_id, ls.search_id, ls.score, ls.bucket, ls.rationale, ls.is_live
+        SELECT ls.company_id, ls.search_id, ls.score
         FROM lead_scores ls
         WHERE ls.tenant_id = %(tenant_id)s
           AND ls.industry_code = codes.code
@@ -82,7 +84,14 @@ WITH RECURSIVE codes (code) AS (
 SELECT ls.company_id, ls.search_id, c.uen, c.name, c.industry_code, c.industry_norm,
        c.incorporation_year, ls.score::int AS score, ls.bucket, ls.rationale,
        c.entity_status AS status, ls.is_live, c.address
-FROM top ls
+FROM top
+-- LIMIT 1: a lookup by key per row of the page, never joined as a set
+CROSS JOIN LATERAL (
+    SELECT ls.company_id, ls.search_id, ls.score, ls.bucket, ls.rationale, ls.is_live
+    FROM lead_scores ls
+    WHERE ls.tenant_id = %(tenant_id)s AND ls.search_id = top.search_id
+      AND ls.company_id = top.company_id
+    LIMIT 1) ls
 JOIN companies c ON c.company_id = ls.company_id
 ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC
 

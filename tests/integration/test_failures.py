@@ -206,7 +206,7 @@ async def test_a_bug_in_the_runner_ends_the_job_in_error_with_one_log_line(
     from tests.integration.jobs_support import enqueue, job, manufacturing_codes
 
     job_id = await enqueue(app_db, manufacturing_codes(app_db)[:20])
-    monkeypatch.setattr(runner, "upsert_scored", _boom)
+    monkeypatch.setattr(runner, "upsert_scored_batch", _boom)
     reports = await runner.drain()
     assert [(r.job_id, r.status) for r in reports] == [(job_id, "error")]
     assert job(app_db, job_id)["error"] == "KeyError: 'injected'"

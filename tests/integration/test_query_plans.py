@@ -358,7 +358,8 @@ def _cases(conn: psycopg.Connection) -> list[tuple[str, str, dict[str, Any]]]:
             out.append(
                 (
                     f"upsert_scored batch {label} {where}",
-                    with_source("upsert_scored", "batch_source"),
+                    # the runner's statement (jobs.runner: db.companies.upsert_scored_batch)
+                    with_source("upsert_scored_progress", "batch_source"),
                     upsert,
                 )
             )
