@@ -645,6 +645,17 @@ def _left_out(probe: _Probe, words: list[str], generic: list[bool]) -> tuple[str
     )
 
 
+WORKER_ENDINGS = ("ers", "ists", "ians")
+"""Plural nouns for the people who do a trade ("photographers", "florists", "beauticians")."""
+
+
+def _names_workers(probe: _Probe, words: list[str], generic: list[bool]) -> bool:
+    """Whether ``probe`` ends at the term's last industry word, a noun for people at work."""
+    end = probe.words[1]
+    last = max((i for i, g in enumerate(generic) if not g), default=-1)
+    return end == last + 1 and words[end - 1].lower().endswith(WORKER_ENDINGS)
+
+
 def _span_choice(
     probes: list[_Probe], rows: list[_Row], words: list[str], generic: list[bool], channel: bool
 ) -> _Choice | None:
@@ -680,7 +691,10 @@ def _span_choice(
         key=lambda s: (
             sum(r.n_codes for r in s[1]),
             -(s[0].words[1] - s[0].words[0]),
-            s[0].words[0],  # a tie: the modifier ("KTV lounges" are KTVs)
+            # A tie: the modifier ("KTV lounges" are KTVs), unless the last run names the
+            # people who do the work ("wedding photographers" are photographers).
+            0 if _names_workers(s[0], words, generic) else 1,
+            s[0].words[0],
         ),
     )
     unused = _left_out(probe, words, generic)
