@@ -49,9 +49,18 @@ _ORDINALS = {
 }  # fmt: skip
 
 
+_SCORE_OP = re.compile(r"\b(scor(?:es?|ing|ed)|rated)\s*(>=|=>|\u2265|>)\s*(?=[0-9])")
+
+
+def _score_op(m: re.Match[str]) -> str:
+    """Return "score >= 80" as "score at least 80" (punctuation is dropped next)."""
+    return f"{m.group(1)} {'above' if m.group(2) == '>' else 'at least'} "
+
+
 def _clean(text: str) -> str:
     """Lowercase, straight quotes, punctuation to spaces (keeping # & ' - and digits)."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    text = _SCORE_OP.sub(_score_op, text)
     text = re.sub(r"[^\w\s#&'/+-]", " ", text)
     text = re.sub(r"(?:^|\s)[-/+]+(?=\s|$)", " ", text)
     return _SPACE.sub(" ", text).strip(" '-")
@@ -272,7 +281,7 @@ _SCORE_MIN = re.compile(
         {_SCORE_N.replace("n>", "n3>")}
     | ^(?:(?:only|just)\s+)?(?:(?:the\s+)?ones\s+)?(?:(?P<op4>above|over|>=?)\s+)?
         (?P<n4>100|[1-9][0-9])(?(op4)|\s*(?:\+|or\s+(?:more|above|higher|better)
-        |and\s+(?:above|up|over|higher)))(?:\s+only)?$
+        |and\s+(?:above|up|over|higher)))(?:\s+only)?(?:\s+(?:please|pls))?$
     """,
     re.VERBOSE,
 )
