@@ -230,6 +230,7 @@ _RELATIVE_DATE = re.compile(
 _SCORE = re.compile(
     r"\b(?:(?:with|having)\s+)?(?:(?:only|just)\s+)?(?:the\s+|a\s+)?(?:high(?:est)?|hot|strong)"
     r"[\s-]+(?:scor(?:es?|ing|ers|ed)|rated)(?:\s+(?:ones|leads|only))*\b"
+    r"|\b(?:(?:only|just)\s+)?(?:the\s+)?hot(?:test)?\s+(?:leads|prospects)\b"
     r"|\b(?:(?:with|having)\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored)\s+(?:of\s+)?"
     r"(?:(?:above|over|more\s+than|at\s+least|>=?|min(?:imum)?)\s+)?(?:100|[1-9]?[0-9])(?![0-9])"
     r"(?:\s*(?:or\s+(?:more|above|higher|better)|and\s+(?:above|up|over|higher)|plus))?"
