@@ -261,6 +261,8 @@ _SCORE_BUCKET = re.compile(
       | \b(?:only|just)\s+(?:the\s+)?{_HIGH}(?:[\s-]+{_LEADS})*(?:\s+only)?(?=\s*$|\s+please)
       | \b{_HIGH}[\s-]+{_LEADS}(?:[\s-]+{_LEADS})*\s+only\b
       | \b(?:the\s+)?hot(?:test)?\s+(?:leads|ones|prospects)\b
+      | \b(?:(?:only|just)\s+)?(?:the\s+)?(?:top|best)[\s-]+(?:scor(?:ing|ers|ed)|rated)
+            (?:[\s-]+{_LEADS})*(?:\s+only)?\b
       | \b(?:drop|remove|exclude|hide|skip|no|not|without|filter\s+out|get\s+rid\s+of|lose|cut)
             \s+(?:all\s+)?(?:the\s+)?{_MEDIUM}\s*(?:and|&|or|/)\s*{_LOW}
             (?:(?:[\s-]+{_LEADS})+\b|s?(?=\s*$))

@@ -228,7 +228,7 @@ _RELATIVE_DATE = re.compile(
 # A minimum lead score ("with high scores", "scoring 80 or more"): a filter of the leads
 # shown (nodes.intents), never an industry word.
 _SCORE = re.compile(
-    r"\b(?:(?:with|having)\s+)?(?:(?:only|just)\s+)?(?:the\s+|a\s+)?(?:high(?:est)?|hot|strong)"
+    r"\b(?:(?:with|having)\s+)?(?:(?:only|just)\s+)?(?:the\s+|a\s+)?(?:high(?:est)?|hot|strong|top|best)"
     r"[\s-]+(?:scor(?:es?|ing|ers|ed)|rated)(?:\s+(?:ones|leads|only))*\b"
     r"|\b(?:(?:only|just)\s+)?(?:the\s+)?hot(?:test)?\s+(?:leads|prospects)\b"
     r"|\b(?:(?:with|having)\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored)\s+(?:of\s+)?"

@@ -167,6 +167,7 @@ def test_latest_human_text_deep_nesting_and_size() -> None:
         ("bakeries scoring 80 or more", ["bakeries"]),
         ("hot leads in logistics", ["logistics"]),
         ("high-scoring F&B outlets", ["f&b"]),
+        ("top rated hotels", ["hotels"]),
         ("high tech companies", ["high tech"]),
         ("hot pot restaurants", ["hot pot restaurants"]),
         ("manufacturing, Manufacturing, MANUFACTURING", ["manufacturing"]),
