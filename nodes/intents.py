@@ -5,7 +5,7 @@
 * ``more``: the next page of the active search (``count``);
 * ``refine``: filters on what is shown (``filters`` set, ``clear`` removed): status,
   incorporation years, place (planning area, alias, district or postal sector), entity
-  type, minimum officers;
+  type, minimum officers, minimum score (a bucket: "only high scores" is 85);
 * ``job_status``: how the background job is doing (``job_id`` when named);
 * ``explain``: why a company scored what it did (``rank``, ``score`` or ``name``);
 * ``search``: a new or changed search (``op``: new, switch, add, remove, back; ``terms``);
