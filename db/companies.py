@@ -20,8 +20,12 @@ from psycopg.rows import dict_row
 from db.queries import q
 
 Source = Literal["head_source", "head_filtered_source", "batch_source"]
-FILTER_KEYS = ("live", "year_min", "year_max", "sectors", "entity", "min_officers")
-"""The lead filters a page binds (NULL: not filtered)."""
+FILTER_KEYS = ("live", "year_min", "year_max", "sectors", "entity", "min_officers", "min_score")
+"""The lead filters a page binds (NULL: not filtered). ``min_score`` applies to scored rows
+only (search_leads_filtered_page): the head sources select rows before they are scored."""
+BUCKET_MIN = {"high": 85, "medium": 65}
+"""The lowest score of each bucket above "low": the CASE of upsert_scored_writes in
+db/queries/companies.sql (README "Lead score"); a bucket filter is a minimum score."""
 
 
 @dataclass(frozen=True)

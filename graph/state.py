@@ -48,7 +48,7 @@ class SetAsidePart(TypedDict, total=False):
     """A part of the message that is not an industry word, kept for the conversation."""
 
     kind: str
-    """location, date, size, status or qualifier (not applied yet); generic (a noun like
+    """location, date, size, status, score or qualifier (not applied yet); generic (a noun like
     "companies", harmless); unused (a word the search could not use, e.g. "halal")."""
     text: str
     """The words as typed, lowercased ("incorporated after 2015", "in jurong")."""
@@ -87,6 +87,9 @@ class LeadFilters(TypedDict, total=False):
     """Companies, sole proprietorships/partnerships, or limited (liability) partnerships."""
     min_officers: int
     """At least this many officers."""
+    min_score: int
+    """At least this lead score (0..100); a bucket is a minimum score: high 85, high and
+    medium 65 (db.companies.BUCKET_MIN)."""
 
 
 class LeadRow(TypedDict):
@@ -278,6 +281,8 @@ class State(InputState, total=False):
     """Whether the search message's filters chose ``head`` (False when there were none, or
     when reading under them outlasted half the chat's budget and the unfiltered head was
     taken instead)."""
+    head_scored: int
+    """Companies scored during the chat: ``head`` and those its minimum score left out."""
     slots: dict[str, Any]
     """What the latest message named for its intent (count, filters, job_id, rank, ...)."""
     search_text: str
@@ -320,6 +325,7 @@ class OutputState(TypedDict, total=False):
     page: list[LeadRow]
     filters: LeadFilters
     head_filtered: bool
+    head_scored: int
     slots: dict[str, Any]
     errors: list[str]
     ui: Annotated[list[AnyUIMessage], ui_message_reducer]

@@ -24,7 +24,7 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
     the enqueue committed: under JOBS_START=immediate a worker may already be running it.
     """
     total = int(state.get("total") or 0)
-    done = len(state.get("head", []))
+    done = max(int(state.get("head_scored") or 0), len(state.get("head", [])))
     if total <= done or not state.get("codes"):  # nothing left beyond the head
         return {"job": None}
     try:

@@ -28,6 +28,7 @@ CLEARED = {
     "place": ("places", "sectors"),
     "entity": ("entity",),
     "officers": ("min_officers",),
+    "score": ("min_score",),
 }
 
 
@@ -53,7 +54,9 @@ async def leads_page(
                 # A short page blames the job only while it still runs: read its status.
                 live = await get_job(conn, job["job_id"], tenant_of(config))
                 if live:
-                    update["job"] = {**job, "status": live["status"]}
+                    left = int(live["total"] or 0) - int(live["processed"] or 0)
+                    left = max(min(left, job["remaining"]), 0)
+                    update["job"] = {**job, "status": live["status"], "remaining": left}
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Reading the leads", exc, config, node=node)
         return {"page": [], "errors": [error]}
@@ -151,7 +154,8 @@ HELP_TEXT = (
     "\u201cIT consultancy\u201d\n"
     "- paging: \u201cmore\u201d, \u201cnext 20\u201d\n"
     "- filters: \u201conly live\u201d, \u201cin Jurong\u201d, \u201cafter 2015\u201d, "
-    "\u201ccompanies only\u201d, \u201cat least 3 officers\u201d, \u201cclear filters\u201d\n"
+    "\u201ccompanies only\u201d, \u201cat least 3 officers\u201d, \u201conly high scores\u201d, "
+    "\u201cscore 70+\u201d, \u201cclear filters\u201d\n"
     "- changes: \u201cwhat about logistics instead?\u201d, \u201calso retail\u201d, "
     "\u201cdrop retail\u201d\n"
     "- \u201chow is my job doing?\u201d, \u201cwhy #3?\u201d"

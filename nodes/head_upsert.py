@@ -5,7 +5,9 @@ every matching registry row (``head_source``), scored into the tenant's saved se
 the code set (created on first use; its id goes to the state as ``search_id``). When the
 search message named filters ("in the CBD", "incorporated after 2015", "at least 5
 officers"), the head is the top under them (``head_filtered_source``), if that read fits in
-half the chat's budget.
+half the chat's budget. A minimum score ("only high scores") cannot choose rows before they
+are scored: the head's scored rows below it are left out of the table (the head is the true
+top by score, so what remains is exactly the best companies reaching it).
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def icp_codes(codes: list[CodeMatch]) -> list[IcpCode]:
 
 def head_filters(state: State) -> dict[str, Any]:
     """Return the filters the search message named that narrow its first companies (years,
-    postal sectors, entity type, officers); {} when none. The head is live companies only,
-    whatever the status filter says."""
+    postal sectors, entity type, officers, minimum score); {} when none. The head is live
+    companies only, whatever the status filter says."""
     given = state.get("filters") or {}
     return {k: v for k, v in given.items() if k in FILTER_KEYS and k != "live" and v is not None}
 
@@ -91,10 +93,11 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                         conn, tenant_id=tenant, terms=state.get("terms", []), codes=codes
                     )
                     filters = head_filters(state)
+                    least = filters.pop("min_score", None)  # applied to the scored rows
                     rows = await _filtered_head(
                         conn, codes, tenant, search_id, limit, filters, budget
                     )
-                    filtered = rows is not None
+                    filtered = rows is not None or (least is not None and not filters)
                     if rows is None:
                         rows = await upsert_scored(
                             conn,
@@ -107,10 +110,11 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Scoring the first companies", exc, config, node="head_upsert")
         return {"head": [], "errors": [*state.get("errors", []), error]}
-    head = [lead_row(r) for r in rows]
+    head = [lead_row(r) for r in rows if not filtered or least is None or r["score"] >= least]
     return {
         "head": head,
         "shown": [r["company_id"] for r in head],
         "search_id": search_id,
         "head_filtered": filtered,
+        "head_scored": len(rows),
     }

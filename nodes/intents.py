@@ -5,7 +5,7 @@
 * ``more``: the next page of the active search (``count``);
 * ``refine``: filters on what is shown (``filters`` set, ``clear`` removed): status,
   incorporation years, place (planning area, alias, district or postal sector), entity
-  type, minimum officers;
+  type, minimum officers, minimum score (a bucket: "only high scores" is 85);
 * ``job_status``: how the background job is doing (``job_id`` when named);
 * ``explain``: why a company scored what it did (``rank``, ``score`` or ``name``);
 * ``search``: a new or changed search (``op``: new, switch, add, remove, back; ``terms``);
@@ -23,6 +23,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
+from db.companies import BUCKET_MIN
 from db.postal import place_names, place_sectors
 from nodes.terms import MAX_MORE_PAGE, MORE_PAGE, edit_distance, more_request
 
@@ -48,9 +49,18 @@ _ORDINALS = {
 }  # fmt: skip
 
 
+_SCORE_OP = re.compile(r"\b(scor(?:es?|ing|ed)|rated)\s*(>=|=>|\u2265|>)\s*(?=[0-9])")
+
+
+def _score_op(m: re.Match[str]) -> str:
+    """Return "score >= 80" as "score at least 80" (punctuation is dropped next)."""
+    return f"{m.group(1)} {'above' if m.group(2) == '>' else 'at least'} "
+
+
 def _clean(text: str) -> str:
     """Lowercase, straight quotes, punctuation to spaces (keeping # & ' - and digits)."""
     text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    text = _SCORE_OP.sub(_score_op, text)
     text = re.sub(r"[^\w\s#&'/+-]", " ", text)
     text = re.sub(r"(?:^|\s)[-/+]+(?=\s|$)", " ", text)
     return _SPACE.sub(" ", text).strip(" '-")
@@ -150,6 +160,19 @@ _CLEAR = {
         r"\b(?:any|whatever)\s+(?:number of\s+)?(?:officers|directors|size)\b"
         r"|\b(?:drop|remove|clear)\s+the\s+(?:officers?|size|directors?)\s+filter\b"
     ),
+    "score": re.compile(
+        r"""
+        \b(?:any|all|every|whatever(?:\s+the)?|regardless\s+of(?:\s+the)?)\s+
+            (?:lead\s+)?(?:scores?|buckets?)\b
+        | \binclud(?:e|ing)\s+(?:the\s+)?(?:low(?:er)?|medium|weak|cold)
+            (?:[\s-]+(?:scor(?:es?|ing|ers|ed)|rated|ones|leads|bucket))+(?:\s+(?:too|as\ well))?
+        | \b(?:low(?:er)?|medium)[\s-]+(?:scor(?:es?|ing|ers|ed)|rated|ones|leads)
+            (?:\s+(?:ones|leads))?\s+(?:too|as\ well)\b
+        | \b(?:drop|remove|clear|reset)\s+the\s+(?:minimum\s+|min\s+)?(?:score|bucket)
+            \s+filter\b | \bno\s+(?:minimum|min)\s+score\b
+        """,
+        re.VERBOSE,
+    ),
 }
 _LIVE_NOT = re.compile(
     r"\b(?:only|just)\s+(?:the\s+)?(?:inactive|dead|struck[\s-]off|closed|ceased|terminated"
@@ -213,6 +236,54 @@ _OFFICERS = re.compile(
     | \b(?:with\s+)?(?P<n3>[0-9]{1,3})\s+(?:officers?|directors?)\s+
         (?:or\s+more|and\s+(?:above|more)|minimum|at\s+least|plus)\b
     | \bmultiple\s+(?:officers|directors)\b | \bmore\s+than\s+one\s+(?:officer|director)\b
+    """,
+    re.VERBOSE,
+)
+# Scores: the buckets derive from the score (db.companies.BUCKET_MIN), so a bucket filter is
+# a minimum score ("only high scores" 85, "high and medium" or "drop the low ones" 65).
+_HIGH = r"(?:high(?:est)?|hot(?:test)?|strong)"
+_MEDIUM = r"(?:medium|mid)"
+_LOW = r"(?:low(?:est)?|weak|cold)"
+_SCORED = r"(?:scor(?:es?|ing|ers|ed)|rated|bucket)"
+_LEADS = rf"(?:{_SCORED}|ones|leads?|prospects|results|companies)"
+_SCORE_BUCKET = re.compile(
+    rf"""
+    (?P<med>
+        \b(?:(?:only|just)\s+)?(?:the\s+)?
+            (?:{_HIGH}\s*(?:and|&|or|\+|/)\s*{_MEDIUM}|{_MEDIUM}\s*(?:and|&|or|\+|/)\s*{_HIGH})
+            (?:[\s-]+{_LEADS})*(?:\s+only)?\b
+      | \b{_MEDIUM}(?:[\s-]+{_SCORED})?\s+(?:and|or)\s+(?:above|up|higher|better)\b
+      | \b(?:drop|remove|exclude|hide|skip|no|not|without|filter\s+out|get\s+rid\s+of|lose|cut)
+            \s+(?:all\s+)?(?:the\s+)?{_LOW}(?:(?:[\s-]+{_LEADS})+\b|s?(?=\s*$))
+    )
+    | (?P<high>
+        \b(?:(?:only|just)\s+)?(?:the\s+)?{_HIGH}[\s-]+{_SCORED}(?:[\s-]+{_LEADS})*(?:\s+only)?\b
+      | \b(?:only|just)\s+(?:the\s+)?{_HIGH}(?:[\s-]+{_LEADS})*(?:\s+only)?(?=\s*$|\s+please)
+      | \b{_HIGH}[\s-]+{_LEADS}(?:[\s-]+{_LEADS})*\s+only\b
+      | \b(?:the\s+)?hot(?:test)?\s+(?:leads|ones|prospects)\b
+      | \b(?:(?:only|just)\s+)?(?:the\s+)?(?:top|best)[\s-]+(?:scor(?:ing|ers|ed)|rated)
+            (?:[\s-]+{_LEADS})*(?:\s+only)?\b
+      | \b(?:drop|remove|exclude|hide|skip|no|not|without|filter\s+out|get\s+rid\s+of|lose|cut)
+            \s+(?:all\s+)?(?:the\s+)?{_MEDIUM}\s*(?:and|&|or|/)\s*{_LOW}
+            (?:(?:[\s-]+{_LEADS})+\b|s?(?=\s*$))
+    )
+    """,
+    re.VERBOSE,
+)
+_SCORE_N = r"(?P<n>100|[1-9]?[0-9])(?![0-9])"
+_SCORE_MIN = re.compile(
+    rf"""
+    \b(?:with\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored|rated)\s+(?:of\s+)?
+        (?P<op>above|over|more\s+than|greater\s+than|higher\s+than|>=?|at\s+least
+        |min(?:imum)?(?:\s+of)?|from|no\s+less\s+than|not\s+below)\s+{_SCORE_N}
+    | \b(?:with\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored|rated)\s+(?:of\s+)?
+        {_SCORE_N.replace("n>", "n2>")}\s*(?:\+|or\s+(?:more|above|higher|better|over)
+        |and\s+(?:above|up|over|higher|more)|plus)(?=\s|$)
+    | \b(?:min(?:imum)?|at\s+least)\s+(?:a\s+)?(?:lead\s+)?score\s+(?:of\s+)?
+        {_SCORE_N.replace("n>", "n3>")}
+    | ^(?:(?:only|just)\s+)?(?:(?:the\s+)?ones\s+)?(?:(?P<op4>above|over|>=?)\s+)?
+        (?P<n4>100|[1-9][0-9])(?(op4)|\s*(?:\+|or\s+(?:more|above|higher|better)
+        |and\s+(?:above|up|over|higher)))(?:\s+only)?(?:\s+(?:please|pls))?$
     """,
     re.VERBOSE,
 )
@@ -286,6 +357,7 @@ def _filters(t: str) -> tuple[dict[str, Any], list[str], str]:
     for key, pattern in _CLEAR.items():
         if cut(pattern):
             clear.append(key)
+    _score(cut, found)
     if cut(_SOLE):
         found["entity"] = "sole"
     elif cut(_PARTNERSHIP):
@@ -305,6 +377,18 @@ def _filters(t: str) -> tuple[dict[str, Any], list[str], str]:
             found["min_officers"] = value + (1 if strict and m.group("n") else 0)
     _places(cut, found, t)
     return found, clear, rest
+
+
+def _score(cut: Any, found: dict[str, Any]) -> None:
+    """Read a minimum score: a bucket ("only high scores", "drop the low ones") or a number
+    ("score above 80", "scores of 70 or more", "80+"); the last one named wins."""
+    for m in cut(_SCORE_MIN):
+        n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4")
+        op = _SPACE.sub(" ", m.group("op") or m.group("op4") or "")
+        strict = op in ("above", "over", "more than", "greater than", "higher than", ">")
+        found["min_score"] = min(int(n) + (1 if strict else 0), 100)
+    for m in cut(_SCORE_BUCKET):
+        found["min_score"] = BUCKET_MIN["medium" if m.group("med") else "high"]
 
 
 def _years(cut: Any, found: dict[str, Any]) -> None:

@@ -96,6 +96,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "job": None,
         "search_id": None,
         "head_filtered": False,
+        "head_scored": 0,
         "candidates": [],
         "errors": [],
     }

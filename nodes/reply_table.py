@@ -6,6 +6,7 @@ the table compactly, one row per company with its area's name, not the full addr
 
 from __future__ import annotations
 
+from db.companies import BUCKET_MIN
 from db.postal import describe_sectors
 from graph.state import LeadFilters, LeadRow, State
 
@@ -67,6 +68,12 @@ def page_status(filters: LeadFilters) -> bool | None:
     return filters.get("live", True)
 
 
+def score_words(min_score: int) -> str:
+    """Return a minimum score as people say it ("score 85 or more (high)")."""
+    bucket = {BUCKET_MIN["high"]: " (high)", BUCKET_MIN["medium"]: " (high and medium)"}
+    return f"score {min_score} or more{bucket.get(min_score, '')}"
+
+
 def filter_words(filters: LeadFilters) -> list[str]:
     """Return each filter in force as people say it ("live only", "in Jurong (...)")."""
     words: list[str] = []
@@ -89,6 +96,8 @@ def filter_words(filters: LeadFilters) -> list[str]:
     if "min_officers" in filters:
         count = filters["min_officers"]
         words.append(f"at least {count} officer{'' if count == 1 else 's'}")
+    if "min_score" in filters:
+        words.append(score_words(filters["min_score"]))
     return words
 
 
@@ -117,6 +126,8 @@ def compose_page(state: State) -> str:
     status = page_status(filters)
     if not page:
         live_word = "live " if status is True else ""
+        if "min_score" in filters:
+            return "\n\n".join(filter(None, [removed(state), _no_score(state), line]))
         if set(filters) - {"live"} or status is not True:
             beyond = f" beyond the {n(len(shown))} shown" if shown else ""
             text = f"No{' more' if shown else ''} {live_word}scored leads for {quoted(terms)} "
@@ -152,8 +163,35 @@ def compose_page(state: State) -> str:
     tips = ["include inactive" if status is True else "only live"]
     tips.append("anywhere" if filters.get("places") else "in Jurong")
     tips.append("any age" if "year_min" in filters or "year_max" in filters else "after 2015")
+    tips.append("any score" if "min_score" in filters else "only high scores")
     tail = f"Say \u201cmore\u201d for the next page, or refine: {quoted(tips)}."
     return "\n\n".join(filter(None, [removed(state), head, line, leads_table(page, first), tail]))
+
+
+def _no_score(state: State) -> str:
+    """Return why a page under a minimum score is empty: none scored that high yet (the job
+    still scores the rest), or none of the search's scored leads reaches it."""
+    filters = state.get("filters", {})
+    shown = state.get("shown", [])
+    least = filters.get("min_score", 0)
+    live_word = "live " if page_status(filters) is True else ""
+    others = " under the other filters" if set(filters) - {"live", "min_score"} else ""
+    more = f" beyond the {n(len(shown))} shown" if shown else ""
+    terms = quoted(state.get("terms", []))
+    text = f"No{' more' if shown else ''} {live_word}scored leads for {terms}"
+    text += f" of {least} or more{others}{more}"
+    job = state.get("job")
+    if job and job["status"] in ("queued", "running"):
+        left = int(job.get("remaining") or 0)
+        rows = f"{n(left)} matching {'company is' if left == 1 else 'companies are'}"
+        text += f" yet; {rows} still being scored by job {job['job_id']}: ask again once it "
+        text += "has run."
+    else:
+        text += "."
+    wider = "\u201cany score\u201d"
+    if least > BUCKET_MIN["medium"]:
+        wider = f"\u201chigh and medium only\u201d or {wider}"
+    return f"{text} Say {wider} to widen it."
 
 
 def inactive_hint(state: State) -> str:
@@ -174,6 +212,7 @@ CLEARED_WORDS = {
     "place": "the place filter",
     "entity": "the entity-type filter",
     "officers": "the officers filter",
+    "score": "the score filter",
 }
 
 

@@ -47,7 +47,7 @@ def _plural(n: int, word: str) -> str:
 
 # Places that only restate the registry's scope: not worth a "not applied" note.
 _SCOPE = frozenset({"singapore", "singapura", "sg", "s'pore", "spore"})
-_QUALIFIER_KINDS = ("location", "date", "size", "status", "qualifier")
+_QUALIFIER_KINDS = ("location", "date", "size", "status", "score", "qualifier")
 # The kind of message words each filter of the first companies stands for.
 _FILTER_KIND = {
     "year_min": "date",
@@ -55,6 +55,7 @@ _FILTER_KIND = {
     "sectors": "location",
     "entity": "qualifier",
     "min_officers": "size",
+    "min_score": "score",
 }
 MAX_OPTIONS_INLINE = 6
 
@@ -157,8 +158,7 @@ def _notes(state: State) -> list[str]:
             "cover every match. The filters stay for the next pages."
             if state.get("head")
             else f"No live company of these industries matches **{words}**. The filters stay "
-            "for the next pages; change them (\u201canywhere\u201d, \u201cany age\u201d) to "
-            "see more."
+            f"for the next pages; change them ({_wider(applied)}) to see more."
         )
         covered = {_FILTER_KIND[k] for k in applied} | ({"status"} if "live" in given else set())
         pending = [p for p in pending if p.get("kind") not in covered]
@@ -168,6 +168,13 @@ def _notes(state: State) -> list[str]:
             f"Not applied yet: {items}; these counts cover all of them. " + kept_filters(state)
         )
     return notes
+
+
+def _wider(applied: dict[str, Any]) -> str:
+    """Return examples of follow-ups that widen the filters a search's head was chosen by."""
+    tips = ["any score"] if "min_score" in applied else []
+    tips += ["anywhere", "any age"][: 2 - len(tips)]
+    return ", ".join(f"\u201c{t}\u201d" for t in tips)
 
 
 def compose(state: State) -> str:
@@ -225,14 +232,20 @@ def _compose_search(state: State) -> str:
         lines.append("No registry companies carry these codes yet.")
     else:
         parts: list[str] = []
-        if head:
+        scored = max(int(state.get("head_scored") or 0), len(head))
+        if scored:
+            best = f"the best {_n(scored)}" if scored > 1 else "the best one"
             top = ", ".join(f"{h['name']} ({h['score']})" for h in head[:3])
-            best = f"the best {_n(len(head))}" if len(head) > 1 else "the best one"
-            parts.append(f"Scored {best} now (top: {top}).")
+            top = f" (top: {top})" if top else ""
+            if scored > len(head):  # a minimum score left some out of the table
+                least = state.get("filters", {}).get("min_score")
+                reach = f"{_n(len(head))} of them" if head else "none"
+                top = f"; {reach} {'scores' if len(head) == 1 else 'score'} {least} or more{top}"
+            parts.append(f"Scored {best} now{top}.")
         if job:
             rest = job["remaining"]
             verb = "are" if rest != 1 else "is"
-            lead = f"{'The other' if head else 'All'} {_n(rest)} {verb}"
+            lead = f"{'The other' if scored else 'All'} {_n(rest)} {verb}"
             # "when" comes from jobs.timing: the scheduler's real next fire, "now", or the
             # honest "nothing runs it" (never a promised run no process will make).
             when = job.get("when")

@@ -225,6 +225,16 @@ _RELATIVE_DATE = re.compile(
     r"|\b(?:newly|recently)\s+(?:incorporated|registered|set\s+up|formed|established"
     r"|founded|started)\b"
 )
+# A minimum lead score ("with high scores", "scoring 80 or more"): a filter of the leads
+# shown (nodes.intents), never an industry word.
+_SCORE = re.compile(
+    r"\b(?:(?:with|having)\s+)?(?:(?:only|just)\s+)?(?:the\s+|a\s+)?(?:high(?:est)?|hot|strong|top|best)"
+    r"[\s-]+(?:scor(?:es?|ing|ers|ed)|rated)(?:\s+(?:ones|leads|only))*\b"
+    r"|\b(?:(?:only|just)\s+)?(?:the\s+)?hot(?:test)?\s+(?:leads|prospects)\b"
+    r"|\b(?:(?:with|having)\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored)\s+(?:of\s+)?"
+    r"(?:(?:above|over|more\s+than|at\s+least|>=?|min(?:imum)?)\s+)?(?:100|[1-9]?[0-9])(?![0-9])"
+    r"(?:\s*(?:or\s+(?:more|above|higher|better)|and\s+(?:above|up|over|higher)|plus))?"
+)
 _SIZE = re.compile(
     r"\b(?:with\s+|having\s+)?(?:(?:more|less|fewer)\s+than|over|under|above|below|at\s+least"
     r"|at\s+most|up\s+to|>=|<=|>|<)\s*(?P<n>[0-9][0-9,]*)\s*\+?\s*"
@@ -385,7 +395,7 @@ class SetAside:
     """A part of the message that is not an industry word, kept for the conversation."""
 
     kind: str
-    """location, date, size, status, qualifier or generic."""
+    """location, date, size, status, score, qualifier or generic."""
     text: str
     """The words as typed (lowercased): "incorporated after 2015", "in jurong"."""
     term: str = ""
@@ -516,6 +526,10 @@ def _qualifiers(seg: str) -> tuple[str, list[SetAside]]:
     def place(m: re.Match[str]) -> str:
         return cut(m, "location", value=m.group("p") or m.group("p2") or "")
 
+    def score(m: re.Match[str]) -> str:
+        return cut(m, "score", value=_SPACE.sub(" ", m.group(0)).strip())
+
+    seg = _SCORE.sub(score, seg)
     seg = _DATE.sub(date, seg)
     seg = _RELATIVE_DATE.sub(relative, seg)
     seg = _SIZE.sub(size, seg)

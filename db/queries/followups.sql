@@ -5,9 +5,9 @@
 
 -- name: search_leads_filtered_page
 -- One search's scored leads, best first, leaving out the ones already shown in the thread,
--- filtered by status, incorporation years, postal sectors, entity type and officers. It
--- walks lead_scores_search_rank_idx (tenant_id, search_id, score DESC, company_id DESC)
--- and stops after the page. The chat passes live = true unless the thread asked for any
+-- filtered by status, incorporation years, postal sectors, entity type, officers and a
+-- minimum score. It walks lead_scores_search_rank_idx (tenant_id, search_id, score DESC,
+-- company_id DESC) and stops after the page (a minimum score ends the range earlier). The chat passes live = true unless the thread asked for any
 -- status (NULL; companies that are not live are capped at 20 points, so they come last)
 -- or for those no longer live (false).
 SELECT ls.company_id, c.uen, c.name, c.industry_code, c.industry_norm, ls.score::int AS score,
@@ -27,6 +27,7 @@ WHERE ls.tenant_id = %(tenant_id)s
        OR (%(entity)s::text = 'sole' AND c.entity_type LIKE 'Sole Proprietorship%%')
        OR (%(entity)s::text = 'partnership' AND c.entity_type LIKE 'Limited%%Partnership'))
   AND (%(min_officers)s::int IS NULL OR c.officers >= %(min_officers)s::int)
+  AND (%(min_score)s::int IS NULL OR ls.score >= %(min_score)s::int)
 ORDER BY ls.score DESC, ls.company_id DESC
 LIMIT %(limit)s
 

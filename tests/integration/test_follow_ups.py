@@ -253,3 +253,71 @@ async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) ->
     assert all(y >= 2011 and "60" <= s <= "64" for _, y, s, _, _ in _matching(app_db, ids))
     other = await thread.say("what about logistics instead?")
     assert other["filters"] == {} and "Filters cleared." in reply(other)
+
+
+def _scores(url: str, search_id: int, least: int) -> list[int]:
+    """Return the search's live scored companies reaching a score, best first (as pages)."""
+    with psycopg.connect(url) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
+                " WHERE ls.search_id = %s AND c.is_live AND ls.score >= %s"
+                " ORDER BY ls.score DESC, ls.company_id DESC",
+                (search_id, least),
+            ).fetchall()
+        ]
+
+
+async def test_a_minimum_score_filters_the_pages(app_db: str) -> None:
+    """ "only high scores", "score above 80", "any score": a minimum score on the leads
+    shown; a page with none yet says the job still scores the rest."""
+    thread = Thread("score")
+    first = await thread.say("IT consultancies")
+    job = first["job"]
+    assert first["codes"] and job and job["status"] == "queued"
+    none = await thread.say("scores of 100 or more")
+    assert none["intent"] == "refine" and none["filters"] == {"min_score": 100}
+    assert none["page"] == []
+    text = reply(none)
+    assert f"No live scored leads for \u201c{first['terms'][0]}\u201d of 100 or more yet;" in text
+    assert f"still being scored by job {job['job_id']}" in text
+    assert "**Filters:** score 100 or more." in text
+    await drain()
+    high = await thread.say("only high scores")
+    assert high["filters"] == {"min_score": 85}
+    expected = _scores(app_db, int(first["search_id"]), 85)
+    assert [r["company_id"] for r in high["page"]] == expected[:10]
+    if high["page"]:
+        assert "score 85 or more (high)" in cards_of(high)["leads"]["filters"]
+        assert "\u201cany score\u201d" in reply(high)
+    above = await thread.say("only live ones with a score above 80")
+    assert above["filters"] == {"live": True, "min_score": 81}
+    expected = _scores(app_db, int(first["search_id"]), 81)
+    assert [r["company_id"] for r in above["page"]] == expected[:10]
+    assert all(r["score"] > 80 for r in above["page"])
+    wide = await thread.say("any score")
+    assert wide["filters"] == {"live": True}
+    assert reply(wide).startswith("Removed the score filter.")
+    expected = _scores(app_db, int(first["search_id"]), 0)
+    assert [r["company_id"] for r in wide["page"]] == expected[:10]
+    nothing = await thread.say("score 100+")
+    assert nothing["page"] == [] and "Say \u201chigh and medium only\u201d or" in reply(nothing)
+
+
+async def test_a_search_message_with_a_minimum_score(app_db: str) -> None:
+    """A score filter cannot choose rows before they are scored: the head's scored rows
+    below it are left out (the head is the true top, so the rest is the best reaching it)."""
+    thread = Thread("score-search")
+    out = await thread.say("IT consultancies with high scores")
+    assert out["filters"] == {"min_score": 85} and out["head_filtered"]
+    assert all(r["score"] >= 85 for r in out["head"])
+    text = reply(out)
+    assert "Not applied yet" not in text, text
+    await drain()
+    best = _scores(app_db, int(out["search_id"]), 85)
+    assert len(out["head"]) == min(len(best), 10)
+    if out["head"]:
+        assert "the best live companies matching **score 85 or more (high)**" in text
+    else:
+        assert "No live company of these industries matches **score 85 or more" in text

@@ -317,6 +317,7 @@ def _cases(conn: psycopg.Connection) -> list[tuple[str, str, dict[str, Any]]]:
         ("live", {"live": True}),
         ("years, sectors", {"year_min": 2015, "year_max": 2020, "sectors": ["01", "02"]}),
         ("entity, officers", {"entity": "company", "min_officers": 3}),
+        ("score", {"min_score": 85}),
     ):
         params = {"tenant_id": TENANT, "search_id": search_m, "shown": [1, 2, 3], "limit": 10,
                   **unfiltered, **filters}  # fmt: skip

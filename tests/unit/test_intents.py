@@ -152,3 +152,24 @@ def test_places_are_shipped_reference_data() -> None:
         area_of("609601") == "Jurong East" and area_of("12 Ubi Rd Singapore 408722") == "Paya Lebar"
     )
     assert area_of(None) is None and area_of("na") is None
+
+
+def test_a_score_filter_is_a_minimum_score() -> None:
+    from db.companies import BUCKET_MIN
+    from db.queries import q
+    from nodes.follow_up import merged_filters
+    from nodes.reply_table import filter_words
+
+    # The buckets derive from the score: a bucket filter is the bucket's lowest score.
+    high, medium = BUCKET_MIN["high"], BUCKET_MIN["medium"]
+    case = f"WHEN score >= {high} THEN 'high' WHEN score >= {medium} THEN 'medium' ELSE 'low'"
+    assert case in q("upsert_scored_writes")
+    state = merged_filters({"live": True}, parse("only high scores").slots)
+    assert state == {"live": True, "min_score": high}
+    assert filter_words(state) == ["live only", "score 85 or more (high)"]
+    wider = merged_filters(state, parse("drop the low ones").slots)
+    assert wider == {"live": True, "min_score": medium}
+    assert filter_words(wider)[-1] == "score 65 or more (high and medium)"
+    assert filter_words(merged_filters({}, parse("score above 80").slots)) == ["score 81 or more"]
+    assert merged_filters(wider, parse("any score").slots) == {"live": True}
+    assert merged_filters(wider, parse("clear filters").slots) == {}

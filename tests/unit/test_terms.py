@@ -162,6 +162,14 @@ def test_latest_human_text_deep_nesting_and_size() -> None:
         ("ok thanks, manufacturing", ["manufacturing"]),
         ("Top 10 logistics companies", ["logistics"]),
         ("manufacturing.", ["manufacturing"]),
+        # a minimum lead score is a filter, not an industry word
+        ("IT consultancies with high scores", ["it consultancies"]),
+        ("bakeries scoring 80 or more", ["bakeries"]),
+        ("hot leads in logistics", ["logistics"]),
+        ("high-scoring F&B outlets", ["f&b"]),
+        ("top rated hotels", ["hotels"]),
+        ("high tech companies", ["high tech"]),
+        ("hot pot restaurants", ["hot pot restaurants"]),
         ("manufacturing, Manufacturing, MANUFACTURING", ["manufacturing"]),
         # names that are one industry
         ("F&B", ["f&b"]),
