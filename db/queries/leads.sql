@@ -26,7 +26,7 @@ AND ls.bucket = %(bucket)s::text
 
 -- name: leads_bucket_range_filter
 -- (With leads_bucket_filter, in leads_industry_page.) A bucket is a range of scores (the
--- constraint lead_scores_bucket_of_score, migration 0020): each code's walk stops below
+-- constraint lead_scores_bucket_of_score, migration 0023): each code's walk stops below
 -- the bucket's floor, and starts at its top score (the walk's row comparison).
 AND ls.score BETWEEN icp_bucket_min(%(bucket)s::text) AND icp_bucket_max(%(bucket)s::text)
 

@@ -255,7 +255,7 @@ async def test_leads_filters(client: httpx.AsyncClient, app_db: str) -> None:
         got = await walk(client, "/leads", {"industry_code": prefix, "limit": 17})
         assert [r["company_id"] for r in got] == expected(app_db, where=where), prefix
     # A bucket within a code prefix: each code's walk is bounded by the bucket's score range
-    # (migration 0020); more rows, whose scores do not follow their codes, so every code
+    # (migration 0023); more rows, whose scores do not follow their codes, so every code
     # holds several buckets and ties across pages.
     seed(app_db, 200, start=2_000, scores=4)
     for prefix in ("1", "6", "56111"):

@@ -1,5 +1,5 @@
 -- icp: no-transaction
--- 0020: a lead's bucket is a range of its score (issue 15). /leads?bucket=&industry_code=
+-- 0023: a lead's bucket is a range of its score (issue 15). /leads?bucket=&industry_code=
 -- walks lead_scores_industry_rank_idx per code best first (leads.sql leads_industry_page);
 -- with bucket=medium each walk began at the code's top score and stepped over the code's
 -- high-scored entries (more of them the bigger the registry: 8.5 ms at 25k rows, 21.9 ms
