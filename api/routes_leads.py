@@ -191,6 +191,8 @@ async def list_leads(
     filters = []
     if bucket:
         filters.append("leads_bucket_filter")
+        if industry_code:  # each code's walk: the bucket's score range
+            filters.append("leads_bucket_range_filter")
     if search_id is not None:
         filters.append("leads_search_filter")
     if status == "live":

@@ -28,8 +28,8 @@ DEEP = 500_000  # the leads page at this depth
 CBD = ["01", "02", "03", "04", "05", "06", "07", "08"]
 TERMS = ("manufacturing", "logistics", "restaurants", "software", "real estate",
          "construction", "wholesale", "it consulting", "accounting", "manufactoring")  # fmt: skip
-FRAGMENTS = {"leads_bucket_filter", "tenant_codes", "leads_search_filter",
-             "leads_live_filter", "companies_industry_filter"}  # fmt: skip
+FRAGMENTS = {"leads_bucket_filter", "leads_bucket_range_filter", "tenant_codes",
+             "leads_search_filter", "leads_live_filter", "companies_industry_filter"}  # fmt: skip
 LEADS_PAGE = """SELECT ls.company_id, ls.score, ls.bucket
 FROM lead_scores ls
 WHERE ls.tenant_id = %(tenant_id)s{after}
@@ -202,8 +202,12 @@ def rows(ctx: Context) -> list[tuple[str, str, dict[str, Any], str, bool]]:
         ("leads_page", f"leads_page (depth {DEEP:,})|", deep, f"tenant {TENANT}, after {dk}", R),
         ("leads_page", "leads_page + bucket filter|leads_bucket_filter",
          {**deep, "bucket": "medium"}, f"after {dk}, bucket medium", R),
-        ("leads_industry_page", "leads_industry_page|", {**top, "industry_prefix": "10"},
-         "first page, SSIC prefix 10", R),
+        ("leads_industry_page", "leads_industry_page|",
+         {**top, "industry_prefix": "10", "bucket": None}, "first page, SSIC prefix 10", R),
+        ("leads_industry_page", "leads_industry_page + bucket filter"
+         "|leads_bucket_filter leads_bucket_range_filter",
+         {**top, "industry_prefix": "46", "bucket": "medium"},
+         "first page, SSIC prefix 46, bucket medium", R),
         ("leads_page", f"leads_page + search + live filters (depth {DEEP:,})"
          "|leads_search_filter leads_live_filter", {**deep, "only_search": sid},
          f"after {dk}, search {sid}, live only", R),

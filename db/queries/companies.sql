@@ -224,7 +224,7 @@ WITH icp AS (
     INSERT INTO lead_scores AS ls (tenant_id, search_id, company_id, score, bucket, is_live,
                                    rationale, terms, job_id, computed_at, industry_code)
     SELECT %(tenant_id)s, %(search_id)s::bigint, company_id, score,
-           CASE WHEN score >= 85 THEN 'high' WHEN score >= 65 THEN 'medium' ELSE 'low' END,
+           icp_lead_bucket(score),  -- its score's range (migration 0023)
            coalesce(is_live, false),
            concat_ws(' · ',
                format('fit %%s (%%s %%s %%s%%s)', p_fit,

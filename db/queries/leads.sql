@@ -24,6 +24,12 @@ LIMIT %(limit)s
 -- name: leads_bucket_filter
 AND ls.bucket = %(bucket)s::text
 
+-- name: leads_bucket_range_filter
+-- (With leads_bucket_filter, in leads_industry_page.) A bucket is a range of scores (the
+-- constraint lead_scores_bucket_of_score, migration 0023): each code's walk stops below
+-- the bucket's floor, and starts at its top score (the walk's row comparison).
+AND ls.score BETWEEN icp_bucket_min(%(bucket)s::text) AND icp_bucket_max(%(bucket)s::text)
+
 -- name: leads_search_filter
 AND ls.search_id = %(only_search)s::bigint
 
@@ -63,7 +69,9 @@ WITH RECURSIVE codes (code) AS (
 -- page is the best %(limit)s of those (a 5-digit code: one walk of one index range). The
 -- other filters (bucket, search, live) apply within each code's walk, on the index's own
 -- columns (migration 0017): the walks are index-only, and only the page's rows are read
--- from the heap, each by its primary key.
+-- from the heap, each by its primary key. A bucket bounds each walk by its score range
+-- (leads_bucket_range_filter): bucket=medium does not step over each code's high scores
+-- first nor read on through its low ones.
 /*= tenant_codes */, top AS MATERIALIZED (
     SELECT ls.*
     FROM codes
@@ -72,8 +80,12 @@ WITH RECURSIVE codes (code) AS (
         FROM lead_scores ls
         WHERE ls.tenant_id = %(tenant_id)s
           AND ls.industry_code = codes.code
+          -- With a bucket, a first page starts just above the bucket's top score: the
+          -- walk's start is this row comparison (PostgreSQL 15 starts there even beside a
+          -- tighter score bound); any later cursor is a row of the bucket already.
           AND (ls.score, ls.company_id, ls.search_id)
-              < (%(score)s::smallint, %(company_id)s::bigint, %(search_id)s::bigint)
+              < (least(%(score)s::smallint, icp_bucket_max(%(bucket)s::text) + 1)::smallint,
+                 %(company_id)s::bigint, %(search_id)s::bigint)
           /*filters*/
         ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC
         LIMIT %(limit)s) ls

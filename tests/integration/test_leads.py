@@ -41,8 +41,7 @@ def seed(url: str, n: int, *, tenant: str = "default", start: int = 1, scores: i
             INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,
                                      rationale)
             SELECT %(tenant)s, %(search_id)s, c.company_id, s.score,
-                   CASE WHEN s.score >= 70 THEN 'high' WHEN s.score >= 45 THEN 'medium'
-                        ELSE 'low' END,
+                   icp_lead_bucket(s.score),
                    true, 'seeded'
             FROM c, LATERAL (SELECT 30 + 15 * (substr(c.uen, 2)::int %% %(scores)s) AS score) s
             """,
@@ -108,7 +107,7 @@ async def test_leads_walk_every_row_once_in_order_despite_ties(
         "company_id", "search_id", "uen", "name", "industry_code", "industry_norm",
         "incorporation_year", "score", "bucket", "rationale", "status", "is_live", "address",
     }  # fmt: skip
-    assert first["score"] == 60 and first["bucket"] == "medium" and first["rationale"] == "seeded"
+    assert first["score"] == 60 and first["bucket"] == "low" and first["rationale"] == "seeded"
     # A page that ends exactly at the last row says so.
     exact = (await client.get("/leads", params={"limit": 200})).json()
     assert len(exact["data"]) == 200 and exact["next_cursor"]
@@ -222,6 +221,25 @@ async def test_another_tenants_cursor_is_rejected_and_leaks_nothing(
         assert (await client.get(path)).status_code == 401, path
 
 
+def test_a_bucket_is_a_range_of_scores(app_db: str) -> None:
+    seed(app_db, 5)
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        # The three buckets tile 0..100 and each score falls in its own bucket's range.
+        ranges = conn.execute(
+            "SELECT icp_lead_bucket(s), min(s), max(s),"
+            " bool_and(s BETWEEN icp_bucket_min(icp_lead_bucket(s))"
+            "          AND icp_bucket_max(icp_lead_bucket(s)))"
+            " FROM generate_series(0, 100) AS s GROUP BY 1 ORDER BY 2"
+        ).fetchall()
+        assert ranges == [("low", 0, 64, True), ("medium", 65, 84, True),
+                          ("high", 85, 100, True)]  # fmt: skip
+        # A score stored with another bucket is refused (the pages' ranges rely on it).
+        with pytest.raises(psycopg.errors.CheckViolation, match="lead_scores_bucket_of_score"):
+            conn.execute("UPDATE lead_scores SET bucket = 'high' WHERE score < 85")
+        with pytest.raises(psycopg.errors.CheckViolation, match="lead_scores_bucket_of_score"):
+            conn.execute("UPDATE lead_scores SET score = 90 WHERE bucket = 'low'")
+
+
 async def test_leads_filters(client: httpx.AsyncClient, app_db: str) -> None:
     seed(app_db, 300)
     for bucket in ("high", "medium", "low"):
@@ -236,10 +254,18 @@ async def test_leads_filters(client: httpx.AsyncClient, app_db: str) -> None:
     ):
         got = await walk(client, "/leads", {"industry_code": prefix, "limit": 17})
         assert [r["company_id"] for r in got] == expected(app_db, where=where), prefix
-    both = await walk(client, "/leads", {"industry_code": "10", "bucket": "low", "limit": 9})
-    assert [r["company_id"] for r in both] == expected(
-        app_db, where="c.industry_code LIKE '10%%' AND bucket = 'low'"
-    )
+    # A bucket within a code prefix: each code's walk is bounded by the bucket's score range
+    # (migration 0023); more rows, whose scores do not follow their codes, so every code
+    # holds several buckets and ties across pages.
+    seed(app_db, 200, start=2_000, scores=4)
+    for prefix in ("1", "6", "56111"):
+        for bucket in ("high", "medium", "low"):
+            both = await walk(client, "/leads",
+                              {"industry_code": prefix, "bucket": bucket, "limit": 9})  # fmt: skip
+            want = expected(app_db, where=f"c.industry_code LIKE '{prefix}%%'"
+                                          f" AND bucket = '{bucket}'")  # fmt: skip
+            assert [r["company_id"] for r in both] == want, (prefix, bucket)
+            assert want or bucket == "high", (prefix, bucket)  # 62011's only
     cases = [
         ({"bucket": "HIGH"}, "bucket:"),
         ({"bucket": "top"}, "bucket:"),
@@ -260,7 +286,7 @@ def score_for(url: str, tenant: str, uens: list[str]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, rationale)"
-            " SELECT %s, %s, company_id, 50, 'medium', 'seeded' FROM companies"
+            " SELECT %s, %s, company_id, 50, 'low', 'seeded' FROM companies"
             " WHERE uen = ANY(%s)",
             (tenant, search_of(conn, tenant), uens),
         )

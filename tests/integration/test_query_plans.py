@@ -274,7 +274,7 @@ def _cases(conn: psycopg.Connection) -> list[tuple[str, str, dict[str, Any]]]:
     out: list[tuple[str, str, dict[str, Any]]] = []
     base = {"tenant_id": TENANT, "limit": 51, "bucket": None, "only_search": None,
             "industry_prefix": None}  # fmt: skip
-    for bucket in (None, "high", "low"):
+    for bucket in (None, "high", "medium", "low"):
         for only_search in (None, search_m, search_w):
             for live in (False, True):
                 filters = tuple(
@@ -290,9 +290,11 @@ def _cases(conn: psycopg.Connection) -> list[tuple[str, str, dict[str, Any]]]:
                 for where, key in (("top", top), ("deep", after)):
                     name = f"leads {filters} {where}"
                     out.append((name, _page("leads_page", filters), {**params, **key}))
+                # Within a code prefix a bucket also bounds each code's walk by its range.
+                ranged = filters + (("leads_bucket_range_filter",) if bucket else ())
                 for prefix in ("46900", "10", "4", "99999"):
-                    name = f"leads industry {prefix} {filters}"
-                    stmt = _page("leads_industry_page", filters)
+                    name = f"leads industry {prefix} {ranged}"
+                    stmt = _page("leads_industry_page", ranged)
                     out.append((name, stmt, {**params, **top, "industry_prefix": prefix}))
     for prefix in (None, "46900", "10", "4"):
         filters = ("companies_industry_filter",) if prefix else ()
