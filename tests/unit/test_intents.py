@@ -160,10 +160,14 @@ def test_a_score_filter_is_a_minimum_score() -> None:
     from nodes.follow_up import merged_filters
     from nodes.reply_table import filter_words
 
-    # The buckets derive from the score: a bucket filter is the bucket's lowest score.
+    # The buckets derive from the score (icp_lead_bucket, the migration that states the rule
+    # once): a bucket filter is the bucket's lowest score.
     high, medium = BUCKET_MIN["high"], BUCKET_MIN["medium"]
     case = f"WHEN score >= {high} THEN 'high' WHEN score >= {medium} THEN 'medium' ELSE 'low'"
-    assert case in q("upsert_scored_writes")
+    migration = CORPUS.parents[2] / "db" / "migrations" / "0023_bucket_of_score.sql"
+    rule = migration.read_text(encoding="utf-8")
+    assert case in rule
+    assert "icp_lead_bucket(score)" in q("upsert_scored_writes")
     state = merged_filters({"live": True}, parse("only high scores").slots)
     assert state == {"live": True, "min_score": high}
     assert filter_words(state) == ["live only", "score 85 or more (high)"]
