@@ -209,10 +209,13 @@ def ensure_leads(url: str, tenant: str = "default") -> int:
         " ARRAY[min(title) FILTER (WHERE level = 'section')], array_agg(code ORDER BY code)"
         " FILTER (WHERE level = 'subclass'), 'bench-' || section FROM ssic_ref GROUP BY section"
         " UNION ALL SELECT %(t)s, '{other}', '{}', 'bench-other'",
+        # industry_code given, as the product's upsert does: the per-row fill trigger would
+        # otherwise look each company up with a plan made before companies was analysed.
+        "ANALYZE companies",
         "INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,"
-        " rationale) SELECT %(t)s, coalesce(x.search_id, o.search_id), c.company_id, s,"
-        " CASE WHEN s >= 85 THEN 'high' WHEN s >= 65 THEN 'medium' ELSE 'low' END,"
-        " coalesce(c.is_live, false), 'bench' FROM companies c"
+        " rationale, industry_code) SELECT %(t)s, coalesce(x.search_id, o.search_id),"
+        " c.company_id, s, icp_lead_bucket(s), coalesce(c.is_live, false), 'bench',"
+        " c.industry_code FROM companies c"
         " CROSS JOIN LATERAL (SELECT (abs(hashtext(c.uen)) %% 101)::smallint AS s) h"
         " LEFT JOIN ssic_ref r ON r.code = c.industry_code"
         " LEFT JOIN icp_searches x ON x.tenant_id = %(t)s AND x.codes_key = 'bench-' || r.section"
