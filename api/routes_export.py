@@ -78,13 +78,54 @@ async def export_leads(
         int, Query(ge=1, le=2**63 - 1, description="the saved search (GET /icp/searches)")
     ],
     status: Annotated[
-        Literal["live", "all"],
-        Query(description="live (default): live companies only; all: also struck off, ..."),
+        Literal["live", "all", "inactive"],
+        Query(
+            description="live (default): live companies only; all: any status; inactive: "
+            "only those no longer live (struck off, ceased, ...)"
+        ),
     ] = "live",
+    year_min: Annotated[
+        int | None, Query(ge=1800, le=2200, description="incorporated in this year or later")
+    ] = None,
+    year_max: Annotated[
+        int | None, Query(ge=1800, le=2200, description="incorporated in this year or earlier")
+    ] = None,
+    sectors: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{2}(,[0-9]{2})*$",
+            description="postal sectors, the first two digits of the postal code, comma "
+            "separated: 60,61,62",
+        ),
+    ] = None,
+    entity: Annotated[
+        Literal["company", "sole", "partnership"] | None,
+        Query(description="companies, sole proprietorships/partnerships, or limited (liability) "
+              "partnerships"),  # fmt: skip
+    ] = None,
+    min_officers: Annotated[
+        int | None, Query(ge=1, le=100_000, description="at least this many officers")
+    ] = None,
+    min_score: Annotated[
+        int | None, Query(ge=0, le=100, description="at least this lead score")
+    ] = None,
 ) -> StreamingResponse:
     """Download a saved search's scored leads as CSV (UTF-8 with a BOM, for Excel), best
     first: rank, name, UEN, score and bucket, status, SSIC code and title, incorporation
-    year, entity type, officers, address, postal code, area and the score's rationale."""
+    year, entity type, officers, address, postal code, area and the score's rationale.
+    The filters are the chat's (the link the chat gives for "export these" carries the
+    thread's); without them the file holds every live scored lead of the search."""
+    if year_min is not None and year_max is not None and year_min > year_max:
+        raise HTTPException(400, f"year_min: {year_min} is after year_max {year_max}")
+    filters = {
+        "live": {"live": True, "all": None, "inactive": False}[status],
+        "year_min": year_min,
+        "year_max": year_max,
+        "sectors": sorted(set(sectors.split(","))) if sectors else None,
+        "entity": entity,
+        "min_officers": min_officers,
+        "min_score": min_score,
+    }
     search = await tenant_search(conn, tenant_id=tenant, search_id=search_id)
     if search is None:
         raise HTTPException(404, f"search_id: no saved search {search_id} of yours")
@@ -100,7 +141,7 @@ async def export_leads(
             async with pool.connection() as own, own.transaction():
                 await own.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 async for rows in search_leads_chunks(
-                    own, tenant_id=tenant, search_id=search_id, live=status == "live" or None
+                    own, tenant_id=tenant, search_id=search_id, filters=filters
                 ):
                     for row in rows:
                         rank += 1

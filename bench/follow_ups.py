@@ -9,6 +9,11 @@ status, small talk, a cleared filter). Both run the same compiled graph with an 
 checkpointer, as the server keeps threads. The goal: the follow-ups' p95 is at most the
 new searches' p95.
 
+Pages before the job runs: each new search's job stays queued (no runner here, as under
+``JOBS_START=nightly``), so "more" and "in Jurong" on that search's thread score the best
+companies ahead of it (``nodes.follow_up.score_ahead``); they are timed apart, with the
+goal of the routes the product owns (p95 under 300 ms).
+
 ``python -m bench.follow_ups [--rows 1000000] [--repeats 40]``
 """
 
@@ -24,9 +29,14 @@ from bench.report import goal_line, stats_table, write_section
 TITLE = "Follow-up time-to-reply (in-process graph)"
 BLOCK = 10
 SEARCH = "Manufacturing"
+AHEAD = ("more", "in Jurong")
+"""Pages a salesperson asks for before the search's job has run (scored ahead of it)."""
 
 
-async def runs(url: str, repeats: int) -> tuple[list[float], dict[str, list[float]]]:
+Samples = dict[str, list[float]]
+
+
+async def runs(url: str, repeats: int) -> tuple[list[float], Samples, Samples]:
     """Score the search's companies, then time new searches and follow-ups in blocks."""
     from langgraph.checkpoint.memory import InMemorySaver
 
@@ -53,19 +63,26 @@ async def runs(url: str, repeats: int) -> tuple[list[float], dict[str, list[floa
     await asyncio.to_thread(h.execute, url, "ANALYZE lead_scores", "ANALYZE companies")
     searches: list[float] = []
     follow: dict[str, list[float]] = {text: [] for text in h.FOLLOW_UPS}
+    ahead: dict[str, list[float]] = {text: [] for text in AHEAD}
     for b in range(max(1, repeats // BLOCK)):
         for i in range(3):  # warm the plans of both kinds
             await timed(h.PHRASES[i], f"warm-{b}-{i}")
         for i in range(BLOCK):
-            searches.append((await timed(h.PHRASES[(b * BLOCK + i) % len(h.PHRASES)],
-                                         f"search-{b}-{i}"))[0])  # fmt: skip
+            thread = f"search-{b}-{i}"
+            ms, out = await timed(h.PHRASES[(b * BLOCK + i) % len(h.PHRASES)], thread)
+            searches.append(ms)
+            if out.get("job") and out["job"]["status"] == "queued":
+                for text in AHEAD:  # pages scored ahead of the search's queued job
+                    ms, page = await timed(text, thread)
+                    assert page.get("page_exact"), (text, page["messages"][-1].content)
+                    ahead[text].append(ms)
         await timed(SEARCH, f"follow-{b}")
         for text in h.FOLLOW_UPS:
             ms, out = await timed(text, f"follow-{b}")
             assert out["intent"] != "search", text
             follow[text].append(ms)
     await close_pool()
-    return searches, follow
+    return searches, follow, ahead
 
 
 @h.benchmark("follow-ups", repeats=40)
@@ -73,11 +90,13 @@ def run(rows: int, repeats: int) -> None:
     """New searches vs one thread's follow-ups, in alternating blocks."""
     url = h.generated_database(rows)
     h.log("in-process follow-ups vs new searches")
-    searches, follow = asyncio.run(runs(url, repeats))
+    searches, follow, ahead = asyncio.run(runs(url, repeats))
     new = h.Stats.of(searches)
     every = h.Stats.of([ms for samples in follow.values() for ms in samples])
     table = {"new search (the phrase mix)": new, "all follow-ups": every}
     table.update({f"\u201c{text}\u201d": h.Stats.of(s) for text, s in follow.items()})
+    before = {f"\u201c{t}\u201d before the job runs": h.Stats.of(s) for t, s in ahead.items()}
+    slowest = max(before.values(), key=lambda st: st.p95)
     write_section(TITLE, "\n".join([
         f"{rows:,} generated staging rows, every {SEARCH} company scored (the search's job "
         f"drained first, then ANALYZE); {BLOCK} new searches of the {len(h.PHRASES)}-phrase "
@@ -88,6 +107,14 @@ def run(rows: int, repeats: int) -> None:
         "",
         goal_line("Follow-ups p95 / new search p95", every.p95 / new.p95, at_most=1.0)
         + f" (p50 ratio {h.ratio(every, new):.2f}).",
+        "",
+        "Pages before the job runs, on the new searches' threads (their jobs queued): the "
+        "page scores the best companies ahead of the job, then reads them.",
+        "",
+        stats_table(before),
+        "",
+        goal_line("Slowest page before the job runs, p95", slowest.p95, at_most=300,
+                  unit="ms", digits=1) + ".",
     ]), pg_version=h.server_version(url))  # fmt: skip
 
 

@@ -6,12 +6,13 @@ chat's pages, with the thread's filters).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from db.companies import FILTER_KEYS
 from db.queries import q
 
 
@@ -59,22 +60,26 @@ async def search_leads_chunks(
     *,
     tenant_id: str,
     search_id: int,
-    live: bool | None,
+    filters: Mapping[str, Any] | None = None,
     chunk: int = EXPORT_CHUNK,
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Yield one saved search's scored leads best first, in chunks (``live``: True live
-    only, None any status). Run it inside a repeatable-read transaction for one snapshot."""
+    """Yield one saved search's scored leads best first, in chunks, under ``filters`` (the
+    keys of ``db.companies.FILTER_KEYS``; a missing or None one does not filter: ``live``
+    True live only, False no longer live, None any status). Run it inside a repeatable-read
+    transaction for one snapshot."""
+    given = filters or {}
     params: dict[str, Any] = {
+        **{k: given.get(k) for k in FILTER_KEYS},
         "tenant_id": tenant_id,
         "search_id": search_id,
-        "live": live,
         "limit": chunk,
         "score": 32767,
         "company_id": 0,
     }
     async with conn.cursor(row_factory=dict_row) as cur:
         while True:
-            await cur.execute(q("search_leads_export"), params)
+            # Unprepared: a filter bound NULL folds away only in a plan made for the values.
+            await cur.execute(q("search_leads_export"), params, prepare=False)
             rows = await cur.fetchall()
             if rows:
                 yield rows

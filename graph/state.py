@@ -283,6 +283,9 @@ class State(InputState, total=False):
     taken instead)."""
     head_scored: int
     """Companies scored during the chat: ``head`` and those its minimum score left out."""
+    page_exact: bool
+    """Whether ``page`` is the registry's next best under the filters: every match is scored,
+    or the page scored the best ones ahead of the unfinished job (nodes.follow_up)."""
     slots: dict[str, Any]
     """What the latest message named for its intent (count, filters, job_id, rank, ...)."""
     search_text: str
@@ -326,6 +329,7 @@ class OutputState(TypedDict, total=False):
     filters: LeadFilters
     head_filtered: bool
     head_scored: int
+    page_exact: bool
     slots: dict[str, Any]
     errors: list[str]
     ui: Annotated[list[AnyUIMessage], ui_message_reducer]

@@ -1,9 +1,13 @@
-"""Follow-ups on the active search that only read: paging and refining what is shown, and
-small talk. None of them upserts or queues anything.
+"""Follow-ups on the active search: paging and refining what is shown, and small talk. None
+of them queues anything.
 
 * ``refine`` merges the message's filters into the thread's (or removes them) and shows the
-  first page of the search's scored leads under them, best first;
-* ``leads_page`` is the one read both ``more_leads`` and ``refine`` page with;
+  first page of the search's leads under them, best first;
+* ``leads_page`` is the one read both ``more_leads`` and ``refine`` page with. While the
+  search's job has not scored every match yet (queued for tonight, running, failed), it
+  first scores the true best live companies down to the page's last place under the
+  thread's filters (``score_ahead``), so the page is the registry's next best at once, not
+  the best of what happens to be scored so far;
 * ``small_talk`` answers greetings, thanks, help and unclear messages with a short, varied
   line that points at what the user can do.
 """
@@ -13,12 +17,17 @@ from __future__ import annotations
 from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
+from psycopg import AsyncConnection
+from psycopg.errors import DeadlockDetected, QueryCanceled
 
-from db.companies import scored_leads_page
+from db.companies import scored_leads_page, upsert_scored
+from db.pool import autocommit
 from graph.state import LeadFilters, LeadRow, State
+from jobs.logs import log_event
 from jobs.queue import get_job
 from nodes.cards import lead_row
-from nodes.context import budgeted_connection, failed_step, tenant_of
+from nodes.context import budget_s, budgeted_connection, failed_step, tenant_of
+from nodes.head_upsert import head_filters, icp_codes
 from nodes.reply_table import filter_words, page_status, quoted
 from nodes.terms import MORE_PAGE
 
@@ -32,36 +41,97 @@ CLEARED = {
 }
 
 
+SCORE_AHEAD_MAX = 200
+"""The deepest place a page scores ahead of the search's job (shown + page size): the head's
+read grows with it, and past it the page is the best of what is scored (the reply says so)."""
+
+
+async def score_ahead(
+    conn: AsyncConnection[Any], state: State, config: RunnableConfig, *, depth: int
+) -> bool:
+    """Score the search's true best ``depth`` live companies under the thread's filters (the
+    head's statement with a deeper limit; the minimum score applies when the page is read),
+    so the scored leads hold the registry's best down to that place. Return whether it did:
+    not past ``SCORE_AHEAD_MAX``, and not when the read outlasts half the budget or meets
+    the job's batch in a deadlock (then the page is the best of what is scored)."""
+    filters = head_filters(state)
+    filters.pop("min_score", None)
+    budget_ms = int(budget_s() * 500)
+    try:
+        async with conn.transaction():  # committed, or nothing on failure
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", (f"{budget_ms}ms",)
+            )
+            await upsert_scored(
+                conn,
+                "head_filtered_source" if filters else "head_source",
+                icp_codes(state.get("codes", [])),
+                tenant_id=tenant_of(config),
+                search_id=int(state.get("search_id") or 0),
+                limit=depth,
+                filters=filters,
+            )
+    except (QueryCanceled, DeadlockDetected) as exc:
+        log_event(
+            "score_ahead_skipped",
+            stage="chat",
+            depth=depth,
+            reason=type(exc).__name__,
+            ms=budget_ms,
+        )
+        return False
+    return True
+
+
 async def leads_page(
     state: State, config: RunnableConfig, *, shown: list[int], size: int, node: str
 ) -> dict[str, Any]:
-    """Return the state update of a page: the search's next best scored leads under the
-    thread's filters, leaving out ``shown`` (or the error, told to the user)."""
+    """Return the state update of a page: the search's next best leads under the thread's
+    filters, leaving out ``shown`` (or the error, told to the user). ``page_exact``: the page
+    is the registry's next best (every match is scored, or it scored ahead of the job)."""
     job = state.get("job")
     filters = state.get("filters", {})
+    status = page_status(filters)
     update: dict[str, Any] = {}
+    exact = True
     try:
         async with budgeted_connection() as conn:
+            # Single statements, and the scoring ahead commits in a transaction of its own.
+            await autocommit(conn)
+            if job and job["status"] != "done":
+                # The job may have finished since: read its status (and what it has left).
+                live = await get_job(conn, job["job_id"], tenant_of(config))
+                if live:
+                    left = int(live["total"] or 0) - int(live["processed"] or 0)
+                    left = max(min(left, job["remaining"]), 0)
+                    job = {**job, "status": live["status"], "remaining": left}
+                    update["job"] = job
+                if job["status"] != "done":
+                    depth = len(shown) + size
+                    exact = (
+                        status is True  # the head's statements read live companies only
+                        and bool(state.get("search_id"))
+                        and depth <= SCORE_AHEAD_MAX
+                        and await score_ahead(conn, state, config, depth=depth)
+                    )
             rows = await scored_leads_page(
                 conn,
                 tenant_id=tenant_of(config),
                 search_id=int(state.get("search_id") or 0),  # 0: nothing scored (no rows)
                 shown=shown,
                 limit=size,
-                filters={**filters, "live": page_status(filters)},
+                filters={**filters, "live": status},
             )
-            if len(rows) < size and job and job["status"] in ("queued", "running"):
-                # A short page blames the job only while it still runs: read its status.
-                live = await get_job(conn, job["job_id"], tenant_of(config))
-                if live:
-                    left = int(live["total"] or 0) - int(live["processed"] or 0)
-                    left = max(min(left, job["remaining"]), 0)
-                    update["job"] = {**job, "status": live["status"], "remaining": left}
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Reading the leads", exc, config, node=node)
         return {"page": [], "errors": [error]}
     page: list[LeadRow] = [lead_row(r) for r in rows]
-    return {**update, "page": page, "shown": [*shown, *(r["company_id"] for r in page)]}
+    return {
+        **update,
+        "page": page,
+        "shown": [*shown, *(r["company_id"] for r in page)],
+        "page_exact": exact,
+    }
 
 
 def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:
@@ -174,11 +244,26 @@ SIZE_TEXT = (
 )
 EXPORT_TEXT = (
     "This search's leads download as a CSV file (best first, with UEN, status, industry, "
-    "address, area and why each scored what it did): on the product page /app/ choose the "
-    "search under Leads and press **Download CSV**, or fetch "
-    "`GET /leads/export.csv?search_id={search_id}` (add `&status=all` for companies that "
-    "are no longer live)."
+    "address, area and why each scored what it did): fetch `{url}`{under}, or on the "
+    "product page /app/ choose the search under Leads and press **Download CSV** (the "
+    "search's live leads, no other filters)."
 )
+
+
+def export_url(search_id: int, filters: LeadFilters) -> str:
+    """Return the file link of a search under a thread's filters (GET /leads/export.csv)."""
+    params = [f"search_id={search_id}"]
+    status = page_status(filters)
+    if status is not True:
+        params.append(f"status={'all' if status is None else 'inactive'}")
+    for key in ("year_min", "year_max", "min_officers", "min_score"):
+        if key in filters:
+            params.append(f"{key}={filters[key]}")
+    if filters.get("sectors"):
+        params.append(f"sectors={','.join(filters['sectors'])}")
+    if filters.get("entity"):
+        params.append(f"entity={filters['entity']}")
+    return f"/leads/export.csv?{'&'.join(params)}"
 
 
 def small_talk_text(
@@ -192,12 +277,10 @@ def small_talk_text(
     if kind == "export":
         if not has_search:
             return "Search an industry first; then its leads can be taken from the page /app/."
-        text = EXPORT_TEXT.format(search_id=search_id)
-        words = filter_words(filters or {})
-        if words:
-            text += f" The file holds the whole search: this thread's filters ({'; '.join(words)}) "
-            text += "are not applied to it."
-        return text
+        given = filters or {}
+        words = filter_words(given)
+        under = f" (this thread's filters: {'; '.join(words)})" if words else ""
+        return EXPORT_TEXT.format(url=export_url(search_id, given), under=under)
     if kind == "unclear":
         return UNCLEAR if has_search else "Which industry should I look for? " + HELP_TEXT
     if not has_search:  # nothing to page or filter yet: point at searching

@@ -12,11 +12,13 @@ from nodes.terms import MORE_PAGE
 
 
 async def more_leads(state: State, config: RunnableConfig) -> dict[str, Any]:
-    """Read the best scored companies of the search not shown yet in this thread, under the
+    """Show the search's next best companies not shown yet in this thread, under the
     thread's filters.
 
-    Only what is already scored is paged (the head and what the search's job has
-    processed); nothing is written, so asking for more never queues work.
+    While the search's job has not scored every match, the page first scores the best ones
+    down to its last place (``nodes.follow_up.score_ahead``), so "more" gives the next best
+    of the whole registry at once, even with the job queued for tonight; asking for more
+    never queues work.
     """
     if not state.get("codes"):
         return {"page": []}

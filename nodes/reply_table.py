@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from db.companies import BUCKET_MIN
 from db.postal import describe_sectors
-from graph.state import LeadFilters, LeadRow, State
+from graph.state import JobInfo, LeadFilters, LeadRow, State
 
 TEXT_ROWS = 20
 """Companies listed in the text reply; a longer page is in the leads card and on /app/."""
@@ -122,7 +122,6 @@ def compose_page(state: State) -> str:
     shown = state.get("shown", [])
     filters = state.get("filters", {})
     line = filters_line(filters)
-    job = state.get("job")
     status = page_status(filters)
     if not page:
         live_word = "live " if status is True else ""
@@ -139,8 +138,9 @@ def compose_page(state: State) -> str:
         else:
             text = f"No more {live_word}scored leads for {quoted(terms)} beyond the "
             text += f"{n(len(shown))} shown."
-        if job and job["status"] in ("queued", "running"):
-            text += f" Job {job['job_id']} scores the rest; ask again once it has run."
+        pending = pending_job(state)
+        if pending:
+            text += f" Job {pending['job_id']} scores the rest; ask again once it has run."
         else:
             if set(filters) - {"live"}:
                 text += " Say \u201cclear filters\u201d (or e.g. \u201canywhere\u201d) to widen it."
@@ -165,7 +165,22 @@ def compose_page(state: State) -> str:
     tips.append("any age" if "year_min" in filters or "year_max" in filters else "after 2015")
     tips.append("any score" if "min_score" in filters else "only high scores")
     tail = f"Say \u201cmore\u201d for the next page, or refine: {quoted(tips)}."
+    pending = pending_job(state)
+    if pending:  # the best of what is scored so far, not of every match: say so
+        left = int(pending.get("remaining") or 0)
+        rest = f"{n(left)} matching {'company' if left == 1 else 'companies'}"
+        head += f" Job {pending['job_id']} is still scoring {rest}, so these are the best of "
+        head += "those scored so far."
     return "\n\n".join(filter(None, [removed(state), head, line, leads_table(page, first), tail]))
+
+
+def pending_job(state: State) -> JobInfo | None:
+    """Return the search's job when the page is only the best of what it has scored so far:
+    the job has not finished and the page could not score ahead of it (``page_exact``)."""
+    job = state.get("job")
+    if job and job["status"] in ("queued", "running") and not state.get("page_exact"):
+        return job
+    return None
 
 
 def _no_score(state: State) -> str:
@@ -180,8 +195,8 @@ def _no_score(state: State) -> str:
     terms = quoted(state.get("terms", []))
     text = f"No{' more' if shown else ''} {live_word}scored leads for {terms}"
     text += f" of {least} or more{others}{more}"
-    job = state.get("job")
-    if job and job["status"] in ("queued", "running"):
+    job = pending_job(state)
+    if job:
         left = int(job.get("remaining") or 0)
         rows = f"{n(left)} matching {'company is' if left == 1 else 'companies are'}"
         text += f" yet; {rows} still being scored by job {job['job_id']}: ask again once it "

@@ -146,6 +146,7 @@ async def route(state: State) -> dict[str, Any]:
         "intent": parsed.intent,
         "slots": parsed.slots,
         "page": [],
+        "page_exact": False,
         "errors": [],
         "answer": "",
         "search_text": "",

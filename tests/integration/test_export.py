@@ -97,3 +97,61 @@ async def test_cells_that_look_like_formulas_are_quoted(
     )
     mine = next(r for r in rows if r["uen"] == uen)
     assert mine["name"] == "'=HYPERLINK(\"http://x\")" and mine["address"] == "'+65 1"
+
+
+async def test_the_chats_export_link_holds_exactly_the_threads_filtered_leads(
+    client: httpx.AsyncClient,
+) -> None:
+    """ "export these" after filters: the link the chat gives downloads the same leads, in
+    the same order, as paging the thread to its end under those filters."""
+    chat = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "export-filters"}}
+
+    async def say(text: str) -> dict[str, Any]:
+        message = {"type": "human", "content": [{"type": "text", "text": text}]}
+        return await chat.ainvoke({"messages": [message]}, config)
+
+    first = await say("precision engineering")
+    await drain()
+    out = await say("only live pte ltds in Jurong incorporated after 2000")
+    assert out["filters"]["sectors"] and out["filters"]["entity"] == "company"
+    paged = [r["uen"] for r in out["page"]]
+    while True:
+        more = await say("next 50")
+        if not more["page"]:
+            break
+        paged += [r["uen"] for r in more["page"]]
+    assert 0 < len(paged) < first["live"]  # the filters leave some out, not all
+    answer = await say("export these to excel")
+    text = str(answer["messages"][-1].content)
+    assert "this thread's filters: live only" in text and "Jurong" in text
+    link = text.split("fetch `", 1)[1].split("`", 1)[0]
+    assert link.startswith("/leads/export.csv?search_id=") and "sectors=60," in link
+    assert "year_min=2001" in link and "entity=company" in link
+    rows = rows_of(await client.get(link))
+    assert [r["uen"] for r in rows] == paged
+    assert all(int(r["incorporated"]) >= 2001 and r["postal_code"][:2] in
+               out["filters"]["sectors"] and r["live"] == "yes" for r in rows)  # fmt: skip
+    plain = rows_of(await client.get("/leads/export.csv", params={"search_id": first["search_id"]}))
+    assert len(plain) == first["live"]  # without the filters: every live lead
+
+
+async def test_bad_export_filters_are_a_400(client: httpx.AsyncClient) -> None:
+    sid = (await search("bakery"))["search_id"]
+    for bad in (
+        {"sectors": "6"},
+        {"sectors": "60,,61"},
+        {"year_min": 2020, "year_max": 2010},
+        {"year_min": "soon"},
+        {"entity": "llc"},
+        {"min_officers": 0},
+        {"min_score": 101},
+        {"status": "dead"},
+    ):
+        answer = await client.get("/leads/export.csv", params={"search_id": sid, **bad})
+        assert answer.status_code == 400, (bad, answer.text)
+        assert answer.json()["detail"], bad
+    fine = await client.get(
+        "/leads/export.csv", params={"search_id": sid, "min_score": 0, "sectors": "01,60"}
+    )
+    assert fine.status_code == 200

@@ -1,5 +1,6 @@
 """Follow-ups in one thread, in-process on real PostgreSQL: they read the active search and
-never write, filters select exactly what SQL says they should, jobs stay the tenant's own."""
+queue nothing (a page written before the job ran scores the registry's next best ahead of
+it), filters select exactly what SQL says they should, jobs stay the tenant's own."""
 
 from __future__ import annotations
 
@@ -229,7 +230,8 @@ async def test_a_new_search_that_matches_nothing_keeps_the_active_one(app_db: st
     broad = await thread.say("services")
     assert broad["clarify"] and broad["total"] == 1659
     page = await thread.say("more")
-    assert page["intent"] == "more" and "No more live scored leads" in reply(page)
+    assert page["intent"] == "more" and page["terms"] == ["manufacturing"]
+    assert "More leads for \u201cmanufacturing\u201d: 11\u201320" in reply(page)
 
 
 async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) -> None:
@@ -271,21 +273,28 @@ def _scores(url: str, search_id: int, least: int) -> list[int]:
 
 async def test_a_minimum_score_filters_the_pages(app_db: str) -> None:
     """ "only high scores", "score above 80", "any score": a minimum score on the leads
-    shown; a page with none yet says the job still scores the rest."""
+    shown. Before the job runs, a live page scores ahead of it, so "none reach 100" is
+    final; a page of any status cannot (the head reads live companies) and says the job
+    still scores the rest."""
     thread = Thread("score")
     first = await thread.say("IT consultancies")
     job = first["job"]
     assert first["codes"] and job and job["status"] == "queued"
     none = await thread.say("scores of 100 or more")
     assert none["intent"] == "refine" and none["filters"] == {"min_score": 100}
-    assert none["page"] == []
+    assert none["page"] == [] and none["page_exact"]
     text = reply(none)
-    assert f"No live scored leads for \u201c{first['terms'][0]}\u201d of 100 or more yet;" in text
-    assert f"still being scored by job {job['job_id']}" in text
+    assert f"No live scored leads for \u201c{first['terms'][0]}\u201d of 100 or more." in text
+    assert "still being scored" not in text
     assert "**Filters:** score 100 or more." in text
+    anyone = await thread.say("include inactive")
+    assert anyone["filters"] == {"live": None, "min_score": 100}
+    assert anyone["page"] == [] and not anyone["page_exact"]
+    assert f"still being scored by job {job['job_id']}" in reply(anyone)
+    assert (await thread.say("only live"))["filters"] == {"live": True, "min_score": 100}
     await drain()
     high = await thread.say("only high scores")
-    assert high["filters"] == {"min_score": 85}
+    assert high["filters"] == {"live": True, "min_score": 85}
     expected = _scores(app_db, int(first["search_id"]), 85)
     assert [r["company_id"] for r in high["page"]] == expected[:10]
     if high["page"]:
@@ -321,3 +330,72 @@ async def test_a_search_message_with_a_minimum_score(app_db: str) -> None:
         assert "the best live companies matching **score 85 or more (high)**" in text
     else:
         assert "No live company of these industries matches **score 85 or more" in text
+
+
+def _best_after_drain(url: str, search_id: int, leave_out: list[int], where: str = "") -> list:
+    """Return (company_id, score) of the search's best live leads once every match is
+    scored, best first as pages order them, leaving out ``leave_out``."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT ls.company_id, ls.score FROM lead_scores ls JOIN companies c"
+            " USING (company_id) WHERE ls.search_id = %s AND c.is_live"
+            f" AND ls.company_id <> ALL(%s) {where}"
+            " ORDER BY ls.score DESC, ls.company_id DESC",
+            (search_id, leave_out),
+        ).fetchall()
+
+
+def _same_best(page: list[dict[str, Any]], best: list[tuple[int, int]]) -> None:
+    """Assert a page is the best of ``best``: the same scores in order, and companies that
+    rank there (a tie on the page's lowest score may be broken either way)."""
+    assert [r["score"] for r in page] == [score for _, score in best[: len(page)]]
+    lowest = page[-1]["score"]
+    assert {r["company_id"] for r in page} <= {c for c, score in best if score >= lowest}
+    above = {c for c, score in best if score > lowest}
+    assert above <= {r["company_id"] for r in page}
+
+
+async def test_pages_before_the_job_runs_are_the_registry_next_best(app_db: str) -> None:
+    """A salesperson pages and filters while the search's job waits for tonight: "more" and
+    a filter score the true best companies ahead of the job, so what they see then is what
+    they would see once every match is scored. Nothing is queued."""
+    thread = Thread("ahead")
+    first = await thread.say("Manufacturing")
+    job = first["job"]
+    assert job and job["status"] == "queued" and len(first["head"]) == 10
+    head = [r["company_id"] for r in first["head"]]
+    more = await thread.say("more")
+    assert len(more["page"]) == 10 and more["page_exact"]
+    text = reply(more)
+    assert "11\u201320 of the live scored companies" in text and "scored so far" not in text
+    deep = await thread.say("next 50")
+    assert len(deep["page"]) == 50 and deep["page_exact"]
+    east = await thread.say("only the ones in Tampines incorporated after 2000")
+    assert east["filters"]["sectors"] and east["filters"]["year_min"] == 2001
+    assert east["page"] and east["page_exact"] and "scored so far" not in reply(east)
+    assert written_rows(app_db)[2] == 1  # the one job of the first turn: nothing queued
+    await drain()
+    search_id = int(first["search_id"])
+    shown = [r["company_id"] for r in more["page"]]
+    _same_best(more["page"], _best_after_drain(app_db, search_id, head))
+    _same_best(deep["page"], _best_after_drain(app_db, search_id, head + shown))
+    sectors = east["filters"]["sectors"]
+    listed = ", ".join(f"'{s}'" for s in sectors)
+    where = f"AND c.incorporation_year >= 2001 AND left(c.postal_code, 2) IN ({listed})"
+    _same_best(east["page"], _best_after_drain(app_db, search_id, [], where))
+
+
+async def test_a_page_that_cannot_score_ahead_says_it_is_the_best_scored_so_far(
+    app_db: str,
+) -> None:
+    """Pages of any status cannot score ahead of the job (the head reads live companies),
+    so a page then is the best of what is scored, and the reply says so."""
+    thread = Thread("behind")
+    first = await thread.say("Manufacturing")
+    job = first["job"]
+    assert job and job["status"] == "queued"
+    out = await thread.say("include inactive")
+    assert out["filters"] == {"live": None} and not out["page_exact"]
+    assert {r["company_id"] for r in out["page"]} == {r["company_id"] for r in first["head"]}
+    assert f"Job {job['job_id']} is still scoring" in reply(out)
+    assert "the best of those scored so far" in reply(out)

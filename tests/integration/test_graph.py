@@ -260,7 +260,7 @@ async def test_preview_and_off_modes_show_only_the_search_card(
     assert list(cards) == ["search"] and cards["search"]["mode"] == "off"
 
 
-async def test_more_pages_the_active_search_and_writes_nothing(app_db: str) -> None:
+async def test_more_pages_the_active_search_and_queues_nothing(app_db: str) -> None:
     from langgraph.checkpoint.memory import InMemorySaver
 
     from graph.graph import builder
@@ -274,35 +274,36 @@ async def test_more_pages_the_active_search_and_writes_nothing(app_db: str) -> N
 
     first = await say("Manufacturing")
     head = [r["company_id"] for r in first["head"]]
-    # Before the job ran only the head is scored: nothing more to show, and nothing queued.
+    # Before the job ran: "more" scores the next best ten itself and queues nothing.
     early = await say("more")
-    assert early["page"] == [] and cards_of(early) == {}
-    assert "No more live scored leads" in reply(early)
-    assert f"Job {first['job']['job_id']} scores the rest" in reply(early)
-    assert counts(app_db) == (10, 10, 1)
+    assert len(early["page"]) == 10 and not {r["company_id"] for r in early["page"]} & set(head)
+    assert list(cards_of(early)) == ["leads"] and cards_of(early)["leads"]["first"] == 11
+    assert "11\u201320" in reply(early) and "scored so far" not in reply(early)
+    assert counts(app_db) == (20, 20, 1)
 
     await drain()
     before = counts(app_db)
+    seen = head + [r["company_id"] for r in early["page"]]
     second = await say("more")
     page = second["page"]
-    assert len(page) == 10 and not {r["company_id"] for r in page} & set(head)
+    assert len(page) == 10 and not {r["company_id"] for r in page} & set(seen)
     with psycopg.connect(app_db) as conn:
         best = conn.execute(
             "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
             " WHERE c.is_live AND c.industry_code LIKE ANY(%s) AND ls.company_id <> ALL(%s)"
             " ORDER BY ls.score DESC, ls.company_id DESC LIMIT 10",
-            ([f"{d:02d}%" for d in range(10, 33)], head),
+            ([f"{d:02d}%" for d in range(10, 33)], seen),
         ).fetchall()
     assert [r["company_id"] for r in page] == [r[0] for r in best]
     leads = cards_of(second)["leads"]
     assert list(cards_of(second)) == ["leads"]
-    assert leads["rows"] == page and leads["first"] == 11 and leads["terms"] == ["manufacturing"]
-    assert "11\u201320" in reply(second) and page[0]["uen"] in reply(second)
+    assert leads["rows"] == page and leads["first"] == 21 and leads["terms"] == ["manufacturing"]
+    assert "21\u201330" in reply(second) and page[0]["uen"] in reply(second)
 
     third = await say("show me 5 more")
-    assert len(third["page"]) == 5 and cards_of(third)["leads"]["first"] == 21
+    assert len(third["page"]) == 5 and cards_of(third)["leads"]["first"] == 31
     assert not {r["company_id"] for r in third["page"]} & {r["company_id"] for r in page}
-    assert counts(app_db) == before  # paging wrote nothing and queued nothing
+    assert counts(app_db) == before  # paging a fully scored search wrote and queued nothing
     # A new search starts over.
     fresh = await say("bakery")
     assert cards_of(fresh)["leads"]["first"] == 1 and fresh["intent"] == "search"
