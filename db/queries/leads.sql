@@ -62,7 +62,10 @@ WITH RECURSIVE codes (code) AS (
 -- name: leads_industry_page
 -- leads_page within an SSIC code prefix (1-5 digits), without a plan that depends on how
 -- rare the code is: each score carries its company's code (lead_scores.industry_code,
--- collation "C", migration 0013). The codes of the tenant's scores within the prefix are
+-- collation "C", migration 0013). A broad prefix's page comes from the tenant's best keys
+-- in score order (ranked, below: a few hundred index entries at any size, migration 0024);
+-- only when those 2,000 keys hold less than a page of it, the walk per code: the codes of
+-- the tenant's scores within the prefix are
 -- found by skipping along lead_scores_industry_rank_idx (tenant_id, industry_code, score
 -- DESC, company_id DESC, search_id DESC) INCLUDE (bucket, is_live), one probe per code;
 -- per code the same index gives its best keys from the cursor on, at most %(limit)s; the
@@ -72,8 +75,35 @@ WITH RECURSIVE codes (code) AS (
 -- from the heap, each by its primary key. A bucket bounds each walk by its score range
 -- (leads_bucket_range_filter): bucket=medium does not step over each code's high scores
 -- first nor read on through its low ones.
-/*= tenant_codes */, top AS MATERIALIZED (
-    SELECT ls.*
+/*= tenant_codes */, ranked AS MATERIALIZED (
+    -- A broad prefix first: the tenant's best keys from the cursor on, in score order
+    -- (lead_scores_rank_idx, or lead_scores_bucket_rank_idx with a bucket; both carry the
+    -- code, bucket and status), at most 2,000, and of those the prefix's best %(limit)s. A
+    -- prefix that holds a tenth of the scores fills the page within a few hundred keys.
+    SELECT s.company_id, s.search_id, s.score
+    FROM (
+        SELECT ls.company_id, ls.search_id, ls.score, ls.industry_code
+        FROM lead_scores ls
+        WHERE ls.tenant_id = %(tenant_id)s
+          AND (ls.score, ls.company_id, ls.search_id)
+              < (least(%(score)s::smallint, icp_bucket_max(%(bucket)s::text) + 1)::smallint,
+                 %(company_id)s::bigint, %(search_id)s::bigint)
+          /*filters*/
+        ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC
+        -- A subquery, so no estimate of the tenant's rows weighs the walk against a sort
+        -- of all of them: the planner sees a limit of unknown size and walks the index.
+        LIMIT (SELECT 2000)) s
+    WHERE s.industry_code >= %(industry_prefix)s::text
+      AND s.industry_code < %(industry_prefix)s::text || '~'
+    ORDER BY s.score DESC, s.company_id DESC, s.search_id DESC
+    LIMIT %(limit)s
+), top AS MATERIALIZED (
+    -- A full page from the score-order walk is the page: every key above its last one was
+    -- read. Otherwise (a rarer prefix, or the prefix's last page) the walk per code, which
+    -- runs only then.
+    SELECT ranked.* FROM ranked WHERE (SELECT count(*) FROM ranked) = %(limit)s
+    UNION ALL
+    (SELECT ls.*
     FROM codes
     CROSS JOIN LATERAL (
         SELECT ls.company_id, ls.search_id, ls.score
@@ -89,9 +119,9 @@ WITH RECURSIVE codes (code) AS (
           /*filters*/
         ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC
         LIMIT %(limit)s) ls
-    WHERE codes.code IS NOT NULL
+    WHERE codes.code IS NOT NULL AND (SELECT count(*) FROM ranked) < %(limit)s
     ORDER BY ls.score DESC, ls.company_id DESC, ls.search_id DESC
-    LIMIT %(limit)s
+    LIMIT %(limit)s)
 )
 SELECT ls.company_id, ls.search_id, c.uen, c.name, c.industry_code, c.industry_norm,
        c.incorporation_year, ls.score::int AS score, ls.bucket, ls.rationale,

@@ -410,3 +410,41 @@ async def test_deep_pages_walk_the_indexes(app_db: str) -> None:
     text = plan(app_db, "companies_industry_page", [], params)
     assert "companies_industry_code_idx" in text and "Bitmap" not in text, text
     assert "company_id > '10000'" in text, text
+
+
+async def test_a_rare_code_beyond_the_score_order_window_is_still_paged(
+    client: httpx.AsyncClient, app_db: str
+) -> None:
+    """/leads?industry_code= reads the tenant's best 2,000 keys in score order first and
+    falls back to a walk per code when they hold less than a page of the prefix: a rare
+    code whose leads all rank below those 2,000 is paged whole, in order, either way."""
+    seed(app_db, 2_500, scores=3)  # 2,500 leads of five common codes, scores 30, 45, 60
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(
+            """
+            WITH c AS (
+                INSERT INTO companies (uen, name, industry_code, industry_norm)
+                SELECT 'R' || lpad(i::text, 9, '0'), 'Rare ' || i, '01120', 'Rare'
+                FROM generate_series(1, 40) AS i
+                RETURNING company_id
+            )
+            INSERT INTO lead_scores (tenant_id, search_id, company_id, score, bucket, is_live,
+                                     rationale)
+            SELECT 'default', %s, company_id, 20 - company_id %% 3, icp_lead_bucket(20),
+                   true, 'rare'
+            FROM c
+            """,
+            (search_of(conn, "default"),),
+        )
+    rare = expected(app_db, where="c.industry_code = '01120'")
+    assert len(rare) == 40
+    order = expected(app_db)
+    assert min(order.index(r) for r in rare) >= 2_000  # all beyond the score-order window
+    for prefix, where in (("0112", "c.industry_code LIKE '0112%%'"),
+                          ("0", "c.industry_code LIKE '0%%'")):  # fmt: skip
+        got = await walk(client, "/leads", {"industry_code": prefix, "limit": 17})
+        assert [r["company_id"] for r in got] == expected(app_db, where=where), prefix
+    common = CODES[0][:2]
+    got = await walk(client, "/leads", {"industry_code": common, "limit": 50})
+    want = expected(app_db, where=f"c.industry_code LIKE '{common}%%'")
+    assert [r["company_id"] for r in got] == want and len(want) >= 500
