@@ -15,7 +15,7 @@ import sys
 import time
 
 import bench
-from bench.harness import REGISTRY, RunOptions, log
+from bench.harness import REGISTRY, RunOptions, log, settle
 from bench.report import write_summary
 
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(names)}")
     opts = RunOptions(rows=args.rows, repeats=args.repeats)
     for name in args.only or names:
+        settle()  # the previous benchmark's writes vacuumed before this one is timed
         log(f"== {name}")
         t0 = time.perf_counter()
         REGISTRY[name](opts)
