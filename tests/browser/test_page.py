@@ -39,12 +39,13 @@ def seed_leads(url: str, n: int, tenant: str = "default") -> list[int]:
         conn.execute(
             """
             WITH c AS (
-                INSERT INTO companies (uen, name, industry_code, industry_norm, incorporation_year)
+                INSERT INTO companies (uen, name, industry_code, industry_norm, incorporation_year,
+                                       is_live)
                 SELECT 'B' || lpad(i::text, 9, '0'), 'Seeded Company ' || i || ' Pte. Ltd.',
                        (ARRAY['10711', '10712', '47111', '56111', '62011'])[1 + i %% 5],
                        (ARRAY['Manufacture of bread and cakes', 'Manufacture of biscuits',
                               'Supermarkets', 'Restaurants', 'Software development'])[1 + i %% 5],
-                       1980 + i %% 44
+                       1980 + i %% 44, true  -- live, as the scores say (an upsert sets both)
                 FROM generate_series(1, %(n)s) AS i
                 RETURNING company_id
             )
