@@ -162,10 +162,11 @@ def settle() -> None:
 
     Each ``icp_bench%`` database gets ``VACUUM (ANALYZE)`` (what autovacuum would do within
     the next minute; incremental after the first), then the wait lasts until no autovacuum
-    worker has run for ``SETTLE_QUIET_S`` (at most ``SETTLE_MAX_S``). Measured without it
-    (2026-11-29): autovacuum started on the big databases 20 s after the bench's server and
-    ran for a minute, across acra-load, whose empty-staging ratio fell from 0.54-0.57x to
-    0.46-0.48x (the loader's own time from about 9 to 10.5 s; the bare COPY's did not move).
+    worker has run for ``SETTLE_QUIET_S`` (at most ``SETTLE_MAX_S``). Seen without it
+    (2026-11-29): autovacuum of the previous run's writes started on the big databases 20 s
+    after the bench's server and ran for about a minute, across acra-load. Settling did not
+    explain that day's slower loads, though: the next run, settled, still measured 0.43x
+    (README, "The latest unbroken make bench").
     """
     t0 = time.perf_counter()
     with psycopg.connect(admin_url(), autocommit=True) as conn:
