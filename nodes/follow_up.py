@@ -18,16 +18,16 @@ from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from psycopg import AsyncConnection
-from psycopg.errors import DeadlockDetected, QueryCanceled
+from psycopg.errors import DeadlockDetected
 
-from db.companies import scored_leads_page, upsert_scored
+from db.companies import scored_leads_page
 from db.pool import autocommit
 from graph.state import LeadFilters, LeadRow, State
 from jobs.logs import log_event
 from jobs.queue import get_job
 from nodes.cards import lead_row
 from nodes.context import budget_s, budgeted_connection, failed_step, tenant_of
-from nodes.head_upsert import head_filters, icp_codes
+from nodes.head_upsert import head_filters, icp_codes, upsert_within
 from nodes.reply_table import filter_words, page_status, quoted
 from nodes.terms import MORE_PAGE
 
@@ -57,30 +57,23 @@ async def score_ahead(
     filters = head_filters(state)
     filters.pop("min_score", None)
     budget_ms = int(budget_s() * 500)
-    try:
-        async with conn.transaction():  # committed, or nothing on failure
-            await conn.execute(
-                "SELECT set_config('statement_timeout', %s, true)", (f"{budget_ms}ms",)
-            )
-            await upsert_scored(
-                conn,
-                "head_filtered_source" if filters else "head_source",
-                icp_codes(state.get("codes", [])),
-                tenant_id=tenant_of(config),
-                search_id=int(state.get("search_id") or 0),
-                limit=depth,
-                filters=filters,
-            )
-    except (QueryCanceled, DeadlockDetected) as exc:
-        log_event(
-            "score_ahead_skipped",
-            stage="chat",
-            depth=depth,
-            reason=type(exc).__name__,
+    try:  # committed (autocommit connection), or nothing on failure
+        rows = await upsert_within(
+            conn,
+            "head_filtered_source" if filters else "head_source",
+            icp_codes(state.get("codes", [])),
+            tenant=tenant_of(config),
+            search_id=int(state.get("search_id") or 0),
+            limit=depth,
+            filters=filters,
             ms=budget_ms,
         )
-        return False
-    return True
+        reason = "QueryCanceled" if rows is None else ""
+    except DeadlockDetected:
+        reason = "DeadlockDetected"
+    if reason:
+        log_event("score_ahead_skipped", stage="chat", depth=depth, reason=reason, ms=budget_ms)
+    return not reason
 
 
 async def leads_page(

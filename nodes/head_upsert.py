@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import QueryCanceled
 
 from config.settings import get_settings
-from db.companies import FILTER_KEYS, IcpCode, ensure_search, upsert_scored
+from db.companies import FILTER_KEYS, IcpCode, Source, ensure_search, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
 from jobs.logs import log_event
@@ -41,6 +41,30 @@ def head_filters(state: State) -> dict[str, Any]:
     return {k: v for k, v in given.items() if k in FILTER_KEYS and k != "live" and v is not None}
 
 
+async def upsert_within(
+    conn: AsyncConnection[Any],
+    source: Source,
+    codes: list[IcpCode],
+    *,
+    tenant: str,
+    search_id: int,
+    limit: int,
+    filters: dict[str, Any],
+    ms: int,
+) -> list[dict[str, Any]] | None:
+    """Return ``upsert_scored`` from ``source`` run in a savepoint under a statement timeout
+    of ``ms``, or None when it outlasted that (the savepoint leaves no trace)."""
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{ms}ms",))
+            return await upsert_scored(
+                conn, source, codes, tenant_id=tenant, search_id=search_id, limit=limit,
+                filters=filters,
+            )  # fmt: skip
+    except QueryCanceled:
+        return None
+
+
 async def _filtered_head(
     conn: AsyncConnection[Any],
     codes: list[IcpCode],
@@ -55,23 +79,14 @@ async def _filtered_head(
     search on a cold cache); the caller then takes the unfiltered head."""
     if not filters:
         return None
-    try:
-        async with conn.transaction():  # a savepoint: a cancelled read leaves no trace
-            await conn.execute(
-                "SELECT set_config('statement_timeout', %s, true)", (f"{int(budget * 500)}ms",)
-            )
-            return await upsert_scored(
-                conn,
-                "head_filtered_source",
-                codes,
-                tenant_id=tenant,
-                search_id=search_id,
-                limit=limit,
-                filters=filters,
-            )
-    except QueryCanceled:
-        log_event("head_filters_slow", stage="chat", filters=filters, ms=int(budget * 500))
-        return None
+    ms = int(budget * 500)
+    rows = await upsert_within(
+        conn, "head_filtered_source", codes, tenant=tenant, search_id=search_id, limit=limit,
+        filters=filters, ms=ms,
+    )  # fmt: skip
+    if rows is None:
+        log_event("head_filters_slow", stage="chat", filters=filters, ms=ms)
+    return rows
 
 
 async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
