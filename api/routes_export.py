@@ -109,6 +109,9 @@ async def export_leads(
     min_score: Annotated[
         int | None, Query(ge=0, le=100, description="at least this lead score")
     ] = None,
+    max_score: Annotated[
+        int | None, Query(ge=0, le=100, description="at most this lead score")
+    ] = None,
 ) -> StreamingResponse:
     """Download a saved search's scored leads as CSV (UTF-8 with a BOM, for Excel), best
     first: rank, name, UEN, score and bucket, status, SSIC code and title, incorporation
@@ -117,6 +120,8 @@ async def export_leads(
     thread's); without them the file holds every live scored lead of the search."""
     if year_min is not None and year_max is not None and year_min > year_max:
         raise HTTPException(400, f"year_min: {year_min} is after year_max {year_max}")
+    if min_score is not None and max_score is not None and min_score > max_score:
+        raise HTTPException(400, f"min_score: {min_score} is above max_score {max_score}")
     filters = {
         "live": {"live": True, "all": None, "inactive": False}[status],
         "year_min": year_min,
@@ -125,6 +130,7 @@ async def export_leads(
         "entity": entity,
         "min_officers": min_officers,
         "min_score": min_score,
+        "max_score": max_score,
     }
     search = await tenant_search(conn, tenant_id=tenant, search_id=search_id)
     if search is None:

@@ -20,12 +20,16 @@ from psycopg.rows import dict_row
 from db.queries import q
 
 Source = Literal["head_source", "head_filtered_source", "batch_source"]
-FILTER_KEYS = ("live", "year_min", "year_max", "sectors", "entity", "min_officers", "min_score")
-"""The lead filters a page binds (NULL: not filtered). ``min_score`` applies to scored rows
-only (search_leads_filtered_page): the head sources select rows before they are scored."""
+FILTER_KEYS = (
+    "live", "year_min", "year_max", "sectors", "entity", "min_officers", "min_score", "max_score"
+)
+"""The lead filters a page binds (NULL: not filtered). ``min_score`` and ``max_score`` apply to
+scored rows only (search_leads_filtered_page): the head sources select rows before they are
+scored."""
 BUCKET_MIN = {"high": 85, "medium": 65}
 """The lowest score of each bucket above "low": the CASE of upsert_scored_writes in
-db/queries/companies.sql (README "Lead score"); a bucket filter is a minimum score."""
+db/queries/companies.sql (README "Lead score"); a bucket filter is a score range (medium:
+65 to 84, low: up to 64)."""
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,9 @@ class LeadFilters(TypedDict, total=False):
     min_officers: int
     """At least this many officers."""
     min_score: int
-    """At least this lead score (0..100); a bucket is a minimum score: high 85, high and
-    medium 65 (db.companies.BUCKET_MIN)."""
+    """At least this lead score (0..100): high 85, high and medium 65 (db.companies.BUCKET_MIN)."""
+    max_score: int
+    """At most this lead score: the medium bucket is 65 to 84, the low one up to 64."""
 
 
 class LeadRow(TypedDict):

@@ -37,7 +37,7 @@ CLEARED = {
     "place": ("places", "sectors"),
     "entity": ("entity",),
     "officers": ("min_officers",),
-    "score": ("min_score",),
+    "score": ("min_score", "max_score"),
 }
 
 
@@ -56,6 +56,7 @@ async def score_ahead(
     the job's batch in a deadlock (then the page is the best of what is scored)."""
     filters = head_filters(state)
     filters.pop("min_score", None)
+    filters.pop("max_score", None)
     budget_ms = int(budget_s() * 500)
     try:  # committed (autocommit connection), or nothing on failure
         rows = await upsert_within(
@@ -103,6 +104,9 @@ async def leads_page(
                     depth = len(shown) + size
                     exact = (
                         status is True  # the head's statements read live companies only
+                        # Under a maximum score ("just the medium ones") the page lies below
+                        # an unknown number of higher scores: the best of those scored so far.
+                        and "max_score" not in filters
                         and bool(state.get("search_id"))
                         and depth <= SCORE_AHEAD_MAX
                         and await score_ahead(conn, state, config, depth=depth)
@@ -140,6 +144,9 @@ def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:
         if name == "live":
             out["live"] = None
     new = dict(slots.get("filters", {}))
+    if "min_score" in new or "max_score" in new:  # the newest score words name the range
+        out.pop("min_score", None)
+        out.pop("max_score", None)
     if "year_min" in new and "year_max" not in new and out.get("year_max", 9999) < new["year_min"]:
         out.pop("year_max")  # "after 2015" after "before 2000": the newer words win
     if "year_max" in new and "year_min" not in new and out.get("year_min", 0) > new["year_max"]:
@@ -235,6 +242,13 @@ SIZE_TEXT = (
     "officers (it is part of the score): say \u201cat least 5 officers\u201d, or "
     "\u201ccompanies only\u201d to leave out sole proprietorships."
 )
+CONTACT_TEXT = (
+    "The registry (ACRA's open data) holds no people, phone numbers, emails or websites: "
+    "for each company it has the UEN, registered address, status, industry, incorporation "
+    "date and the number of officers. With a lead's UEN, ACRA's BizFile+ sells its business "
+    "profile (officers and shareholders by name); the registered address is in the CSV "
+    "(\u201cexport these\u201d)."
+)
 EXPORT_TEXT = (
     "This search's leads download as a CSV file (best first, with UEN, status, industry, "
     "address, area and why each scored what it did): fetch `{url}`{under}, or on the "
@@ -249,7 +263,7 @@ def export_url(search_id: int, filters: LeadFilters) -> str:
     status = page_status(filters)
     if status is not True:
         params.append(f"status={'all' if status is None else 'inactive'}")
-    for key in ("year_min", "year_max", "min_officers", "min_score"):
+    for key in ("year_min", "year_max", "min_officers", "min_score", "max_score"):
         if key in filters:
             params.append(f"{key}={filters[key]}")
     if filters.get("sectors"):
@@ -267,6 +281,8 @@ def small_talk_text(
         return HELP_TEXT
     if kind == "size":
         return SIZE_TEXT
+    if kind == "contact":
+        return CONTACT_TEXT
     if kind == "export":
         if not has_search:
             return "Search an industry first; then its leads can be taken from the page /app/."
@@ -291,4 +307,23 @@ async def small_talk(state: State) -> dict[str, Any]:
     has_search = bool(state.get("codes"))
     search_id = int(state.get("search_id") or 0)
     filters = state.get("filters", {})
-    return {"answer": small_talk_text(kind, turn, has_search, search_id, filters)}
+    text = small_talk_text(kind, turn, has_search, search_id, filters)
+    if kind == "contact":
+        text = f"{contact_lead(state)}{text}"
+    return {"answer": text}
+
+
+def contact_lead(state: State) -> str:
+    """Return the sentence naming the lead a contact question points at ("#2 is ..."), or
+    "" when it names none the thread has shown."""
+    rank = state.get("slots", {}).get("rank")
+    shown = state.get("shown", [])
+    if not isinstance(rank, int) or not 1 <= rank <= len(shown):
+        return ""
+    wanted = shown[rank - 1]
+    rows = {r["company_id"]: r for r in [*state.get("head", []), *state.get("page", [])]}
+    row = rows.get(wanted)
+    if row is None:
+        return ""
+    where = f", {row['area']}" if row.get("area") else ""
+    return f"#{rank} is **{row['name']}** (UEN {row['uen']}{where}). "

@@ -109,10 +109,13 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                     )
                     filters = head_filters(state)
                     least = filters.pop("min_score", None)  # applied to the scored rows
+                    most = filters.pop("max_score", None)
                     rows = await _filtered_head(
                         conn, codes, tenant, search_id, limit, filters, budget
                     )
-                    filtered = rows is not None or (least is not None and not filters)
+                    filtered = rows is not None or (
+                        (least is not None or most is not None) and not filters
+                    )
                     if rows is None:
                         rows = await upsert_scored(
                             conn,
@@ -125,7 +128,11 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
     except Exception as exc:  # reported once and told to the user
         error = await failed_step("Scoring the first companies", exc, config, node="head_upsert")
         return {"head": [], "errors": [*state.get("errors", []), error]}
-    head = [lead_row(r) for r in rows if not filtered or least is None or r["score"] >= least]
+    head = [
+        lead_row(r)
+        for r in rows
+        if not filtered or (least or 0) <= r["score"] <= (100 if most is None else most)
+    ]
     return {
         "head": head,
         "shown": [r["company_id"] for r in head],

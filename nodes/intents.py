@@ -100,7 +100,8 @@ _UNCLEAR = re.compile(
 
 # Sizes the registry does not hold (headcount, revenue): answered with what it has.
 _SIZE = re.compile(
-    r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|medium|mid[\s-]?sized?"
+    r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|medium(?:[\s-]?sized?)?"
+    r"|mid[\s-]?sized?"
     r"|smes?|mncs?|multinationals?|startups?|employees|staff|headcount|revenue|turnover"
     r"|sales volume)\b"
 )
@@ -240,7 +241,8 @@ _OFFICERS = re.compile(
     re.VERBOSE,
 )
 # Scores: the buckets derive from the score (db.companies.BUCKET_MIN), so a bucket filter is
-# a minimum score ("only high scores" 85, "high and medium" or "drop the low ones" 65).
+# a score range: "only high scores" 85 or more, "high and medium" or "drop the low ones" 65 or
+# more, "just the medium ones" 65 to 84, "only the low ones" 64 or less.
 _HIGH = r"(?:high(?:est)?|hot(?:test)?|strong)"
 _MEDIUM = r"(?:medium|mid)"
 _LOW = r"(?:low(?:est)?|weak|cold)"
@@ -267,6 +269,16 @@ _SCORE_BUCKET = re.compile(
             \s+(?:all\s+)?(?:the\s+)?{_MEDIUM}\s*(?:and|&|or|/)\s*{_LOW}
             (?:(?:[\s-]+{_LEADS})+\b|s?(?=\s*$))
     )
+    | (?P<medonly>
+        \b(?:(?:only|just)\s+)?(?:the\s+)?{_MEDIUM}[\s-]+(?:{_SCORED}|ones|leads?|prospects)
+            (?:[\s-]+{_LEADS})*(?:\s+only)?\b
+      | \b(?:only|just)\s+(?:the\s+)?{_MEDIUM}(?=\s*$|\s+please)
+    )
+    | (?P<low>
+        \b(?:(?:only|just)\s+)?(?:the\s+)?{_LOW}[\s-]+(?:{_SCORED}|ones|leads?|prospects)
+            (?:[\s-]+{_LEADS})*(?:\s+only)?\b
+      | \b(?:only|just)\s+(?:the\s+)?{_LOW}(?=\s*$|\s+please)
+    )
     """,
     re.VERBOSE,
 )
@@ -284,6 +296,22 @@ _SCORE_MIN = re.compile(
     | ^(?:(?:only|just)\s+)?(?:(?:the\s+)?ones\s+)?(?:(?P<op4>above|over|>=?)\s+)?
         (?P<n4>100|[1-9][0-9])(?(op4)|\s*(?:\+|or\s+(?:more|above|higher|better)
         |and\s+(?:above|up|over|higher)))(?:\s+only)?(?:\s+(?:please|pls))?$
+    """,
+    re.VERBOSE,
+)
+_SCORE_MAX = re.compile(
+    rf"""
+    \b(?:with\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored|rated)\s+(?:of\s+)?
+        (?P<op>below|under|less\s+than|lower\s+than|<=?|at\s+most|max(?:imum)?(?:\s+of)?
+        |up\s+to|no\s+more\s+than|not\s+above)\s+{_SCORE_N}
+    | \b(?:with\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored|rated)\s+(?:of\s+)?
+        {_SCORE_N.replace("n>", "n2>")}\s*(?:or\s+(?:less|below|lower|under)
+        |and\s+(?:below|under|lower|less))(?=\s|$)
+    | \b(?:max(?:imum)?|at\s+most)\s+(?:a\s+)?(?:lead\s+)?score\s+(?:of\s+)?
+        {_SCORE_N.replace("n>", "n3>")}
+    | ^(?:(?:only|just)\s+)?(?:(?:the\s+)?ones\s+)?(?:(?P<op4>below|under|<=?)\s+)?
+        (?P<n4>100|[1-9][0-9])(?(op4)|\s*(?:or\s+(?:less|below|lower|under)
+        |and\s+(?:below|under|lower|less)))(?:\s+only)?(?:\s+(?:please|pls))?$
     """,
     re.VERBOSE,
 )
@@ -380,15 +408,28 @@ def _filters(t: str) -> tuple[dict[str, Any], list[str], str]:
 
 
 def _score(cut: Any, found: dict[str, Any]) -> None:
-    """Read a minimum score: a bucket ("only high scores", "drop the low ones") or a number
-    ("score above 80", "scores of 70 or more", "80+"); the last one named wins."""
+    """Read a score range: a bucket ("only high scores", "drop the low ones", "just the
+    medium ones") or a bound ("score above 80", "scores of 70 or more", "80+", "score below
+    70"); a bucket names the whole range, and the last one named wins."""
     for m in cut(_SCORE_MIN):
         n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4")
         op = _SPACE.sub(" ", m.group("op") or m.group("op4") or "")
         strict = op in ("above", "over", "more than", "greater than", "higher than", ">")
         found["min_score"] = min(int(n) + (1 if strict else 0), 100)
+    for m in cut(_SCORE_MAX):
+        n = m.group("n") or m.group("n2") or m.group("n3") or m.group("n4")
+        op = _SPACE.sub(" ", m.group("op") or m.group("op4") or "")
+        strict = op in ("below", "under", "less than", "lower than", "<")
+        found["max_score"] = max(int(n) - (1 if strict else 0), 0)
     for m in cut(_SCORE_BUCKET):
-        found["min_score"] = BUCKET_MIN["medium" if m.group("med") else "high"]
+        found.pop("min_score", None)
+        found.pop("max_score", None)
+        if m.group("low"):
+            found["max_score"] = BUCKET_MIN["medium"] - 1
+            continue
+        found["min_score"] = BUCKET_MIN["high" if m.group("high") else "medium"]
+        if m.group("medonly"):
+            found["max_score"] = BUCKET_MIN["high"] - 1
 
 
 def _years(cut: Any, found: dict[str, Any]) -> None:
@@ -635,6 +676,42 @@ _QUESTION = re.compile(
 )
 
 
+# ------------------------------------------------------------------ contacts
+# People and contact details of a lead the registry does not hold ("who are the directors of
+# #1?", "do you have their phone numbers?"): answered with what it holds. A contact word
+# alone is an industry ("website designers", "phone shops"), so the message must point at
+# the leads (a rank or a pronoun) or ask how to reach them.
+_CONTACT = re.compile(
+    r"""
+    \b(?:contacts? | contact\s+(?:details?|info(?:rmation)?|persons?|people|numbers?)
+      | (?:tele)?phones?(?:\s+(?:numbers?|nos?))? | tel(?:\s+nos?)? | mobiles?(?:\s+numbers?)?
+      | e-?mails?(?:\s+address(?:es)?)? | websites? | web\s+sites? | urls? | linkedin
+      | directors? | owners? | founders? | ceos? | managing\s+directors? | shareholders?
+      | decision[\s-]?makers? | key\s+people | names\s+of\s+the\s+officers
+      | who\s+(?:runs|owns|manages|is\s+in\s+charge\s+(?:of|at))
+      | who\s+(?:should\s+)?(?:i|we)\s+(?:call|contact|email|speak\s+to|talk\s+to))\b
+    """,
+    re.VERBOSE,
+)
+_LEAD_REF = re.compile(
+    r"\b(?:them|their|they|these|those|its|this\s+(?:one|company|lead)"
+    r"|it(?!\s+(?:compan|firm|service|consult|solution|support|vendor|provider))"
+    r"|that\s+(?:one|company|lead)|the\s+(?:company|companies|leads?|ones?|list|results))\b"
+    r"|^how\s+(?:do|can|could|should)\s+(?:i|we)\s+(?:contact|reach|call|email|get\s+in\s+touch)"
+)
+
+
+def _contact(t: str) -> Parsed | None:
+    if not _CONTACT.search(t) or not (_RANK.search(t) or _LEAD_REF.search(t)):
+        return None
+    m = _RANK.search(t)
+    if m is None:
+        return Parsed("chat", {"kind": "contact"})
+    rank = int(m.group("n") or m.group("o")) if m.group("n") or m.group("o") else None
+    rank = rank if rank is not None else _ORDINALS[m.group("w")]
+    return Parsed("chat", {"kind": "contact", "rank": rank})
+
+
 def parse(text: str) -> Parsed:
     """Return what a message in a thread asks (see the module's docstring)."""
     if not isinstance(text, str):
@@ -650,7 +727,7 @@ def parse(text: str) -> Parsed:
         return chat
     if _CLEAR_ALL.search(t):
         return Parsed("refine", {"clear": ["all"]})
-    for check in (_job, _explain):
+    for check in (_contact, _job, _explain):
         parsed = check(t)
         if parsed:
             return parsed

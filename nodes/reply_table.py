@@ -68,10 +68,24 @@ def page_status(filters: LeadFilters) -> bool | None:
     return filters.get("live", True)
 
 
-def score_words(min_score: int) -> str:
-    """Return a minimum score as people say it ("score 85 or more (high)")."""
-    bucket = {BUCKET_MIN["high"]: " (high)", BUCKET_MIN["medium"]: " (high and medium)"}
-    return f"score {min_score} or more{bucket.get(min_score, '')}"
+def score_range(least: int | None, most: int | None) -> str:
+    """Return a score range as people say it ("85 or more", "65–84", "64 or less")."""
+    if least is not None and most is not None:
+        return f"{least}" if least == most else f"{least}–{most}"
+    return f"{most} or less" if least is None else f"{least} or more"
+
+
+def score_words(least: int | None, most: int | None = None) -> str:
+    """Return a score filter as people say it ("score 85 or more (high)", "score 65–84
+    (medium)")."""
+    high, medium = BUCKET_MIN["high"], BUCKET_MIN["medium"]
+    bucket = {
+        (high, None): " (high)",
+        (medium, None): " (high and medium)",
+        (medium, high - 1): " (medium)",
+        (None, medium - 1): " (low)",
+    }
+    return f"score {score_range(least, most)}{bucket.get((least, most), '')}"
 
 
 def filter_words(filters: LeadFilters) -> list[str]:
@@ -96,8 +110,8 @@ def filter_words(filters: LeadFilters) -> list[str]:
     if "min_officers" in filters:
         count = filters["min_officers"]
         words.append(f"at least {count} officer{'' if count == 1 else 's'}")
-    if "min_score" in filters:
-        words.append(score_words(filters["min_score"]))
+    if "min_score" in filters or "max_score" in filters:
+        words.append(score_words(filters.get("min_score"), filters.get("max_score")))
     return words
 
 
@@ -125,7 +139,7 @@ def compose_page(state: State) -> str:
     status = page_status(filters)
     if not page:
         live_word = "live " if status is True else ""
-        if "min_score" in filters:
+        if "min_score" in filters or "max_score" in filters:
             return "\n\n".join(filter(None, [removed(state), _no_score(state), line]))
         if set(filters) - {"live"} or status is not True:
             beyond = f" beyond the {n(len(shown))} shown" if shown else ""
@@ -163,7 +177,9 @@ def compose_page(state: State) -> str:
     tips = ["include inactive" if status is True else "only live"]
     tips.append("anywhere" if filters.get("places") else "in Jurong")
     tips.append("any age" if "year_min" in filters or "year_max" in filters else "after 2015")
-    tips.append("any score" if "min_score" in filters else "only high scores")
+    tips.append(
+        "any score" if "min_score" in filters or "max_score" in filters else "only high scores"
+    )
     tail = f"Say \u201cmore\u201d for the next page, or refine: {quoted(tips)}."
     pending = pending_job(state)
     if pending:  # the best of what is scored so far, not of every match: say so
@@ -184,17 +200,18 @@ def pending_job(state: State) -> JobInfo | None:
 
 
 def _no_score(state: State) -> str:
-    """Return why a page under a minimum score is empty: none scored that high yet (the job
-    still scores the rest), or none of the search's scored leads reaches it."""
+    """Return why a page under a score filter is empty: none scored in its range yet (the
+    job still scores the rest), or none of the search's scored leads is in it."""
     filters = state.get("filters", {})
     shown = state.get("shown", [])
-    least = filters.get("min_score", 0)
+    least, most = filters.get("min_score"), filters.get("max_score")
     live_word = "live " if page_status(filters) is True else ""
-    others = " under the other filters" if set(filters) - {"live", "min_score"} else ""
+    others = set(filters) - {"live", "min_score", "max_score"}
+    under = " under the other filters" if others else ""
     more = f" beyond the {n(len(shown))} shown" if shown else ""
     terms = quoted(state.get("terms", []))
     text = f"No{' more' if shown else ''} {live_word}scored leads for {terms}"
-    text += f" of {least} or more{others}{more}"
+    text += f" scoring {score_range(least, most)}{under}{more}"
     job = pending_job(state)
     if job:
         left = int(job.get("remaining") or 0)
@@ -204,7 +221,7 @@ def _no_score(state: State) -> str:
     else:
         text += "."
     wider = "\u201cany score\u201d"
-    if least > BUCKET_MIN["medium"]:
+    if most is None and (least or 0) > BUCKET_MIN["medium"]:
         wider = f"\u201chigh and medium only\u201d or {wider}"
     return f"{text} Say {wider} to widen it."
 

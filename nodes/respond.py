@@ -20,7 +20,7 @@ from nodes.cards import push_cards
 from nodes.context import failed_step
 from nodes.follow_up import kept_filters, restored, still_on
 from nodes.head_upsert import head_filters
-from nodes.reply_table import compose_page, filter_words, leads_table, quoted
+from nodes.reply_table import compose_page, filter_words, leads_table, quoted, score_range
 from nodes.resolve import display_title
 
 HELP = (
@@ -56,6 +56,7 @@ _FILTER_KIND = {
     "entity": "qualifier",
     "min_officers": "size",
     "min_score": "score",
+    "max_score": "score",
 }
 MAX_OPTIONS_INLINE = 6
 
@@ -172,7 +173,7 @@ def _notes(state: State) -> list[str]:
 
 def _wider(applied: dict[str, Any]) -> str:
     """Return examples of follow-ups that widen the filters a search's head was chosen by."""
-    tips = ["any score"] if "min_score" in applied else []
+    tips = ["any score"] if "min_score" in applied or "max_score" in applied else []
     tips += ["anywhere", "any age"][: 2 - len(tips)]
     return ", ".join(f"\u201c{t}\u201d" for t in tips)
 
@@ -238,9 +239,10 @@ def _compose_search(state: State) -> str:
             top = ", ".join(f"{h['name']} ({h['score']})" for h in head[:3])
             top = f" (top: {top})" if top else ""
             if scored > len(head):  # a minimum score left some out of the table
-                least = state.get("filters", {}).get("min_score")
+                given = state.get("filters", {})
+                band = score_range(given.get("min_score"), given.get("max_score"))
                 reach = f"{_n(len(head))} of them" if head else "none"
-                top = f"; {reach} {'scores' if len(head) == 1 else 'score'} {least} or more{top}"
+                top = f"; {reach} {'scores' if len(head) == 1 else 'score'} {band}{top}"
             parts.append(f"Scored {best} now{top}.")
         if job:
             rest = job["remaining"]

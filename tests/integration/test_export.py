@@ -136,6 +136,30 @@ async def test_the_chats_export_link_holds_exactly_the_threads_filtered_leads(
     assert len(plain) == first["live"]  # without the filters: every live lead
 
 
+async def test_the_chats_export_link_keeps_a_score_bucket(client: httpx.AsyncClient) -> None:
+    """ "just the medium ones" then "export these": the file holds the medium bucket's live
+    leads (65 to 84), as paging the thread shows them."""
+    chat = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "export-medium"}}
+
+    async def say(text: str) -> dict[str, Any]:
+        message = {"type": "human", "content": [{"type": "text", "text": text}]}
+        return await chat.ainvoke({"messages": [message]}, config)
+
+    await say("IT consultancies")
+    await drain()
+    out = await say("just the medium ones")
+    paged = [r["uen"] for r in out["page"]]
+    while more := (await say("next 50"))["page"]:
+        paged += [r["uen"] for r in more]
+    text = str((await say("export these"))["messages"][-1].content)
+    link = text.split("fetch `", 1)[1].split("`", 1)[0]
+    assert "min_score=65" in link and "max_score=84" in link
+    rows = rows_of(await client.get(link))
+    assert paged and [r["uen"] for r in rows] == paged
+    assert all(65 <= int(r["score"]) <= 84 for r in rows)
+
+
 async def test_bad_export_filters_are_a_400(client: httpx.AsyncClient) -> None:
     sid = (await search("bakery"))["search_id"]
     for bad in (
@@ -146,6 +170,8 @@ async def test_bad_export_filters_are_a_400(client: httpx.AsyncClient) -> None:
         {"entity": "llc"},
         {"min_officers": 0},
         {"min_score": 101},
+        {"max_score": -1},
+        {"min_score": 80, "max_score": 70},
         {"status": "dead"},
     ):
         answer = await client.get("/leads/export.csv", params={"search_id": sid, **bad})

@@ -59,6 +59,25 @@ async def test_no_non_search_follow_up_writes_a_job_or_a_company(app_db: str) ->
     assert written_rows(app_db) == before  # no company, score or job was written
 
 
+async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
+    """ "who are the directors of #1?" names the lead and says where people and contact
+    details come from (the registry has none); a contact word alone is an industry."""
+    thread = Thread("contact")
+    first = await thread.say("bakeries")
+    top = first["head"][0]
+    directors = await thread.say("who are the directors of #1?")
+    text = reply(directors)
+    assert directors["intent"] == "chat" and directors["terms"] == first["terms"]
+    assert text.startswith(f"#1 is **{top['name']}** (UEN {top['uen']}")
+    assert "holds no people, phone numbers, emails or websites" in text and "BizFile+" in text
+    phones = reply(await thread.say("do you have their phone numbers?"))
+    assert phones.startswith("The registry (ACRA's open data) holds no people")
+    beyond = reply(await thread.say("contact details for #99"))
+    assert beyond.startswith("The registry")  # no #99 shown: nothing named
+    web = await thread.say("website designers")
+    assert web["intent"] == "search" and web["terms"] != first["terms"]
+
+
 def _matching(url: str, ids: list[int]) -> list[tuple[Any, ...]]:
     with psycopg.connect(url) as conn:
         return conn.execute(
@@ -257,16 +276,17 @@ async def test_a_search_message_names_filters_for_the_next_pages(app_db: str) ->
     assert other["filters"] == {} and "Filters cleared." in reply(other)
 
 
-def _scores(url: str, search_id: int, least: int) -> list[int]:
-    """Return the search's live scored companies reaching a score, best first (as pages)."""
+def _scores(url: str, search_id: int, least: int, most: int = 100) -> list[int]:
+    """Return the search's live scored companies scoring ``least`` to ``most``, best first
+    (as pages)."""
     with psycopg.connect(url) as conn:
         return [
             r[0]
             for r in conn.execute(
                 "SELECT ls.company_id FROM lead_scores ls JOIN companies c USING (company_id)"
-                " WHERE ls.search_id = %s AND c.is_live AND ls.score >= %s"
+                " WHERE ls.search_id = %s AND c.is_live AND ls.score BETWEEN %s AND %s"
                 " ORDER BY ls.score DESC, ls.company_id DESC",
-                (search_id, least),
+                (search_id, least, most),
             ).fetchall()
         ]
 
@@ -284,7 +304,7 @@ async def test_a_minimum_score_filters_the_pages(app_db: str) -> None:
     assert none["intent"] == "refine" and none["filters"] == {"min_score": 100}
     assert none["page"] == [] and none["page_exact"]
     text = reply(none)
-    assert f"No live scored leads for \u201c{first['terms'][0]}\u201d of 100 or more." in text
+    assert f"No live scored leads for \u201c{first['terms'][0]}\u201d scoring 100 or more." in text
     assert "still being scored" not in text
     assert "**Filters:** score 100 or more." in text
     anyone = await thread.say("include inactive")
@@ -312,6 +332,42 @@ async def test_a_minimum_score_filters_the_pages(app_db: str) -> None:
     assert [r["company_id"] for r in wide["page"]] == expected[:10]
     nothing = await thread.say("score 100+")
     assert nothing["page"] == [] and "Say \u201chigh and medium only\u201d or" in reply(nothing)
+
+
+async def test_a_score_bucket_filters_the_pages_to_its_range(app_db: str) -> None:
+    """ "just the medium ones" is the medium bucket (65 to 84), not a company size; "only
+    the low ones" 64 or less; "only high scores" after them is 85 or more again. Before the
+    job has run, a page under a maximum score cannot score ahead (an unknown number of
+    higher scores lie above it), so it says it is the best of those scored so far."""
+    thread = Thread("score-range")
+    first = await thread.say("IT consultancies")
+    job = first["job"]
+    assert job and job["status"] == "queued"
+    early = await thread.say("just the medium ones")
+    assert early["intent"] == "refine" and early["filters"] == {"min_score": 65, "max_score": 84}
+    assert not early["page_exact"] and all(65 <= r["score"] <= 84 for r in early["page"])
+    if early["page"]:
+        assert f"Job {job['job_id']} is still scoring" in reply(early)
+    await drain()
+    sid = int(first["search_id"])
+    medium = await thread.say("only the medium scores")
+    assert medium["filters"] == {"min_score": 65, "max_score": 84}
+    expected = _scores(app_db, sid, 65, 84)
+    assert len(expected) > 10  # the sample has more than a page of medium leads here
+    assert [r["company_id"] for r in medium["page"]] == expected[:10]
+    assert "**Filters:** score 65\u201384 (medium)." in reply(medium)
+    assert "score 65\u201384 (medium)" in cards_of(medium)["leads"]["filters"]
+    more = await thread.say("more")
+    assert [r["company_id"] for r in more["page"]] == expected[10:20]
+    low = await thread.say("only the low ones")
+    assert low["filters"] == {"max_score": 64}
+    assert [r["company_id"] for r in low["page"]] == _scores(app_db, sid, 0, 64)[:10]
+    assert all(r["score"] <= 64 for r in low["page"])
+    high = await thread.say("only high scores")
+    assert high["filters"] == {"min_score": 85}
+    assert [r["company_id"] for r in high["page"]] == _scores(app_db, sid, 85)[:10]
+    size = await thread.say("medium-sized companies")
+    assert size["intent"] == "chat" and "headcount" in reply(size)
 
 
 async def test_a_search_message_with_a_minimum_score(app_db: str) -> None:

@@ -154,7 +154,7 @@ def test_places_are_shipped_reference_data() -> None:
     assert area_of(None) is None and area_of("na") is None
 
 
-def test_a_score_filter_is_a_minimum_score() -> None:
+def test_a_score_filter_is_a_bucket_range() -> None:
     from db.companies import BUCKET_MIN
     from db.queries import q
     from nodes.follow_up import merged_filters
@@ -177,3 +177,14 @@ def test_a_score_filter_is_a_minimum_score() -> None:
     assert filter_words(merged_filters({}, parse("score above 80").slots)) == ["score 81 or more"]
     assert merged_filters(wider, parse("any score").slots) == {"live": True}
     assert merged_filters(wider, parse("clear filters").slots) == {}
+    # "just the medium ones" is the medium bucket's range, "only the low ones" the low one's;
+    # the newest score words replace the whole range.
+    middle = merged_filters(wider, parse("just the medium ones").slots)
+    assert middle == {"live": True, "min_score": medium, "max_score": high - 1}
+    assert filter_words(middle)[-1] == "score 65\u201384 (medium)"
+    low = merged_filters(middle, parse("only the low ones").slots)
+    assert low == {"live": True, "max_score": medium - 1}
+    assert filter_words(low)[-1] == "score 64 or less (low)"
+    assert merged_filters(low, parse("only high scores").slots) == state
+    assert merged_filters(middle, parse("any score").slots) == {"live": True}
+    assert parse("medium-sized companies").slots == {"kind": "size"}
