@@ -18,6 +18,7 @@ from db.followups import scored_companies, scored_companies_by_name
 from db.postal import area_of
 from graph.state import State
 from nodes.context import budgeted_connection, failed_step, tenant_of
+from nodes.follow_up import CONTACT_TEXT
 
 WHICH = (
     "Which company? Give its number in the table (\u201cwhy #3?\u201d), its score "
@@ -41,6 +42,16 @@ def factors_text(row: Mapping[str, Any], rank: int | None) -> str:
     return "\n".join([head, *lines])
 
 
+def contact_text(row: Mapping[str, Any], rank: int | None) -> str:
+    """Return the answer to "who are the directors of #1?": the lead, its registered
+    address, and where people and contact details come from (the registry has none)."""
+    where = f"#{rank} is " if rank else ""
+    area = area_of(row.get("postal_code") or row.get("address"))
+    address = f" Registered address: {row['address']}" if row.get("address") else ""
+    address += f" ({area})." if address and area else ("." if address else "")
+    return f"{where}**{row['name']}** (UEN {row['uen']}).{address}\n\n{CONTACT_TEXT}"
+
+
 def _prefix(name: str) -> str:
     text = _SUFFIX.sub("", " ".join(name.lower().replace(".", " ").split()))
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -57,7 +68,8 @@ async def explain(state: State, config: RunnableConfig) -> dict[str, Any]:
     rank = slots.get("rank")
     if rank is not None and not (1 <= rank <= len(shown) or (rank == -1 and shown)):
         leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
-        return {"answer": f"There is no #{rank} in this thread's list: it has {leads}. " + WHICH}
+        then = "\n\n" + CONTACT_TEXT if slots.get("contact") else " " + WHICH
+        return {"answer": f"There is no #{rank} in this thread's list: it has {leads}.{then}"}
     tenant = tenant_of(config)
     search_id = int(state.get("search_id") or 0)  # 0: nothing scored (no rows)
     try:
@@ -101,6 +113,8 @@ def _answer(rows: list[dict[str, Any]], slots: Mapping[str, Any], shown: list[in
     if not rows:
         return "That company's score is no longer stored. " + WHICH
     row = rows[0]
+    if slots.get("contact"):
+        return contact_text(row, ranks.get(row["company_id"]))
     text = factors_text(row, ranks.get(row["company_id"]))
     if score is not None and score != row["score"]:
         text = f"(It scored {row['score']}, not {score}.)\n\n" + text

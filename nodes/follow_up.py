@@ -307,23 +307,4 @@ async def small_talk(state: State) -> dict[str, Any]:
     has_search = bool(state.get("codes"))
     search_id = int(state.get("search_id") or 0)
     filters = state.get("filters", {})
-    text = small_talk_text(kind, turn, has_search, search_id, filters)
-    if kind == "contact":
-        text = f"{contact_lead(state)}{text}"
-    return {"answer": text}
-
-
-def contact_lead(state: State) -> str:
-    """Return the sentence naming the lead a contact question points at ("#2 is ..."), or
-    "" when it names none the thread has shown."""
-    rank = state.get("slots", {}).get("rank")
-    shown = state.get("shown", [])
-    if not isinstance(rank, int) or not 1 <= rank <= len(shown):
-        return ""
-    wanted = shown[rank - 1]
-    rows = {r["company_id"]: r for r in [*state.get("head", []), *state.get("page", [])]}
-    row = rows.get(wanted)
-    if row is None:
-        return ""
-    where = f", {row['area']}" if row.get("area") else ""
-    return f"#{rank} is **{row['name']}** (UEN {row['uen']}{where}). "
+    return {"answer": small_talk_text(kind, turn, has_search, search_id, filters)}

@@ -702,6 +702,8 @@ _LEAD_REF = re.compile(
 
 
 def _contact(t: str) -> Parsed | None:
+    """A contact question: about one lead (by rank) the explain node reads it and gives its
+    registered address; about the leads in general, small talk says what the registry has."""
     if not _CONTACT.search(t) or not (_RANK.search(t) or _LEAD_REF.search(t)):
         return None
     m = _RANK.search(t)
@@ -709,7 +711,7 @@ def _contact(t: str) -> Parsed | None:
         return Parsed("chat", {"kind": "contact"})
     rank = int(m.group("n") or m.group("o")) if m.group("n") or m.group("o") else None
     rank = rank if rank is not None else _ORDINALS[m.group("w")]
-    return Parsed("chat", {"kind": "contact", "rank": rank})
+    return Parsed("explain", {"rank": rank, "contact": True})
 
 
 def parse(text: str) -> Parsed:

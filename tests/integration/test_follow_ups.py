@@ -60,20 +60,25 @@ async def test_no_non_search_follow_up_writes_a_job_or_a_company(app_db: str) ->
 
 
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
-    """ "who are the directors of #1?" names the lead and says where people and contact
-    details come from (the registry has none); a contact word alone is an industry."""
+    """ "who are the directors of #1?" names the lead with its registered address and says
+    where people and contact details come from (the registry has none); a contact word
+    alone is an industry."""
     thread = Thread("contact")
     first = await thread.say("bakeries")
     top = first["head"][0]
     directors = await thread.say("who are the directors of #1?")
     text = reply(directors)
-    assert directors["intent"] == "chat" and directors["terms"] == first["terms"]
-    assert text.startswith(f"#1 is **{top['name']}** (UEN {top['uen']}")
+    assert directors["intent"] == "explain" and directors["terms"] == first["terms"]
+    assert text.startswith(f"#1 is **{top['name']}** (UEN {top['uen']}). Registered address: ")
     assert "holds no people, phone numbers, emails or websites" in text and "BizFile+" in text
+    await thread.say("more")
+    twelfth = reply(await thread.say("contact details for #12"))
+    assert twelfth.startswith("#12 is **") and "Registered address: " in twelfth
     phones = reply(await thread.say("do you have their phone numbers?"))
     assert phones.startswith("The registry (ACRA's open data) holds no people")
     beyond = reply(await thread.say("contact details for #99"))
-    assert beyond.startswith("The registry")  # no #99 shown: nothing named
+    assert beyond.startswith("There is no #99 in this thread's list: it has 20 leads.")
+    assert "BizFile+" in beyond
     web = await thread.say("website designers")
     assert web["intent"] == "search" and web["terms"] != first["terms"]
 
