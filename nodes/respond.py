@@ -154,13 +154,23 @@ def _notes(state: State) -> list[str]:
         given = state.get("filters", {})
         words = "; ".join(filter_words(cast(LeadFilters, {k: v for k, v in given.items()
                                                            if k != "live"})))  # fmt: skip
-        notes.append(
-            f"The table holds the best live companies matching **{words}**; the counts above "
-            "cover every match. The filters stay for the next pages."
-            if state.get("head")
-            else f"No live company of these industries matches **{words}**. The filters stay "
-            f"for the next pages; change them ({_wider(applied)}) to see more."
-        )
+        if state.get("head"):
+            note = (
+                f"The table holds the best live companies matching **{words}**; the counts "
+                "above cover every match. The filters stay for the next pages."
+            )
+        elif "max_score" in applied:  # the best scored above the range: lower ones may match
+            note = (
+                f"None of the best {_n(int(state.get('head_scored') or 0))} matches "
+                f"**{words}**: say \u201cmore\u201d for the best scored leads in that range. "
+                "The filters stay for the next pages."
+            )
+        else:
+            note = (
+                f"No live company of these industries matches **{words}**. The filters stay "
+                f"for the next pages; change them ({_wider(applied)}) to see more."
+            )
+        notes.append(note)
         covered = {_FILTER_KIND[k] for k in applied} | ({"status"} if "live" in given else set())
         pending = [p for p in pending if p.get("kind") not in covered]
     if pending:
@@ -252,7 +262,7 @@ def _compose_search(state: State) -> str:
             # honest "nothing runs it" (never a promised run no process will make).
             when = job.get("when")
             if not job["created"] and job["status"] == "done":
-                others = "the others" if head else "they"
+                others = "the others" if scored else "them"
                 parts.append(
                     f"All of {others} are already scored by job {job['job_id']} (done since the "
                     "registry last changed): say \u201cmore\u201d for the next ones."

@@ -225,15 +225,18 @@ _RELATIVE_DATE = re.compile(
     r"|\b(?:newly|recently)\s+(?:incorporated|registered|set\s+up|formed|established"
     r"|founded|started)\b"
 )
-# A minimum lead score ("with high scores", "scoring 80 or more"): a filter of the leads
-# shown (nodes.intents), never an industry word.
+# A lead score range ("with high scores", "medium-scoring", "scoring 80 or more", "scoring
+# below 70"): a filter of the leads shown (nodes.intents), never an industry word.
 _SCORE = re.compile(
-    r"\b(?:(?:with|having)\s+)?(?:(?:only|just)\s+)?(?:the\s+|a\s+)?(?:high(?:est)?|hot|strong|top|best)"
+    r"\b(?:(?:with|having)\s+)?(?:(?:only|just)\s+)?(?:the\s+|a\s+)?(?:high(?:est)?|hot|strong|top"
+    r"|best|medium|mid|low(?:est)?|weak|cold)"
     r"[\s-]+(?:scor(?:es?|ing|ers|ed)|rated)(?:\s+(?:ones|leads|only))*\b"
     r"|\b(?:(?:only|just)\s+)?(?:the\s+)?hot(?:test)?\s+(?:leads|prospects)\b"
     r"|\b(?:(?:with|having)\s+)?(?:a\s+)?(?:lead\s+)?(?:scores?|scoring|scored)\s+(?:of\s+)?"
-    r"(?:(?:above|over|more\s+than|at\s+least|>=?|min(?:imum)?)\s+)?(?:100|[1-9]?[0-9])(?![0-9])"
-    r"(?:\s*(?:or\s+(?:more|above|higher|better)|and\s+(?:above|up|over|higher)|plus))?"
+    r"(?:(?:above|over|more\s+than|at\s+least|>=?|min(?:imum)?|below|under|less\s+than"
+    r"|at\s+most|<=?|max(?:imum)?)\s+)?(?:100|[1-9]?[0-9])(?![0-9])"
+    r"(?:\s*(?:or\s+(?:more|above|higher|better|less|below|lower)|and\s+(?:above|up|over|higher"
+    r"|below|under|lower)|plus))?"
 )
 _SIZE = re.compile(
     r"\b(?:with\s+|having\s+)?(?:(?:more|less|fewer)\s+than|over|under|above|below|at\s+least"

@@ -59,6 +59,27 @@ async def test_no_non_search_follow_up_writes_a_job_or_a_company(app_db: str) ->
     assert written_rows(app_db) == before  # no company, score or job was written
 
 
+async def test_a_search_message_with_a_maximum_score(app_db: str) -> None:
+    """ "IT consultancies with low scores": the head is the true top ten, so those of them in
+    the range are the best in it; when none is, the reply says "more" finds the lower ones
+    (never that no company matches), and "more" pages them once the job has scored them."""
+    thread = Thread("score-max")
+    out = await thread.say("IT consultancies with low scores")
+    assert out["filters"] == {"max_score": 64} and out["head_filtered"]
+    assert all(r["score"] <= 64 for r in out["head"])
+    text = reply(out)
+    assert "No live company of these industries matches" not in text
+    assert "Not applied yet" not in text  # "low scores" is the applied filter, not a leftover
+    if not out["head"]:
+        assert "None of the best 10 matches **score 64 or less (low)**: say \u201cmore" in text
+    await drain()
+    more = await thread.say("more")
+    expected = _scores(app_db, int(out["search_id"]), 0, 64)
+    assert expected and [r["company_id"] for r in more["page"]] == [
+        c for c in expected if c not in {r["company_id"] for r in out["head"]}
+    ][:10]
+
+
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
     """ "who are the directors of #1?" names the lead with its registered address and says
     where people and contact details come from (the registry has none); a contact word
