@@ -38,6 +38,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from config import links
 from config.settings import get_settings
 from nodes.context import MAX_TENANT_CHARS, user_tenant
 
@@ -183,18 +184,42 @@ def is_public_page(method: str, path: str) -> bool:
     return method in ("GET", "HEAD") and (path == "/app" or path.startswith("/app/"))
 
 
+def verify_link(query: list[tuple[str, str]]) -> TenantUser:
+    """Return the tenant of a signed download link (``config.links``); raise a 401."""
+    settings = get_settings()
+    if not settings.auth_jwt_secret:
+        return default_user()
+    try:
+        tenant = links.verify(
+            query, secret=settings.auth_jwt_secret, ttl_s=settings.auth_jwt_max_ttl_s
+        )
+    except links.BadLink as exc:
+        raise _unauthorized(str(exc)) from None
+    if len(tenant) > MAX_TENANT_CHARS or not tenant.isprintable():
+        raise _unauthorized("link has an unusable tenant")
+    return TenantUser(
+        identity=f"link:{tenant}",
+        tenant_id=tenant,
+        display_name="download link",
+        is_authenticated=True,
+        permissions=[],
+    )
+
+
 @auth.authenticate
 async def authenticate(
     authorization: str | None,
     headers: dict[bytes, bytes] | None = None,
     method: str = "GET",
     path: str = "",
+    query_params: Any = None,
 ) -> Auth.types.MinimalUserDict:
     """Verify the token of a request (LangGraph calls this for every request).
 
     The token comes as a bearer header or as agent-chat-ui's ``x-api-key``. The page under
     /app carries no data and asks for the token itself, so its GETs pass; every API call
-    the page makes still needs the token.
+    the page makes still needs the token. A GET of ``/leads/export.csv`` without a token
+    may carry a signed link's ``sig`` instead (``config.links``: the chat's export link).
     """
     api_key = (headers or {}).get(b"x-api-key")
     authorization = credentials(authorization, api_key.decode("latin-1") if api_key else None)
@@ -205,7 +230,16 @@ async def authenticate(
             "is_authenticated": False,
             "permissions": [],
         }
-    user = verify_authorization(authorization)
+    query = list(query_params.multi_items()) if query_params is not None else []
+    if (
+        not authorization
+        and method in ("GET", "HEAD")
+        and path == links.EXPORT_PATH
+        and any(k == "sig" for k, _ in query)
+    ):
+        user = verify_link(query)
+    else:
+        user = verify_authorization(authorization)
     return {
         "identity": user["identity"],
         "display_name": user["display_name"],

@@ -55,6 +55,9 @@ class Settings:
     job_lock_timeout_ms: int = 30_000
     job_idle_tx_timeout_ms: int = 10_000
     default_tenant: str = "default"
+    public_url: str | None = None
+    """The API's address as users' browsers reach it (links in chat replies); None: the
+    address each run's request came to (its Host header)."""
 
 
 def _int(name: str, raw: str, minimum: int) -> int:
@@ -124,6 +127,16 @@ def _url(name: str, raw: str) -> str:
     return raw
 
 
+def _public_url(name: str, raw: str) -> str:
+    url = raw.strip().rstrip("/")
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("http", "https") or not sep or not rest or any(c in rest for c in "?# "):
+        raise SettingsError(
+            f"{name}={raw!r}: expected the API's http(s):// address (https://leads.example.com)"
+        )
+    return url
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
@@ -160,6 +173,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_idle_tx_timeout_ms=get(
             "ICP_JOB_IDLE_TX_TIMEOUT_MS", "10000", lambda n, v: _int(n, v, 100)
         ),
+        public_url=get("ICP_PUBLIC_URL", "", lambda n, v: _public_url(n, v) if v else None),
     )
 
 

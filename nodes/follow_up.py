@@ -14,12 +14,16 @@ of them queues anything.
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from langchain_core.runnables import RunnableConfig
 from psycopg import AsyncConnection
 from psycopg.errors import DeadlockDetected
 
+from config import links
+from config.settings import get_settings
 from db.companies import scored_leads_page
 from db.pool import autocommit
 from graph.state import LeadFilters, LeadRow, State
@@ -250,32 +254,78 @@ CONTACT_TEXT = (
     "(\u201cexport these\u201d)."
 )
 EXPORT_TEXT = (
-    "This search's leads download as a CSV file (best first, with UEN, status, industry, "
-    "address, area and why each scored what it did): fetch `{url}`{under}, or on the "
-    "product page /app/ choose the search under Leads and press **Download CSV** (the "
-    "search's live leads, no other filters)."
+    "This search's leads as a CSV file, best first, with UEN, status, industry, address, "
+    "area and why each scored what it did{under}: **[Download the CSV]({url})**{expiry}. "
+    "The product page /app/ has them too: choose the search under Leads and press "
+    "**Download CSV** (the search's live leads, no other filters)."
 )
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(?::[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?$")
 
 
-def export_url(search_id: int, filters: LeadFilters) -> str:
-    """Return the file link of a search under a thread's filters (GET /leads/export.csv)."""
-    params = [f"search_id={search_id}"]
+def export_params(search_id: int, filters: LeadFilters) -> list[tuple[str, str]]:
+    """Return the query of a search's file under a thread's filters (GET /leads/export.csv)."""
+    params = [("search_id", str(search_id))]
     status = page_status(filters)
     if status is not True:
-        params.append(f"status={'all' if status is None else 'inactive'}")
+        params.append(("status", "all" if status is None else "inactive"))
     for key in ("year_min", "year_max", "min_officers", "min_score", "max_score"):
         if key in filters:
-            params.append(f"{key}={filters[key]}")
+            params.append((key, str(filters[key])))
     if filters.get("sectors"):
-        params.append(f"sectors={','.join(filters['sectors'])}")
+        params.append(("sectors", ",".join(filters["sectors"])))
     if filters.get("entity"):
-        params.append(f"entity={filters['entity']}")
-    return f"/leads/export.csv?{'&'.join(params)}"
+        params.append(("entity", str(filters["entity"])))
+    return params
 
 
-def small_talk_text(
-    kind: str, turn: int, has_search: bool, search_id: int = 0, filters: LeadFilters | None = None
-) -> str:
+def public_base(config: RunnableConfig | None) -> str:
+    """Return the API's address as the user's browser reaches it: ``ICP_PUBLIC_URL``, else
+    the run request's own (its forwarded or Host header, which langgraph.json passes to
+    runs), else "" (an in-process run: the link stays relative)."""
+    settings = get_settings()
+    if settings.public_url:
+        return settings.public_url
+    given: Any = (config or {}).get("configurable") or {}
+    host = str(given.get("x-forwarded-host") or given.get("host") or "").split(",")[0].strip()
+    proto = str(given.get("x-forwarded-proto") or "http").split(",")[0].strip().lower()
+    if not _HOST.match(host) or proto not in ("http", "https"):
+        return ""
+    return f"{proto}://{host}"
+
+
+def export_link(search_id: int, filters: LeadFilters, config: RunnableConfig | None) -> str:
+    """Return the link of a search's file under a thread's filters: absolute where the
+    API's address is known, and signed for the run's tenant when auth is on (a clicked link
+    carries no token; ``config.links``)."""
+    settings = get_settings()
+    params = export_params(search_id, filters)
+    if settings.auth_jwt_secret:
+        query = links.sign(
+            params,
+            tenant=tenant_of(config),
+            secret=settings.auth_jwt_secret,
+            ttl_s=settings.auth_jwt_max_ttl_s,
+        )
+    else:
+        query = urlencode(params, safe=",")
+    return f"{public_base(config)}{links.EXPORT_PATH}?{query}"
+
+
+def export_text(state: State, config: RunnableConfig | None) -> str:
+    """Return the answer to "export these": the thread's filtered leads as a file link."""
+    if not state.get("codes"):
+        return "Search an industry first; then its leads can be taken from the page /app/."
+    filters = state.get("filters", {})
+    words = filter_words(filters)
+    under = f", under this thread's filters ({'; '.join(words)})" if words else ""
+    ttl = get_settings().auth_jwt_max_ttl_s
+    hours = f"{ttl // 3600} hours" if ttl >= 7200 else f"{max(ttl // 60, 1)} minutes"
+    expiry = f" (the link works for {hours})" if get_settings().auth_jwt_secret else ""
+    url = export_link(int(state.get("search_id") or 0), filters, config)
+    return EXPORT_TEXT.format(url=url, under=under, expiry=expiry)
+
+
+def small_talk_text(kind: str, turn: int, has_search: bool) -> str:
     """Return the answer to small talk: short, varied by turn, pointing at what to do."""
     if kind == "help":
         return HELP_TEXT
@@ -283,13 +333,6 @@ def small_talk_text(
         return SIZE_TEXT
     if kind == "contact":
         return CONTACT_TEXT
-    if kind == "export":
-        if not has_search:
-            return "Search an industry first; then its leads can be taken from the page /app/."
-        given = filters or {}
-        words = filter_words(given)
-        under = f" (this thread's filters: {'; '.join(words)})" if words else ""
-        return EXPORT_TEXT.format(url=export_url(search_id, given), under=under)
     if kind == "unclear":
         return UNCLEAR if has_search else "Which industry should I look for? " + HELP_TEXT
     if not has_search:  # nothing to page or filter yet: point at searching
@@ -298,13 +341,12 @@ def small_talk_text(
     return options[turn % len(options)]
 
 
-async def small_talk(state: State) -> dict[str, Any]:
+async def small_talk(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Answer small talk and unclear messages (a question, never a guess that writes)."""
     if state.get("answer"):  # the router already asked its question
         return {}
     kind = str(state.get("slots", {}).get("kind", "unclear"))
+    if kind == "export":
+        return {"answer": export_text(state, config)}
     turn = len(state.get("messages", []))
-    has_search = bool(state.get("codes"))
-    search_id = int(state.get("search_id") or 0)
-    filters = state.get("filters", {})
-    return {"answer": small_talk_text(kind, turn, has_search, search_id, filters)}
+    return {"answer": small_talk_text(kind, turn, bool(state.get("codes")))}

@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 import time
 import uuid
@@ -469,3 +471,41 @@ async def test_a_token_in_agent_chat_uis_key_field_works_for_chat_and_cards(
         # The header wins over the key when both come.
         both = {"x-api-key": token("tenant-k"), **bearer(forged)}
         assert (await http.get(f"/jobs/{job_id}", headers=both)).status_code == 401
+
+
+async def test_the_chats_export_link_downloads_without_a_token(
+    secured: tuple[DevServer, str],
+) -> None:
+    """ "export these" gives a clickable link (a browser sends no token): absolute, signed
+    for the run's tenant, and good for exactly that file; another search, tenant or filter
+    in it is a 401, and a token in the header still decides when one comes."""
+    srv, _ = secured
+    e = bearer(token("tenant-e", "erin"))
+
+    def say(text: str) -> dict[str, Any]:
+        return {"assistant_id": "icp_search",
+                "input": {"messages": [{"type": "human", "content": text}]}}  # fmt: skip
+
+    async with httpx.AsyncClient(base_url=srv.url, timeout=60) as http:
+        thread = (await http.post("/threads", json={}, headers=e)).json()["thread_id"]
+        first = (await http.post(f"/threads/{thread}/runs/wait", headers=e, json=say("bakery")))
+        head = [r["uen"] for r in first.json()["head"]]
+        out = await http.post(f"/threads/{thread}/runs/wait", headers=e, json=say("export these"))
+        text = out.json()["messages"][-1]["content"]
+        assert "(the link works for 24 hours)" in text, text
+        link = text.split("**[Download the CSV](", 1)[1].split(")**", 1)[0]
+        assert link.startswith(f"{srv.url}/leads/export.csv?search_id=") and "&sig=" in link
+        async with httpx.AsyncClient(timeout=60) as browser:  # no token, as a click
+            got = await browser.get(link)
+            assert got.status_code == 200, got.text
+            rows = csv.DictReader(io.StringIO(got.content.decode("utf-8-sig")))
+            uens = [r["uen"] for r in rows]
+            assert head and uens[: len(head)] == head
+            for old, new in (("search_id=", "search_id=9"), ("tenant=tenant-e", "tenant=tenant-f"),
+                             ("&sig=", "&min_score=0&sig=")):  # fmt: skip
+                bad = await browser.get(link.replace(old, new, 1))
+                assert bad.status_code == 401 and bad.json()["detail"] == "invalid link signature"
+            other = await browser.get(link, headers=bearer(token("tenant-f", "frank")))
+            assert other.status_code == 404  # the header's tenant, not the link's
+            elsewhere = await browser.get(link.replace("/leads/export.csv", "/leads", 1))
+            assert elsewhere.status_code == 401

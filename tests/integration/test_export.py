@@ -124,8 +124,8 @@ async def test_the_chats_export_link_holds_exactly_the_threads_filtered_leads(
     assert 0 < len(paged) < first["live"]  # the filters leave some out, not all
     answer = await say("export these to excel")
     text = str(answer["messages"][-1].content)
-    assert "this thread's filters: live only" in text and "Jurong" in text
-    link = text.split("fetch `", 1)[1].split("`", 1)[0]
+    assert "under this thread's filters (live only" in text and "Jurong" in text
+    link = text.split("**[Download the CSV](", 1)[1].split(")**", 1)[0]
     assert link.startswith("/leads/export.csv?search_id=") and "sectors=60," in link
     assert "year_min=2001" in link and "entity=company" in link
     rows = rows_of(await client.get(link))
@@ -153,7 +153,7 @@ async def test_the_chats_export_link_keeps_a_score_bucket(client: httpx.AsyncCli
     while more := (await say("next 50"))["page"]:
         paged += [r["uen"] for r in more]
     text = str((await say("export these"))["messages"][-1].content)
-    link = text.split("fetch `", 1)[1].split("`", 1)[0]
+    link = text.split("**[Download the CSV](", 1)[1].split(")**", 1)[0]
     assert "min_score=65" in link and "max_score=84" in link
     rows = rows_of(await client.get(link))
     assert paged and [r["uen"] for r in rows] == paged

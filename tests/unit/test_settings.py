@@ -51,6 +51,7 @@ def test_values_are_parsed() -> None:
             "ICP_JOB_RETENTION_DAYS": "7",
             "ICP_DB_POOL_MAX": "40",
             "ICP_LOAD_WORKERS": "3",
+            "ICP_PUBLIC_URL": "https://leads.example.com/",
         }
     )
     assert s.database_url == "postgresql://u@db.example/icp"
@@ -65,6 +66,7 @@ def test_values_are_parsed() -> None:
     assert s.auth_jwt_max_ttl_s == 3600
     assert (s.head_budget_ms, s.job_lease_seconds, s.job_max_attempts) == (1500, 30, 5)
     assert (s.job_retention_days, s.db_pool_max) == (7, 40)
+    assert s.public_url == "https://leads.example.com"
 
 
 @pytest.mark.parametrize("secret", ["s3cret", "x" * 31, "\u00e9" * 15])
@@ -94,6 +96,9 @@ def test_short_secret_is_refused_without_echoing_it(secret: str) -> None:
         ("ICP_DB_POOL_MAX", "many"),
         ("ICP_AUTH_JWT_MAX_TTL_S", "10"),
         ("ICP_LOAD_WORKERS", "0"),
+        ("ICP_PUBLIC_URL", "leads.example.com"),
+        ("ICP_PUBLIC_URL", "ftp://leads.example.com"),
+        ("ICP_PUBLIC_URL", "https://x/?a=1"),
     ],
 )
 def test_bad_value_names_the_variable(name: str, value: str) -> None:
