@@ -32,7 +32,7 @@ from jobs.queue import get_job
 from nodes.cards import lead_row
 from nodes.context import budget_s, budgeted_connection, failed_step, tenant_of
 from nodes.head_upsert import head_filters, icp_codes, upsert_within
-from nodes.reply_table import filter_words, page_status, quoted
+from nodes.reply_table import filter_words, n, page_status, quoted
 from nodes.terms import MORE_PAGE
 
 CLEARED = {
@@ -253,6 +253,12 @@ CONTACT_TEXT = (
     "profile (officers and shareholders by name); the registered address is in the CSV "
     "(\u201cexport these\u201d)."
 )
+SORT_TEXT = (
+    "The leads are always ranked by their score, best first: the score is the ranking. To "
+    "narrow them instead, say \u201cincorporated after 2020\u201d, \u201cin the last 5 "
+    "years\u201d or \u201colder than 10 years\u201d (age), \u201cin Jurong\u201d "
+    "(place), or \u201conly high scores\u201d."
+)
 EXPORT_TEXT = (
     "This search's leads as a CSV file, best first, with UEN, status, industry, address, "
     "area and why each scored what it did{under}: **[Download the CSV]({url})**{expiry}. "
@@ -325,6 +331,24 @@ def export_text(state: State, config: RunnableConfig | None) -> str:
     return EXPORT_TEXT.format(url=url, under=under, expiry=expiry)
 
 
+def count_text(state: State) -> str:
+    """Return the answer to "how many are there?": the search's counts and the thread's."""
+    if not state.get("codes"):
+        return "Search an industry first; then I can tell you how many companies match it."
+    total, live = int(state.get("total") or 0), int(state.get("live") or 0)
+    shown = len(state.get("shown", []))
+    words = filter_words(state.get("filters", {}))
+    under = f" under this thread's filters ({'; '.join(words)})" if words else ""
+    text = (
+        f"{n(total)} {'company' if total == 1 else 'companies'} in the registry match "
+        f"{quoted(state.get('terms', []))}, {n(live)} of them live. This thread has shown "
+        f"{n(shown)} so far{under}: say \u201cmore\u201d for the next ones"
+    )
+    if total > live:
+        text += ", or \u201cinclude inactive\u201d for those no longer live"
+    return text + "."
+
+
 def small_talk_text(kind: str, turn: int, has_search: bool) -> str:
     """Return the answer to small talk: short, varied by turn, pointing at what to do."""
     if kind == "help":
@@ -333,6 +357,8 @@ def small_talk_text(kind: str, turn: int, has_search: bool) -> str:
         return SIZE_TEXT
     if kind == "contact":
         return CONTACT_TEXT
+    if kind == "sort":
+        return SORT_TEXT
     if kind == "unclear":
         return UNCLEAR if has_search else "Which industry should I look for? " + HELP_TEXT
     if not has_search:  # nothing to page or filter yet: point at searching
@@ -348,5 +374,7 @@ async def small_talk(state: State, config: RunnableConfig) -> dict[str, Any]:
     kind = str(state.get("slots", {}).get("kind", "unclear"))
     if kind == "export":
         return {"answer": export_text(state, config)}
+    if kind == "count":
+        return {"answer": count_text(state)}
     turn = len(state.get("messages", []))
     return {"answer": small_talk_text(kind, turn, bool(state.get("codes")))}

@@ -98,6 +98,27 @@ _UNCLEAR = re.compile(
 )
 
 
+# An order other than the score's ("sort by newest"): the leads are ranked by score; the
+# answer offers the filters that narrow by age or place instead.
+_SORT = re.compile(
+    r"\b(?:sort|order|rank|arrange|list)(?:ed)?\s+(?:them\s+|these\s+|it\s+|those\s+"
+    r"|the\s+(?:list|leads|results|companies|table)\s+)?by\b"
+    r"|\b(?:newest|oldest|latest|youngest|biggest|largest|alphabetical(?:ly)?)\s+first\b"
+)
+# How many leads the search has ("how many are there?"): answered with its counts.
+_COUNT = re.compile(
+    r"^(?:so\s+)?(?:how\s+many|what(?:'s|\s+is)\s+the\s+(?:total|count|number))\b"
+    r"(?!.*\b(?:officers?|directors?|employees|staff|years?|jobs?)\b)"
+)
+
+
+_COUNT_WORDS = frozenset(
+    "are is there in total of them these those the leads companies results live matches "
+    "matching match do does did we you i have has found find got all altogether so far overall "
+    "listed shown in the list".split()
+)  # what a count question may say besides "how many" ("how many bakeries" is a search)
+
+
 # Sizes the registry does not hold (headcount, revenue): answered with what it has.
 _SIZE = re.compile(
     r"\b(?:big|bigger|biggest|large|larger|largest|small|smaller|smallest|medium(?:[\s-]?sized?)?"
@@ -213,6 +234,8 @@ _BEFORE = _year_bound(
 )
 _IN_YEAR = re.compile(rf"\b(?:incorporated|registered|founded|established|set\s+up|started"
                       rf"|formed|est)\s+(?:in\s+)?(?P<y>{_YEAR})\b")  # fmt: skip
+_THIS_YEAR = re.compile(r"\b(?:incorporated|registered|founded|established|set\s+up|started"
+                        r"|formed|opened)\s+(?:in\s+)?(?P<w>this|last)\s+year\b")  # fmt: skip
 _RELATIVE = re.compile(
     r"""
     \b(?:(?:incorporated|registered|founded|established|set\s+up|started|formed)\s+)?
@@ -447,6 +470,8 @@ def _years(cut: Any, found: dict[str, Any]) -> None:
         found["year_max"] = y if op in ("until", "till", "on or before", "<=") or not op else y - 1
     for m in cut(_IN_YEAR):
         found["year_min"] = found["year_max"] = int(m.group("y"))
+    for m in cut(_THIS_YEAR):
+        found["year_min"] = found["year_max"] = this_year - (m.group("w") == "last")
     for m in cut(_RELATIVE):
         if m.group("n") or m.group("n2"):
             n = _num(m.group("n") or m.group("n2"))
@@ -733,6 +758,10 @@ def parse(text: str) -> Parsed:
         parsed = check(t)
         if parsed:
             return parsed
+    if _SORT.search(t):
+        return Parsed("chat", {"kind": "sort"})
+    if _COUNT.match(t) and not set(re.findall(r"[a-z']+", _COUNT.sub(" ", t))) - _COUNT_WORDS:
+        return Parsed("chat", {"kind": "count"})
     found, clear, rest = _filters(t)
     if _EXPORT.search(t):
         return Parsed("chat", {"kind": "export"})
