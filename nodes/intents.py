@@ -117,6 +117,7 @@ _COUNT_WORDS = frozenset(
     "matching match do does did we you i have has found find got all altogether so far overall "
     "listed shown in the list".split()
 )  # what a count question may say besides "how many" ("how many bakeries" is a search)
+_COUNTED = _COUNT_WORDS | {"singapore", "sg", "exist", "registered", "currently", "now", "right"}
 
 
 # Sizes the registry does not hold (headcount, revenue): answered with what it has.
@@ -778,6 +779,10 @@ def parse(text: str) -> Parsed:
     if place:
         sectors = sorted(set(place_sectors(place) or ()))
         return Parsed("refine", {"filters": {"places": [place], "sectors": sectors}})
+    if _COUNT.match(t):  # "how many bakeries are there?": the search answers with its counts
+        words = [w for w in re.findall(r"[\w&'-]+", _COUNT.sub(" ", t)) if w not in _COUNTED]
+        if words:
+            return Parsed("search", {"op": "new", "terms": " ".join(words), "count": True})
     if _QUESTION.match(t) and ("?" in text or len(t.split()) > 2):
         return Parsed("chat", {"kind": "unclear"})
     return Parsed("search", {"op": "new", "terms": t})

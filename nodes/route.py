@@ -89,7 +89,8 @@ def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str,
         out["filters"] = message_filters(said or text)
     cleared = " Filters cleared." if state.get("filters") and not out["filters"] else ""
     if op == "new":
-        return out
+        # "how many bakeries are there?": search what was asked about, not the question
+        return {**out, "search_text": said} if slots.get("count") and said else out
     if op == "back":
         target = [said] if said and not _PREVIOUS.match(said) else state.get("previous_terms", [])
         if not target:

@@ -85,7 +85,8 @@ async def test_a_search_message_with_a_maximum_score(app_db: str) -> None:
 async def test_count_and_sort_questions_are_answered_from_the_thread(app_db: str) -> None:
     """ "how many are there in total?" gives the search's counts and how many the thread has
     shown; "sort by newest" says the score is the ranking and offers the age filters;
-    "founded this year" is a filter on the year."""
+    "founded this year" is a filter on the year; "how many cleaning companies are there?"
+    searches them (the search's reply holds the counts)."""
     thread = Thread("count")
     first = await thread.say("bakeries")
     count = reply(await thread.say("how many are there in total?"))
@@ -102,6 +103,9 @@ async def test_count_and_sort_questions_are_answered_from_the_thread(app_db: str
     this_year = date.today().year
     assert year["filters"] == {"year_min": this_year, "year_max": this_year}
     assert all(r["incorporation_year"] == this_year for r in year["page"])
+    other = await thread.say("how many cleaning companies are there in Singapore?")
+    assert other["intent"] == "search" and other["terms"] == ["cleaning"]
+    assert f"{other['total']} companies in the registry ({other['live']} live)" in reply(other)
 
 
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
