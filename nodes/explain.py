@@ -36,19 +36,27 @@ def factors_text(row: Mapping[str, Any], rank: int | None) -> str:
     )
     parts = [p.strip() for p in str(row["rationale"]).split("\u00b7") if p.strip()]
     lines = [f"- {p[:1].upper()}{p[1:]}" for p in parts]
-    area = area_of(row.get("postal_code") or row.get("address"))
-    if row.get("address"):
-        lines.append(f"- Registered address: {row['address']}" + (f" ({area})" if area else ""))
+    address = registered_address(row)
+    if address:
+        lines.append(f"- Registered address: {address}")
     return "\n".join([head, *lines])
+
+
+def registered_address(row: Mapping[str, Any]) -> str:
+    """Return a company's registered address with its area ("... 609601 (Jurong East)"), or
+    "" when the registry has none."""
+    if not row.get("address"):
+        return ""
+    area = area_of(row.get("postal_code") or row.get("address"))
+    return f"{row['address']}" + (f" ({area})" if area else "")
 
 
 def contact_text(row: Mapping[str, Any], rank: int | None) -> str:
     """Return the answer to "who are the directors of #1?": the lead, its registered
     address, and where people and contact details come from (the registry has none)."""
     where = f"#{rank} is " if rank else ""
-    area = area_of(row.get("postal_code") or row.get("address"))
-    address = f" Registered address: {row['address']}" if row.get("address") else ""
-    address += f" ({area})." if address and area else ("." if address else "")
+    address = registered_address(row)
+    address = f" Registered address: {address}." if address else ""
     return f"{where}**{row['name']}** (UEN {row['uen']}).{address}\n\n{CONTACT_TEXT}"
 
 
