@@ -190,11 +190,13 @@ def still_on(back: dict[str, Any]) -> str:
 
 
 async def refine(state: State, config: RunnableConfig) -> dict[str, Any]:
-    """Apply the message's filters to the active search and show its best leads under them."""
+    """Apply the message's filters to the active search and show its best leads under them
+    (the first ``top`` of them when the message asked for a number: "top 5")."""
     filters = merged_filters(state.get("filters", {}), state.get("slots", {}))
     if not state.get("codes"):
         return {"filters": filters, "page": []}
-    update = await leads_page({**state, "filters": filters}, config, shown=[], size=MORE_PAGE,
+    size = int(state.get("slots", {}).get("top") or MORE_PAGE)  # "top 5"
+    update = await leads_page({**state, "filters": filters}, config, shown=[], size=size,
                               node="refine")  # fmt: skip
     return {"filters": filters, **update}
 

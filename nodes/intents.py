@@ -5,7 +5,8 @@
 * ``more``: the next page of the active search (``count``);
 * ``refine``: filters on what is shown (``filters`` set, ``clear`` removed): status,
   incorporation years, place (planning area, alias, district or postal sector), entity
-  type, minimum officers, minimum score (a bucket: "only high scores" is 85);
+  type, minimum officers, minimum score (a bucket: "only high scores" is 85); or the
+  first ``top`` leads again under the same filters ("top 5");
 * ``job_status``: how the background job is doing (``job_id`` when named);
 * ``explain``: why a company scored what it did (``rank``, ``score`` or ``name``);
 * ``search``: a new or changed search (``op``: new, switch, add, remove, back; ``terms``);
@@ -250,8 +251,10 @@ _RELATIVE = re.compile(
     re.VERBOSE,
 )
 _NEW_OLD = re.compile(
-    r"\b(?:only\s+)?(?:(?P<new>new(?:ly incorporated)?|recent(?:ly incorporated)?|young)"
-    r"|(?P<old>old|established|mature))\s+(?:ones|companies|firms)(?:\s+only)?\b"
+    r"\b(?:only\s+)?(?:(?P<new>new(?:ly incorporated|er|est)?|recent(?:ly incorporated)?"
+    r"|most recent|latest|young(?:er|est)?)"
+    r"|(?P<old>old(?:er|est)?|(?:most\s+)?established|mature))\s+(?:ones|companies|firms)"
+    r"(?:\s+only)?\b"
 )
 _OFFICERS = re.compile(
     r"""
@@ -547,6 +550,8 @@ def _only_filler(rest: str) -> bool:
 _JOB_ID = re.compile(r"\bjobs?\s*(?:#|no\.?|number|id)?\s*(?P<id>[0-9]{1,9})\b")
 _JOB = re.compile(
     r"\bjobs?\s*#?\s*(?P<id>[0-9]{1,9})\b|\b(?:job|upsert|background (?:task|work|run)"
+    r"|(?:how many|any|which|what|my|the|running|queued|pending|active|background) jobs"
+    r"|jobs (?:are |still )?(?:running|queued|pending|active|left|done|finished)"
     r"|progress|eta)\b|(?<!any )(?<!all )(?<!every )\bstatus\b"
     r"|\bis (?:it|that|the rest|everything) (?:done|finished|ready|complete|completed|running"
     r"|over|through)\b|\b(?:done|finished|ready|complete) yet\b|\bstill (?:running|going"
@@ -679,6 +684,25 @@ _MORE = re.compile(
 )
 
 
+# The first N leads again ("top 5", "just the best 3"): the thread's filters stay.
+_TOP = re.compile(
+    r"^(?:(?:ok(?:ay)?|so|now|then|please|pls|and)\s+)*"
+    r"(?:(?:can|could)\s+(?:you|i|we)\s+(?:see|have|get|show(?:\s+me)?)\s+)?"
+    r"(?:(?:show|give|list|get|send|display)(?:\s+(?:me|us))?\s+)?(?:(?:just|only)\s+)?"
+    r"(?:the\s+)?(?:(?:top|best)\s+(?P<n>[0-9]{1,3}|\w+)|(?P<n2>[0-9]{1,3}|\w+)\s+best)"
+    r"(?:\s+(?:leads?|companies|ones|results|prospects|rows|of them|on the list|only|please"
+    r"|pls))*$"
+)
+
+
+def _top(t: str) -> Parsed | None:
+    m = _TOP.match(t)
+    count = _num(m.group("n") or m.group("n2")) if m else None
+    if count is None:
+        return None  # "top scoring ones" is a score filter
+    return Parsed("refine", {"top": min(max(count, 1), MAX_MORE_PAGE)})
+
+
 def _more(t: str) -> Parsed | None:
     m = _MORE.match(t)
     if not m:
@@ -755,7 +779,7 @@ def parse(text: str) -> Parsed:
         return chat
     if _CLEAR_ALL.search(t):
         return Parsed("refine", {"clear": ["all"]})
-    for check in (_contact, _job, _explain):
+    for check in (_contact, _job, _explain, _top):
         parsed = check(t)
         if parsed:
             return parsed

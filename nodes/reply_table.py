@@ -166,7 +166,9 @@ def compose_page(state: State) -> str:
     which = "matching leads" if set(filters) - {"live"} else "scored companies"
     which = {True: f"live {which}", False: f"{which} no longer live", None: which}[status]
     lead = "More leads"
-    if state.get("intent") == "refine":
+    if state.get("intent") == "refine" and state.get("slots", {}).get("top"):
+        lead = "Top filtered leads" if set(filters) - {"live"} else "Top leads"
+    elif state.get("intent") == "refine":
         lead = "Filtered leads" if filters else "No filters: all live leads"
     live = int(state.get("live") or 0)
     head = (

@@ -139,7 +139,8 @@ async def route(state: State) -> dict[str, Any]:
     text = latest_human_text(state.get("messages", []))
     parsed = parse(text)
     size_talk = parsed.intent == "chat" and parsed.slots.get("kind") == "size"
-    if (parsed.intent == "refine" or size_talk) and not state.get("codes"):
+    filter_talk = parsed.intent == "refine" and "top" not in parsed.slots
+    if (filter_talk or size_talk) and not state.get("codes"):
         # Nothing to filter: "businesses in Jurong" or "SMEs" is read as a search (too
         # broad: the question with the main groups).
         parsed = Parsed("search", {"op": "new"})

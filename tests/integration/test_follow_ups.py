@@ -108,6 +108,31 @@ async def test_count_and_sort_questions_are_answered_from_the_thread(app_db: str
     assert f"{other['total']} companies in the registry ({other['live']} live)" in reply(other)
 
 
+async def test_top_n_newest_ones_and_jobs_in_the_plural(app_db: str) -> None:
+    """ "top 3" shows the first three leads again (the thread's list restarts there, so
+    "more" goes on from #4); "show me the newest ones" filters the incorporation year;
+    "how many jobs are running?" is a question about the job. Each used to be read as an
+    industry or not understood."""
+    thread = Thread("top")
+    first = await thread.say("bakeries")
+    await thread.say("more")
+    top = await thread.say("top 3")
+    assert top["intent"] == "refine" and top["terms"] == first["terms"]
+    assert [r["uen"] for r in top["page"]] == [r["uen"] for r in first["head"][:3]]
+    assert reply(top).startswith("Top leads for \u201cbakeries\u201d: 1\u20133 of the live")
+    more = await thread.say("more")
+    assert [r["uen"] for r in more["page"]][:7] == [r["uen"] for r in first["head"][3:10]]
+    assert "4\u201313 of the live" in reply(more)
+    newest = await thread.say("show me the newest ones")
+    since = date.today().year - 5
+    assert newest["filters"] == {"year_min": since} and newest["page"]
+    assert all(r["incorporation_year"] >= since for r in newest["page"])
+    jobs = await thread.say("how many jobs are running?")
+    assert jobs["intent"] == "job_status" and jobs["terms"] == first["terms"]
+    nothing = await Thread("top-first").say("top 5")
+    assert reply(nothing).startswith("There is no search to continue yet.")
+
+
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
     """ "who are the directors of #1?" names the lead with its registered address and says
     where people and contact details come from (the registry has none); a contact word
