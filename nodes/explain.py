@@ -34,12 +34,31 @@ def factors_text(row: Mapping[str, Any], rank: int | None) -> str:
         f"{where}**{row['name']}** (UEN {row['uen']}) scored **{row['score']}** "
         f"({row['bucket']}). The factors of its score:"
     )
+    return "\n".join([head, *_factor_lines(row)])
+
+
+def activity_text(row: Mapping[str, Any], rank: int | None) -> str:
+    """Return the answer to "what does #2 do?": the activity the company is registered
+    for (its primary SSIC code), then the factors of its score."""
+    where = f"#{rank} " if rank else ""
+    code, title = row.get("industry_code"), row.get("industry_norm")
+    what = f"SSIC {code} \u201c{title}\u201d" if code and title else f"SSIC {code or 'unknown'}"
+    head = (
+        f"{where}**{row['name']}** (UEN {row['uen']}) is registered for {what}, its primary "
+        "activity in ACRA's registry (which holds no description of its own)."
+    )
+    score = f"It scored **{row['score']}** ({row['bucket']}) here:"
+    return "\n\n".join([head, "\n".join([score, *_factor_lines(row)])])
+
+
+def _factor_lines(row: Mapping[str, Any]) -> list[str]:
+    """Return a scored company's factors as list items, its registered address last."""
     parts = [p.strip() for p in str(row["rationale"]).split("\u00b7") if p.strip()]
     lines = [f"- {p[:1].upper()}{p[1:]}" for p in parts]
     address = registered_address(row)
     if address:
         lines.append(f"- Registered address: {address}")
-    return "\n".join([head, *lines])
+    return lines
 
 
 def registered_address(row: Mapping[str, Any]) -> str:
@@ -123,6 +142,8 @@ def _answer(rows: list[dict[str, Any]], slots: Mapping[str, Any], shown: list[in
     row = rows[0]
     if slots.get("contact"):
         return contact_text(row, ranks.get(row["company_id"]))
+    if slots.get("activity"):
+        return activity_text(row, ranks.get(row["company_id"]))
     text = factors_text(row, ranks.get(row["company_id"]))
     if score is not None and score != row["score"]:
         text = f"(It scored {row['score']}, not {score}.)\n\n" + text

@@ -26,7 +26,7 @@ from typing import Any
 
 from db.companies import BUCKET_MIN
 from db.postal import place_names, place_sectors
-from nodes.terms import MAX_MORE_PAGE, MORE_PAGE, edit_distance, more_request
+from nodes.terms import ASKED, MAX_MORE_PAGE, MORE_PAGE, edit_distance, extract, more_request
 
 Slots = dict[str, Any]
 
@@ -128,6 +128,7 @@ _SIZE = re.compile(
     r"|smes?|mncs?|multinationals?|startups?|employees|staff|headcount|revenue|turnover"
     r"|sales volume)\b"
 )
+_BARE_EXPORT = re.compile(r"^(?:export|download)(?:\s+(?:please|pls|now))?$")
 _EXPORT = re.compile(
     r"\b(?:export|download|save|send)\s+(?:me\s+)?(?:these|them|this|that|it|all|everything"
     r"|the\s+(?:list|leads|results|table|companies))\b|\b(?:csv|excel|xlsx|spreadsheet|crm"
@@ -570,11 +571,17 @@ def _job(t: str) -> Parsed | None:
 
 
 # ------------------------------------------------------------------ explain
+# "what does #2 do?", "what is #3?": the answer starts with the activity it is registered for.
+_ACTIVITY_OF = re.compile(
+    r"^(?:what|who)(?:'s|s)?\s+(?:(?:does|do|is|was|are|about)\s+)?(?:#|no\.?\s*|number\s+)"
+    r"[0-9]{1,3}\b|^what\s+(?:does|do)\s+(?:the\s+)?(?:#?[0-9]{1,3}(?:st|nd|rd|th)?|first|second"
+    r"|third|top|last)(?:\s+(?:one|company|lead))?\s+do\b"
+)
 _EXPLAIN = re.compile(
     r"^(?:why|how come|explain|what makes|what's behind|whats behind|what is behind"
     r"|break ?down|justify|reason for|rationale for|what about the score|score breakdown"
     r"|tell me (?:more )?(?:about|why)|how (?:was|is|did)|what (?:drove|drives|gave))\b"
-    r"|\bwhy\b"
+    r"|\bwhy\b|" + _ACTIVITY_OF.pattern
 )
 _RANK = re.compile(
     r"(?:#|\bno\.?\s*|\bnumber\s+|\brow\s+|\brank\s+)(?P<n>[0-9]{1,3})\b"
@@ -611,6 +618,8 @@ def _explain(t: str) -> Parsed | None:
         value = int(s.group("s") or s.group("s2"))
         if value <= 100 and value != slots.get("rank"):
             slots["score"] = value
+    if "rank" in slots and _ACTIVITY_OF.match(t):
+        slots["activity"] = True
     if not slots:
         name = _SPACE.sub(" ", _NAME_NOISE.sub(" ", t)).strip(" #'-")
         name = re.sub(r"^(?:the|a|an|about|for|of|with)\s+", "", name)
@@ -721,6 +730,12 @@ def message_filters(text: str) -> dict[str, Any]:
     return found
 
 
+# A question asking for companies ("are there any bakeries in Jurong?", "do you have
+# logistics companies?"; "who makes packaging?" is ``nodes.terms.ASKED``).
+_ASKS_FOR = re.compile(
+    r"^(?:are there|is there|do you have|have you got|got any|any|where (?:can|could|do|should)"
+    r" (?:i|we) (?:find|get|buy|source)|(?:can|could) you (?:find|show|get|list|search))\b"
+)
 _QUESTION = re.compile(
     r"^(?:what|who|where|when|which|how|can|could|would|will|should|is|are|do|does|did|why)\b"
 )
@@ -788,6 +803,8 @@ def parse(text: str) -> Parsed:
     if _COUNT.match(t) and not set(re.findall(r"[a-z']+", _COUNT.sub(" ", t))) - _COUNT_WORDS:
         return Parsed("chat", {"kind": "count"})
     found, clear, rest = _filters(t)
+    if _BARE_EXPORT.match(t):  # an industry ("export") when the thread has no search yet
+        return Parsed("chat", {"kind": "export", "bare": True})
     if _EXPORT.search(t):
         return Parsed("chat", {"kind": "export"})
     if not found and _SIZE.search(t) and _only_filler(_SIZE.sub(" ", rest)):
@@ -808,5 +825,12 @@ def parse(text: str) -> Parsed:
         if words:
             return Parsed("search", {"op": "new", "terms": " ".join(words), "count": True})
     if _QUESTION.match(t) and ("?" in text or len(t.split()) > 2):
+        # "are there any bakeries in Jurong?", "who makes packaging?": a question naming an
+        # industry searches it; any other question gets a question back.
+        terms = [term.full for term in extract(text).terms]
+        if all(_CONTACT.fullmatch(term) for term in terms) and _CONTACT.search(t):
+            return Parsed("chat", {"kind": "contact"})  # "do you have emails?"
+        if terms and (_ASKS_FOR.match(t) or ASKED.match(t)):
+            return Parsed("search", {"op": "new"})
         return Parsed("chat", {"kind": "unclear"})
     return Parsed("search", {"op": "new", "terms": t})

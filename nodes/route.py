@@ -140,7 +140,8 @@ async def route(state: State) -> dict[str, Any]:
     parsed = parse(text)
     size_talk = parsed.intent == "chat" and parsed.slots.get("kind") == "size"
     filter_talk = parsed.intent == "refine" and "top" not in parsed.slots
-    if (filter_talk or size_talk) and not state.get("codes"):
+    bare_export = parsed.intent == "chat" and parsed.slots.get("bare")  # "export"
+    if (filter_talk or size_talk or bare_export) and not state.get("codes"):
         # Nothing to filter: "businesses in Jurong" or "SMEs" is read as a search (too
         # broad: the question with the main groups).
         parsed = Parsed("search", {"op": "new"})

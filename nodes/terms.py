@@ -93,6 +93,7 @@ _LEAD_IN = re.compile(
     r"|looking\s+for\b|searching\s+for\b|interested\s+in\b"
     r"|what\s+about\b|how\s+about\b|and\s+also\b"
     r"|do\s+you\s+have\b|are\s+there\b|is\s+there\b|any\b"
+    r"|where\s+(?:can|could|do|should)\s+(?:i|we)\s+(?:find|get|buy|source)\b"
     r"|(?:a\s+)?list\s+of\b|leads?\s+(?:in|for|from)\b|leads\b"
     r"|(?:companies|company|firms|businesses|players)\s+(?:in|for|doing|that\s+do|that\s+does"
     r"|which\s+do|that\s+are\s+in|in\s+the)\b"
@@ -215,6 +216,12 @@ _DATE = re.compile(
     r"|or\s+(?:later|after|earlier|before)))?\b"
 )
 # "between 2010 and 2015" is one qualifier, not two segments.
+# "3 or more officers", "score 70 and above": one phrase, not two segments split at "or".
+_OR_MORE = re.compile(
+    r"\b[0-9]{1,3}\s+(?:or|and)\s+(?:more|above|up|over|higher|better|less|below|under"
+    r"|lower|fewer)\b",
+    re.IGNORECASE,
+)
 _YEAR_RANGE = re.compile(rf"\bbetween\s+{_YEAR}\s+and\s+{_YEAR}\b")
 _RELATIVE_DATE = re.compile(
     r"\b(?:(?:that|which)\s+(?:were|are)\s+)?(?:incorporated|registered|founded|established"
@@ -242,8 +249,12 @@ _SIZE = re.compile(
     r"\b(?:with\s+|having\s+)?(?:(?:more|less|fewer)\s+than|over|under|above|below|at\s+least"
     r"|at\s+most|up\s+to|>=|<=|>|<)\s*(?P<n>[0-9][0-9,]*)\s*\+?\s*"
     r"(?:employees|employee|staff|people|headcount|workers|officers|pax)\b"
-    r"|\b(?:with\s+)?(?P<n2>[0-9][0-9,]*)\s*(?:\+|(?:-|to)\s*[0-9][0-9,]*)?\s*"
+    r"|\b(?:with\s+)?(?P<n2>[0-9][0-9,]*)\s*(?:\+|(?:-|to)\s*[0-9][0-9,]*"
+    r"|or\s+more|and\s+(?:above|more))?\s*"
     r"(?:employees|staff|headcount|workers)\b"
+    r"|\b(?:with\s+|having\s+)?(?P<n3>[0-9]{1,3})\s*(?:\+|or\s+more|and\s+(?:above|more)|plus)?"
+    r"\s+(?:officers?|directors?)(?:\s+(?:or\s+more|and\s+(?:above|more)|minimum|at\s+least"
+    r"|plus))?\b"
     r"|\b(?:small\s+and\s+medium(?:[\s-]sized)?|small|medium|large|big|mid|midsize|midsized"
     r"|mid-sized|mid-size|smaller|larger|biggest|largest|bigger|sme'?s|smes|sme|msmes|msme"
     r"|startups|startup|start-ups|start-up|mncs|mnc|multinationals|multinational"
@@ -265,14 +276,25 @@ _STATUS = re.compile(
 _CLAUSE = re.compile(r"\s(?P<c>(?:with|without|having|that|which|who|whose|where)\s+.+)$")
 # A clause naming what a business does ("that make furniture", "which provide security
 # services", "who are in logistics"): after only a generic noun, its object is the industry.
-_ACTIVITY = re.compile(
-    r"(?:that|which|who)\s+(?:(?:are|is)\s+)?(?P<v>makes?|making|manufactur(?:e|es|ing)"
+_VERBS = (
+    r"makes?|making|manufactur(?:e|es|ing)"
     r"|produc(?:e|es|ing)|fabricat(?:e|es|ing)|sells?|selling|provides?|providing|offers?"
     r"|offering|does|do|doing|runs?|running|operates?|operating|supplies|supply|supplying"
     r"|distributes?|distributing|imports?|importing|exports?|exporting|installs?|installing"
     r"|repairs?|repairing|services?|servicing|deals?\s+in|dealing\s+in|trades?\s+in"
-    r"|trading\s+in|speciali[sz](?:e|es|ing)\s+in|works?\s+in|working\s+in|in)"
-    r"\s+(?P<obj>.+)$",
+    r"|trading\s+in|speciali[sz](?:e|es|ing)\s+in|works?\s+in|working\s+in"
+)
+_ACTIVITY = re.compile(
+    rf"(?:that|which|who)\s+(?:(?:are|is)\s+)?(?P<v>{_VERBS}|in)\s+(?P<obj>.+)$",
+    re.IGNORECASE,
+)
+# A question asking who does something ("who makes packaging?", "which companies sell
+# solar panels?", "what firms do aircon servicing?"): read as "companies that ...".
+ASKED = re.compile(
+    r"^(?:(?:so|ok|okay|and|now|hi|hello|hey)[\s,]+)*(?:who|(?:which|what)\s+"
+    r"(?P<noun>companies|company|firms|firm|businesses|business|ones|players|suppliers"
+    r"|vendors|distributors|manufacturers|contractors|shops|stores|agencies))"
+    rf"\s+(?P<rest>(?:(?:are|is|can|could|would|will|might)\s+)?(?:{_VERBS})\s+.+)$",
     re.IGNORECASE,
 )
 # Places in Singapore (and nearby) a salesperson names; searched as whole words.
@@ -519,7 +541,7 @@ def _qualifiers(seg: str) -> tuple[str, list[SetAside]]:
         return cut(m, "date", "recent")
 
     def size(m: re.Match[str]) -> str:
-        n = (m.group("n") or m.group("n2") or "").replace(",", "")
+        n = (m.group("n") or m.group("n2") or m.group("n3") or "").replace(",", "")
         return cut(m, "size", value=n or _SPACE.sub(" ", m.group(0)).strip())
 
     def status(m: re.Match[str]) -> str:
@@ -696,9 +718,18 @@ def more_request(text: str) -> int | None:
     return min(max(int(count), 1), MAX_MORE_PAGE) if count else MORE_PAGE
 
 
+def _asked(seg: str) -> str:
+    """Return "who makes packaging" as "companies that makes packaging" (see ``ASKED``)."""
+    m = ASKED.match(seg)
+    if not m:
+        return seg
+    rest = re.sub(r"^(?:are|is|can|could|would|will|might)\s+", "", m.group("rest"), flags=re.I)
+    return f"{m.group('noun') or 'companies'} that {rest}"
+
+
 def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
     """Return the term of one segment, what it set aside, and whether it was a lone "it"."""
-    seg = _strip_lead_in(_SPACE.sub(" ", segment).strip())
+    seg = _strip_lead_in(_asked(_SPACE.sub(" ", segment).strip()))
     if not seg:
         return _broad_only(segment, []), [], False
     if _QUESTION.match(seg) or _COMMAND.match(seg) or _CODE_LIKE.search(seg):
@@ -772,6 +803,7 @@ def extract(text: str) -> Extraction:
         return Extraction()
     text = _LABEL.sub(" ", _keep_whole().sub(_protect, _with_it(text)))
     text = _YEAR_RANGE.sub(lambda m: _SPACE.sub(_KEEP_SPACE, m.group(0)), text)
+    text = _OR_MORE.sub(lambda m: _SPACE.sub(_KEEP_SPACE, m.group(0)), text)
     text = _AMPERSAND_WORD.sub(r"\1" + _KEEP_AMP + r"\2", text)
     text = _URL.sub(_LINK, text)
     terms: list[Term] = []

@@ -133,6 +133,26 @@ async def test_top_n_newest_ones_and_jobs_in_the_plural(app_db: str) -> None:
     assert reply(nothing).startswith("There is no search to continue yet.")
 
 
+async def test_questions_that_ask_for_companies_search_them(app_db: str) -> None:
+    """ "are there any bakeries in Jurong?" searches bakeries with Jurong as the filter (it
+    was "not sure"); "what does #2 do?" names the activity #2 is registered for, then its
+    score's factors;
+    a bare "export" is the export link once there is a search, an industry before."""
+    first = Thread("asked")
+    out = await first.say("are there any bakeries in Jurong?")
+    assert out["intent"] == "search" and out["terms"] == ["bakeries"]
+    assert out["filters"].get("places") == ["jurong"]
+    what = await first.say("what does #2 do?")
+    second = out["head"][1]
+    assert what["intent"] == "explain" and reply(what).startswith(
+        f"#2 **{second['name']}** (UEN {second['uen']}) is registered for SSIC "
+    )
+    assert "here:\n- Fit " in reply(what)
+    assert "**[Download the CSV](" in reply(await first.say("export"))
+    other = await Thread("asked-export").say("export")
+    assert other["intent"] == "search" and other["terms"] == ["export"]
+
+
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
     """ "who are the directors of #1?" names the lead with its registered address and says
     where people and contact details come from (the registry has none); a contact word
