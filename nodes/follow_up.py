@@ -261,6 +261,21 @@ SORT_TEXT = (
     "years\u201d or \u201colder than 10 years\u201d (age), \u201cin Jurong\u201d "
     "(place), or \u201conly high scores\u201d."
 )
+SCORING_TEXT = (
+    "A lead's score (0\u2013100) is industry fit plus what the registry says about the "
+    "company:\n"
+    "- **Fit**: 35\u201345 when its main (primary) SSIC code is one of the search's codes, "
+    "20\u201330 when only its secondary code is; more when your words matched the code "
+    "squarely.\n"
+    "- **Recent annual return**: up to 20 (filed this month; 1 less per 2 months since).\n"
+    "- **Officers** (a size signal): 1 each, up to 12.\n"
+    "- **Age**: 1 per year since registration, up to 10.\n"
+    "- **Entity type**: local company 8, foreign branch 6, LLP 5, limited partnership 4, "
+    "others 2.\n"
+    "- **Full registered address**: 5 (partial 2).\n\n"
+    "A company that is no longer live is capped at 20. **High** is 85 or more, **medium** "
+    "65\u201384, **low** 64 or less. Ask \u201cwhy #1?\u201d for one lead's factors."
+)
 EXPORT_TEXT = (
     "This search's leads as a CSV file, best first, with UEN, status, industry, address, "
     "area and why each scored what it did{under}: **[Download the CSV]({url})**{expiry}. "
@@ -361,6 +376,8 @@ def small_talk_text(kind: str, turn: int, has_search: bool) -> str:
         return CONTACT_TEXT
     if kind == "sort":
         return SORT_TEXT
+    if kind == "scoring":
+        return SCORING_TEXT
     if kind == "unclear":
         return UNCLEAR if has_search else "Which industry should I look for? " + HELP_TEXT
     if not has_search:  # nothing to page or filter yet: point at searching

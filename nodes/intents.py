@@ -106,6 +106,14 @@ _SORT = re.compile(
     r"|the\s+(?:list|leads|results|companies|table)\s+)?by\b"
     r"|\b(?:newest|oldest|latest|youngest|biggest|largest|alphabetical(?:ly)?)\s+first\b"
 )
+# How the score works ("how is the score calculated?"): answered with its factors.
+_SCORING = re.compile(
+    r"\b(?:how|what)\b.*\b(?:(?:lead\s+)?scor(?:es?|ing)|ranking|rank)\b.*\b(?:calculated|computed"
+    r"|worked out|work|works|based on|determined|decided|mean|means|made up|come from|derived)\b"
+    r"|\bhow\s+(?:do|did)\s+you\s+(?:score|rank|rate|order|pick|choose)\b(?!.*#)"
+    r"|\bwhat\s+is\s+(?:a|the)\s+(?:lead\s+)?score\b"
+    r"|\b(?:scoring|score)\s+(?:model|method|methodology|formula|system|criteria|explained)\b"
+)
 # How many leads the search has ("how many are there?"): answered with its counts.
 _COUNT = re.compile(
     r"^(?:so\s+)?(?:how\s+many|what(?:'s|\s+is)\s+the\s+(?:total|count|number))\b"
@@ -794,6 +802,8 @@ def parse(text: str) -> Parsed:
         return chat
     if _CLEAR_ALL.search(t):
         return Parsed("refine", {"clear": ["all"]})
+    if _SCORING.search(t) and not _RANK.search(t):
+        return Parsed("chat", {"kind": "scoring"})
     for check in (_contact, _job, _explain, _top):
         parsed = check(t)
         if parsed:

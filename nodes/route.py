@@ -99,6 +99,8 @@ def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str,
                 "industry should I search?"
             )
         return _searching(out, target, f"Back to {quoted(target)}.{cleared}")
+    if op in ("switch", "add") and not terms:
+        return out  # the thread's first search ("I want bakeries"): nothing to switch from
     if op in ("switch", "add") or not terms:
         if op == "remove":
             return _ask(

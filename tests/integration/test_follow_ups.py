@@ -137,7 +137,9 @@ async def test_questions_that_ask_for_companies_search_them(app_db: str) -> None
     """ "are there any bakeries in Jurong?" searches bakeries with Jurong as the filter (it
     was "not sure"); "what does #2 do?" names the activity #2 is registered for, then its
     score's factors;
-    a bare "export" is the export link once there is a search, an industry before."""
+    a bare "export" is the export link once there is a search, an industry before; "how is
+    the score calculated?" gets the score's factors; a thread's first "I want ..." searches
+    without saying "Switched to"."""
     first = Thread("asked")
     out = await first.say("are there any bakeries in Jurong?")
     assert out["intent"] == "search" and out["terms"] == ["bakeries"]
@@ -151,6 +153,11 @@ async def test_questions_that_ask_for_companies_search_them(app_db: str) -> None
     assert "**[Download the CSV](" in reply(await first.say("export"))
     other = await Thread("asked-export").say("export")
     assert other["intent"] == "search" and other["terms"] == ["export"]
+    scoring = reply(await first.say("how is the score calculated?"))
+    assert "**Fit**: 35\u201345" in scoring and "capped at 20" in scoring
+    pos = await Thread("asked-pos").say("I want to sell POS systems to restaurants in the CBD")
+    assert pos["terms"] == ["restaurants"] and pos["filters"].get("places") == ["cbd"]
+    assert not reply(pos).startswith("Switched to")  # nothing to switch from
 
 
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
