@@ -112,6 +112,14 @@ async def export_leads(
     max_score: Annotated[
         int | None, Query(ge=0, le=100, description="at most this lead score")
     ] = None,
+    hidden: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{1,18}(,[0-9]{1,18}){0,499}$",
+            description="companies to leave out (the ones hidden in the chat: \"hide #2\"), "
+            "company ids, comma separated, at most 500",
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Download a saved search's scored leads as CSV (UTF-8 with a BOM, for Excel), best
     first: rank, name, UEN, score and bucket, status, SSIC code and title, incorporation
@@ -131,6 +139,7 @@ async def export_leads(
         "min_officers": min_officers,
         "min_score": min_score,
         "max_score": max_score,
+        "hidden": sorted({int(i) for i in hidden.split(",")}) if hidden else None,
     }
     search = await tenant_search(conn, tenant_id=tenant, search_id=search_id)
     if search is None:

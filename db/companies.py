@@ -190,6 +190,7 @@ async def scored_leads_page(
         "shown": list(shown),
         "limit": limit,
         **{k: given.get(k) for k in FILTER_KEYS},
+        "hidden": list(given["hidden"]) if given.get("hidden") else None,
     }
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         # No parallel workers for a page of a few rows: under a filter that keeps few of the

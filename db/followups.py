@@ -64,12 +64,14 @@ async def search_leads_chunks(
     chunk: int = EXPORT_CHUNK,
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Yield one saved search's scored leads best first, in chunks, under ``filters`` (the
-    keys of ``db.companies.FILTER_KEYS``; a missing or None one does not filter: ``live``
+    keys of ``db.companies.FILTER_KEYS`` and ``hidden``, company ids to leave out; a missing
+    or None one does not filter: ``live``
     True live only, False no longer live, None any status). Run it inside a repeatable-read
     transaction for one snapshot."""
     given = filters or {}
     params: dict[str, Any] = {
         **{k: given.get(k) for k in FILTER_KEYS},
+        "hidden": list(given["hidden"]) if given.get("hidden") else None,
         "tenant_id": tenant_id,
         "search_id": search_id,
         "limit": chunk,

@@ -91,6 +91,8 @@ class LeadFilters(TypedDict, total=False):
     """At least this lead score (0..100): high 85, high and medium 65 (db.companies.BUCKET_MIN)."""
     max_score: int
     """At most this lead score: the medium bucket is 65 to 84, the low one up to 64."""
+    hidden: list[int]
+    """Companies the user hid from the list ("hide #2": already a customer), by company id."""
 
 
 class LeadRow(TypedDict):
@@ -294,6 +296,9 @@ class State(InputState, total=False):
     the latest message itself."""
     previous_terms: list[str]
     """The terms of the search before the active one ("go back")."""
+    like_company: int | None
+    """company_id of the lead a "companies like #3" search takes its industry from (the
+    turn's only; None otherwise)."""
     answer: str
     """The reply a follow-up node wrote (job status, explanation, small talk)."""
     kept: dict[str, Any]

@@ -42,6 +42,7 @@ CLEARED = {
     "entity": ("entity",),
     "officers": ("min_officers",),
     "score": ("min_score", "max_score"),
+    "hidden": ("hidden",),
 }
 
 
@@ -105,7 +106,7 @@ async def leads_page(
                     job = {**job, "status": live["status"], "remaining": left}
                     update["job"] = job
                 if job["status"] != "done":
-                    depth = len(shown) + size
+                    depth = len(shown) + size + len(filters.get("hidden", []))
                     exact = (
                         status is True  # the head's statements read live companies only
                         # Under a maximum score ("just the medium ones") the page lies below
@@ -135,6 +136,21 @@ async def leads_page(
     }
 
 
+def hidden_ids(state: State, ranks: list[int]) -> list[int] | str:
+    """Return the company ids of the thread's ranks ("hide #2 and #5"; -1 the last), or the
+    answer naming a rank the thread's list does not have."""
+    shown = state.get("shown", [])
+    bad = [r for r in ranks if not (1 <= r <= len(shown) or (r == -1 and shown))]
+    if bad or not ranks:
+        leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
+        which = f"#{bad[0]}" if bad else "that lead"
+        return (
+            f"There is no {which} in this thread's list: it has {leads}. Nothing was hidden; "
+            "say e.g. \u201chide #2\u201d with a number from the table."
+        )
+    return [shown[r - 1 if r > 0 else -1] for r in ranks]
+
+
 def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:
     """Return the thread's filters after a refinement: cleared ones go, new ones combine.
 
@@ -155,6 +171,8 @@ def merged_filters(current: LeadFilters, slots: dict[str, Any]) -> LeadFilters:
         out.pop("year_max")  # "after 2015" after "before 2000": the newer words win
     if "year_max" in new and "year_min" not in new and out.get("year_min", 0) > new["year_max"]:
         out.pop("year_min")
+    if "hidden" in new:  # "hide #2" after "hide #5": both stay hidden
+        new["hidden"] = sorted({*out.get("hidden", []), *new["hidden"]})
     out.update(new)
     return cast(LeadFilters, out)
 
@@ -192,7 +210,13 @@ def still_on(back: dict[str, Any]) -> str:
 async def refine(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Apply the message's filters to the active search and show its best leads under them
     (the first ``top`` of them when the message asked for a number: "top 5")."""
-    filters = merged_filters(state.get("filters", {}), state.get("slots", {}))
+    slots = state.get("slots", {})
+    if "hide" in slots and state.get("codes"):
+        hidden = hidden_ids(state, slots["hide"])
+        if isinstance(hidden, str):  # no such rank: nothing changes
+            return {"answer": hidden}
+        slots = {**slots, "filters": {"hidden": hidden}}
+    filters = merged_filters(state.get("filters", {}), slots)
     if not state.get("codes"):
         return {"filters": filters, "page": []}
     size = int(state.get("slots", {}).get("top") or MORE_PAGE)  # "top 5"
@@ -298,6 +322,8 @@ def export_params(search_id: int, filters: LeadFilters) -> list[tuple[str, str]]
         params.append(("sectors", ",".join(filters["sectors"])))
     if filters.get("entity"):
         params.append(("entity", str(filters["entity"])))
+    if filters.get("hidden"):
+        params.append(("hidden", ",".join(map(str, filters["hidden"]))))
     return params
 
 

@@ -9,7 +9,8 @@
   first ``top`` leads again under the same filters ("top 5");
 * ``job_status``: how the background job is doing (``job_id`` when named);
 * ``explain``: why a company scored what it did (``rank``, ``score`` or ``name``);
-* ``search``: a new or changed search (``op``: new, switch, add, remove, back; ``terms``);
+* ``search``: a new or changed search (``op``: new, switch, add, remove, back; ``terms``;
+  like: the industry of the lead at ``rank``);
 * ``chat``: small talk and unclear input (``kind``).
 
 The order of the checks is the order of precedence: paging words, small talk, clearing
@@ -166,6 +167,11 @@ _CLEAR_ALL = re.compile(
     r"|everything again)\b"
 )
 _CLEAR = {
+    "hidden": re.compile(
+        r"\b(?:unhide|show\s+(?:me\s+)?(?:the\s+|all\s+)?hidden(?:\s+(?:ones|leads|companies))?"
+        r"|bring\s+(?:back\s+(?:the\s+)?hidden|(?:them|the\s+hidden\s+ones)\s+back)"
+        r"|show\s+(?:me\s+)?(?:the\s+)?ones\s+(?:i|we)\s+hid)\b"
+    ),
     "live": re.compile(
         r"\b(?:any|all|every|whatever|regardless of(?: the)?)\s+(?:status|statuses)\b"
         r"|\binclud(?:e|ing)\s+(?:the\s+)?(?:inactive|dead|struck[\s-]off|closed|ceased"
@@ -701,6 +707,56 @@ _MORE = re.compile(
 )
 
 
+# Leads the user takes off the list ("hide #2", "remove #3 and #5", "#4 is already a
+# customer"): they leave the pages and the file until "show hidden".
+_HIDE_VERB = (
+    r"(?:hide|remove|drop|exclude|skip|delete|ignore|take\s+out|leave\s+out|get\s+rid\s+of"
+    r"|cross\s+(?:out|off)|filter\s+out|not\s+interested\s+in)"
+)
+_HIDE_RANKS = (
+    r"(?P<ranks>(?:(?:#|no\.?\s*|number\s+)?[0-9]{1,3}|(?:the\s+)?(?:first|second|third"
+    r"|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|top)(?:\s+(?:one|company|lead))?)"
+    r"(?:(?:\s*(?:,|and|&|\+)\s*|\s+)(?:#|no\.?\s*|number\s+)?[0-9]{1,3})*)"
+)
+_HIDE = re.compile(
+    rf"^(?:(?:please|and|also|ok|okay|now|pls)\s+)*{_HIDE_VERB}\s+{_HIDE_RANKS}"
+    r"(?:\s+(?:please|pls|from\s+the\s+list|too|as\s+well))*"
+    r"(?:\s+(?:they|it|we|i|he|she|that|which|cos|because|since|as)\b.*)?$"
+    rf"|^{_HIDE_RANKS.replace('ranks', 'ranks2')}\s+(?:is|are)\s+already\s+(?:a\s+|our\s+|my\s+)?"
+    r"(?:clients?|customers?|accounts?)\b"
+)
+
+
+def _hide(t: str) -> Parsed | None:
+    m = _HIDE.match(t)
+    if not m:
+        return None
+    said = m.group("ranks") or m.group("ranks2")
+    ranks = [int(r) for r in re.findall(r"[0-9]{1,3}", said)]
+    word = re.search("|".join(_ORDINALS), said)
+    if not ranks and word:
+        ranks = [_ORDINALS[word.group(0)]]
+    return Parsed("refine", {"hide": ranks})
+
+
+# Companies in the industry of a lead ("more like #3", "companies similar to #2"): a search
+# of the SSIC code that lead is registered for.
+_LIKE = re.compile(
+    r"^(?:(?:ok|okay|now|please|pls|and|can you|could you)\s+)*"
+    r"(?:(?:show|find|give|get|search|list)(?:\s+(?:me|us))?\s+)?(?:some\s+|any\s+)?"
+    r"(?:more\s+)?(?:companies|firms|ones|leads|businesses|others)?\s*"
+    r"(?:(?:that\s+are\s+|which\s+are\s+)?similar\s+to|similar\s+(?:companies|firms|ones"
+    r"|businesses|leads)\s+to|like|in\s+the\s+same\s+(?:industry|line"
+    r"|business|sector)\s+as|same\s+(?:industry|kind|type|sector)\s+as)\s+"
+    r"(?:#|no\.?\s*|number\s+)(?P<n>[0-9]{1,3})(?:\s+(?:please|pls))?$"
+)
+
+
+def _like(t: str) -> Parsed | None:
+    m = _LIKE.match(t)
+    return Parsed("search", {"op": "like", "rank": int(m.group("n"))}) if m else None
+
+
 # The first N leads again ("top 5", "just the best 3"): the thread's filters stay.
 _TOP = re.compile(
     r"^(?:(?:ok(?:ay)?|so|now|then|please|pls|and)\s+)*"
@@ -804,7 +860,7 @@ def parse(text: str) -> Parsed:
         return Parsed("refine", {"clear": ["all"]})
     if _SCORING.search(t) and not _RANK.search(t):
         return Parsed("chat", {"kind": "scoring"})
-    for check in (_contact, _job, _explain, _top):
+    for check in (_hide, _like, _contact, _job, _explain, _top):
         parsed = check(t)
         if parsed:
             return parsed

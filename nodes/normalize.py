@@ -13,6 +13,7 @@ from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
 from db.companies import IcpCode, count_matching_by_term, sample_matching
+from db.followups import scored_companies
 from db.pool import autocommit, get_pool
 from graph.state import CodeMatch, SearchGroup, State
 from nodes.context import NO_TENANT, budget_s, effective_mode, failed_step, tenant_of
@@ -72,10 +73,39 @@ def unused_words(resolution: Resolution) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+async def like_request(state: State, config: RunnableConfig) -> tuple[str, str]:
+    """Return the search "more like #3" amounts to (the SSIC code that lead is registered
+    for) and the reply's lead-in naming it; ("", why) when it has no code."""
+    rank = int(state.get("slots", {}).get("rank") or 0)
+    pool = await get_pool()
+    async with pool.connection(timeout=budget_s()) as conn:
+        rows = await scored_companies(
+            conn,
+            tenant_id=tenant_of(config),
+            search_id=int(state.get("search_id") or 0),
+            ids=[int(state.get("like_company") or 0)],
+        )
+    if not rows or not rows[0].get("industry_code"):
+        return "", f"#{rank} has no SSIC code in the registry to search by."
+    row = rows[0]
+    title = f" \u201c{row['industry_norm']}\u201d" if row.get("industry_norm") else ""
+    return str(row["industry_code"]), (
+        f"Companies like #{rank} **{row['name']}**: its industry, SSIC "
+        f"{row['industry_code']}{title}."
+    )
+
+
 async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Turn the latest human message into terms, SSIC codes, a match count and a mode."""
     tenant = tenant_of(config)
     text = state.get("search_text") or latest_human_text(state.get("messages", []))
+    lead_in = ""
+    if state.get("like_company") and tenant:
+        try:
+            text, lead_in = await like_request(state, config)
+        except Exception as exc:  # reported once and told to the user
+            error = await failed_step("Reading that lead", exc, config, node="normalize")
+            return {"errors": [error], "intent": "search", "codes": [], "terms": []}
     extraction = extract(text)
     out: dict[str, Any] = {
         "terms": extraction.texts,
@@ -99,6 +129,7 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
         "head_scored": 0,
         "candidates": [],
         "errors": [],
+        **({"answer": lead_in} if lead_in else {}),
     }
     if not extraction.terms:
         return out

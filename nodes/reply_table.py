@@ -112,6 +112,9 @@ def filter_words(filters: LeadFilters) -> list[str]:
         words.append(f"at least {count} officer{'' if count == 1 else 's'}")
     if "min_score" in filters or "max_score" in filters:
         words.append(score_words(filters.get("min_score"), filters.get("max_score")))
+    if filters.get("hidden"):
+        count = len(filters["hidden"])
+        words.append(f"{count} lead{'' if count == 1 else 's'} you hid left out")
     return words
 
 
@@ -166,7 +169,9 @@ def compose_page(state: State) -> str:
     which = "matching leads" if set(filters) - {"live"} else "scored companies"
     which = {True: f"live {which}", False: f"{which} no longer live", None: which}[status]
     lead = "More leads"
-    if state.get("intent") == "refine" and state.get("slots", {}).get("top"):
+    if state.get("intent") == "refine" and state.get("slots", {}).get("hide"):
+        lead = "Leads"  # after "Hid it." (removed())
+    elif state.get("intent") == "refine" and state.get("slots", {}).get("top"):
         lead = "Top filtered leads" if set(filters) - {"live"} else "Top leads"
     elif state.get("intent") == "refine":
         lead = "Filtered leads" if filters else "No filters: all live leads"
@@ -182,6 +187,8 @@ def compose_page(state: State) -> str:
     tips.append(
         "any score" if "min_score" in filters or "max_score" in filters else "only high scores"
     )
+    if filters.get("hidden"):
+        tips.append("show hidden")
     tail = f"Say \u201cmore\u201d for the next page, or refine: {quoted(tips)}."
     pending = pending_job(state)
     if pending:  # the best of what is scored so far, not of every match: say so
@@ -251,10 +258,16 @@ CLEARED_WORDS = {
 
 
 def removed(state: State) -> str:
-    """Return the line naming the filters a refinement removed (empty when none)."""
-    cleared = state.get("slots", {}).get("clear", []) if state.get("intent") == "refine" else []
-    words = [CLEARED_WORDS.get(c, c) for c in cleared if c != "live"]
+    """Return the line naming the filters a refinement removed, or the leads it hid ("Hid
+    it."; empty when none)."""
+    slots = state.get("slots", {}) if state.get("intent") == "refine" else {}
+    if slots.get("hide"):
+        return f"Hid {'it' if len(slots['hide']) == 1 else 'them'}."
+    cleared = slots.get("clear", [])
+    words = [CLEARED_WORDS.get(c, c) for c in cleared if c not in ("live", "hidden")]
     text = f"Removed {' and '.join(words)}." if words else ""
+    if "hidden" in cleared:
+        text += " The leads you hid are back in the list."
     if "live" in cleared:
         text += " Companies that are no longer live are included now (capped at 20 points, "
         text += "they come last)."

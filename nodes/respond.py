@@ -191,8 +191,8 @@ def _wider(applied: dict[str, Any]) -> str:
 def compose(state: State) -> str:
     """Return the reply text for the state the earlier nodes produced."""
     intent = state.get("intent", "search")
-    if intent in ("more", "refine"):
-        return compose_page(state)
+    if intent in ("more", "refine"):  # a refinement that changed nothing says why instead
+        return state.get("answer") or compose_page(state)
     if intent != "search":  # job status, explain, small talk: their node wrote the answer
         return state.get("answer") or HELP
     lead_in = state.get("answer")  # what a changed search changed ("Switched to ...")

@@ -88,6 +88,15 @@ def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str,
     if op in ("new", "switch"):  # "bakeries in Jurong": the place filters the next pages
         out["filters"] = message_filters(said or text)
     cleared = " Filters cleared." if state.get("filters") and not out["filters"] else ""
+    if op == "like":  # "more like #3": the industry #3 is registered for (normalize reads it)
+        shown, rank = state.get("shown", []), int(slots.get("rank") or 0)
+        if not 1 <= rank <= len(shown):
+            leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
+            return _ask(
+                f"There is no #{rank} in this thread's list: it has {leads}. Which lead's "
+                "industry should I search (\u201cmore like #2\u201d)?"
+            )
+        return {**out, "like_company": shown[rank - 1]}
     if op == "new":
         # "how many bakeries are there?": search what was asked about, not the question
         return {**out, "search_text": said} if slots.get("count") and said else out
@@ -141,7 +150,7 @@ async def route(state: State) -> dict[str, Any]:
     text = latest_human_text(state.get("messages", []))
     parsed = parse(text)
     size_talk = parsed.intent == "chat" and parsed.slots.get("kind") == "size"
-    filter_talk = parsed.intent == "refine" and "top" not in parsed.slots
+    filter_talk = parsed.intent == "refine" and not {"top", "hide"} & set(parsed.slots)
     bare_export = parsed.intent == "chat" and parsed.slots.get("bare")  # "export"
     if (filter_talk or size_talk or bare_export) and not state.get("codes"):
         # Nothing to filter: "businesses in Jurong" or "SMEs" is read as a search (too
@@ -155,6 +164,7 @@ async def route(state: State) -> dict[str, Any]:
         "errors": [],
         "answer": "",
         "search_text": "",
+        "like_company": None,
         "started_at": time.time(),
     }
     if "codes" not in state:  # a thread's first turn: the results UIs read start empty

@@ -25,7 +25,8 @@ LIMIT %(limit)s
 -- name: lead_filters
 -- (Included by search_leads_filtered_page and search_leads_export: the chat's pages and the
 -- file filter alike.) A thread's filters on a search's scored leads: status, incorporation
--- years, postal sectors, entity type, officers, score range; NULL: not filtered.
+-- years, postal sectors, entity type, officers, score range, companies the user hid ("hide
+-- #2"); NULL: not filtered.
 AND (%(live)s::boolean IS NULL OR c.is_live = %(live)s::boolean)
 AND (%(year_min)s::int IS NULL OR c.incorporation_year >= %(year_min)s::int)
 AND (%(year_max)s::int IS NULL OR c.incorporation_year <= %(year_max)s::int)
@@ -37,6 +38,7 @@ AND (%(entity)s::text IS NULL
 AND (%(min_officers)s::int IS NULL OR c.officers >= %(min_officers)s::int)
 AND (%(min_score)s::int IS NULL OR ls.score >= %(min_score)s::int)
 AND (%(max_score)s::int IS NULL OR ls.score <= %(max_score)s::int)
+AND (%(hidden)s::bigint[] IS NULL OR ls.company_id <> ALL(%(hidden)s::bigint[]))
 
 -- name: scored_companies
 -- One saved search's scores of some companies (an explanation of ranked rows), by key.

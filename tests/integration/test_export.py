@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -33,6 +34,18 @@ def rows_of(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
     return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def thread(thread_id: str) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    """Return ``say``: one message to a chat thread on the compiled graph, its state back."""
+    chat = builder.compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": thread_id}}
+
+    async def say(text: str) -> dict[str, Any]:
+        message = {"type": "human", "content": [{"type": "text", "text": text}]}
+        return await chat.ainvoke({"messages": [message]}, config)
+
+    return say
 
 
 async def test_the_file_holds_every_scored_live_lead_best_first(
@@ -104,12 +117,7 @@ async def test_the_chats_export_link_holds_exactly_the_threads_filtered_leads(
 ) -> None:
     """ "export these" after filters: the link the chat gives downloads the same leads, in
     the same order, as paging the thread to its end under those filters."""
-    chat = builder.compile(checkpointer=InMemorySaver())
-    config: Any = {"configurable": {"thread_id": "export-filters"}}
-
-    async def say(text: str) -> dict[str, Any]:
-        message = {"type": "human", "content": [{"type": "text", "text": text}]}
-        return await chat.ainvoke({"messages": [message]}, config)
+    say = thread("export-filters")
 
     first = await say("precision engineering")
     await drain()
@@ -139,12 +147,7 @@ async def test_the_chats_export_link_holds_exactly_the_threads_filtered_leads(
 async def test_the_chats_export_link_keeps_a_score_bucket(client: httpx.AsyncClient) -> None:
     """ "just the medium ones" then "export these": the file holds the medium bucket's live
     leads (65 to 84), as paging the thread shows them."""
-    chat = builder.compile(checkpointer=InMemorySaver())
-    config: Any = {"configurable": {"thread_id": "export-medium"}}
-
-    async def say(text: str) -> dict[str, Any]:
-        message = {"type": "human", "content": [{"type": "text", "text": text}]}
-        return await chat.ainvoke({"messages": [message]}, config)
+    say = thread("export-medium")
 
     await say("IT consultancies")
     await drain()
@@ -160,6 +163,40 @@ async def test_the_chats_export_link_keeps_a_score_bucket(client: httpx.AsyncCli
     assert all(65 <= int(r["score"]) <= 84 for r in rows)
 
 
+async def test_leads_the_user_hid_leave_the_pages_and_the_file(
+    client: httpx.AsyncClient,
+) -> None:
+    """ "hide #2 and #4" (already customers): the thread's pages and the chat's file leave
+    them out, the reply says how many are hidden, "show hidden" brings them back, and a rank
+    the list does not have hides nothing."""
+    say = thread("export-hidden")
+
+    first = await say("IT consultancies")
+    await drain()
+    top = (await say("top 10"))["page"]
+    hid = await say("hide #2 and #4")
+    text = str(hid["messages"][-1].content)
+    assert hid["filters"]["hidden"] == sorted([top[1]["company_id"], top[3]["company_id"]])
+    assert text.startswith("Hid them.\n\nLeads for") and "2 leads you hid left out" in text
+    kept = [r["uen"] for i, r in enumerate(top) if i not in (1, 3)]
+    paged = [r["uen"] for r in hid["page"]]
+    assert paged[:8] == kept
+    while more := (await say("next 50"))["page"]:
+        paged += [r["uen"] for r in more]
+    assert len(paged) == first["live"] - 2 and top[1]["uen"] not in paged
+    export = str((await say("export these"))["messages"][-1].content)
+    link = export.split("**[Download the CSV](", 1)[1].split(")**", 1)[0]
+    assert "hidden=" in link
+    assert [r["uen"] for r in rows_of(await client.get(link))] == paged
+    nothing = await say("hide #999")
+    assert str(nothing["messages"][-1].content).startswith("There is no #999 in this thread's")
+    assert nothing["filters"] == hid["filters"]
+    back = await say("show hidden")
+    assert "The leads you hid are back in the list." in str(back["messages"][-1].content)
+    assert "hidden" not in back["filters"]
+    assert [r["uen"] for r in back["page"]] == [r["uen"] for r in top]
+
+
 async def test_bad_export_filters_are_a_400(client: httpx.AsyncClient) -> None:
     sid = (await search("bakery"))["search_id"]
     for bad in (
@@ -173,6 +210,9 @@ async def test_bad_export_filters_are_a_400(client: httpx.AsyncClient) -> None:
         {"max_score": -1},
         {"min_score": 80, "max_score": 70},
         {"status": "dead"},
+        {"hidden": "x"},
+        {"hidden": "1,,2"},
+        {"hidden": ",".join(["7"] * 501)},
     ):
         answer = await client.get("/leads/export.csv", params={"search_id": sid, **bad})
         assert answer.status_code == 400, (bad, answer.text)

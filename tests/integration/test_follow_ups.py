@@ -160,6 +160,27 @@ async def test_questions_that_ask_for_companies_search_them(app_db: str) -> None
     assert not reply(pos).startswith("Switched to")  # nothing to switch from
 
 
+async def test_more_like_a_lead_searches_its_industry(app_db: str) -> None:
+    """ "more like #2" searches the SSIC code #2 is registered for and says so; a rank the
+    thread's list does not have gets a question and keeps the search."""
+    thread = Thread("like")
+    first = await thread.say("bakeries")
+    second = first["head"][1]
+    with psycopg.connect(app_db) as conn:
+        row = conn.execute(
+            "SELECT industry_code FROM companies WHERE uen = %s", (second["uen"],)
+        ).fetchone()
+    assert row is not None
+    like = await thread.say("more like #2")
+    assert like["intent"] == "search" and [c["code"] for c in like["codes"]] == [row[0]]
+    assert reply(like).startswith(f"Companies like #2 **{second['name']}**: its industry, SSIC "
+                                  f"{row[0]}")  # fmt: skip
+    assert any(r["uen"] == second["uen"] for r in like["head"])
+    missing = await thread.say("more like #99")
+    assert missing["intent"] == "chat" and reply(missing).startswith("There is no #99")
+    assert missing["codes"] == like["codes"]
+
+
 async def test_contact_questions_say_what_the_registry_holds(app_db: str) -> None:
     """ "who are the directors of #1?" names the lead with its registered address and says
     where people and contact details come from (the registry has none); a contact word

@@ -313,13 +313,14 @@ def _cases(conn: psycopg.Connection) -> list[tuple[str, str, dict[str, Any]]]:
         for status in (None, "done", "error"):
             params = {"tenant_id": tenant, "status": status, "before": 2**63 - 1, "limit": 51}
             out.append((f"list_jobs {tenant} {status}", q("list_jobs"), params))
-    unfiltered = dict.fromkeys(FILTER_KEYS)
+    unfiltered = {**dict.fromkeys(FILTER_KEYS), "hidden": None}
     for name, filters in (
         ("none", {}),
         ("live", {"live": True}),
         ("years, sectors", {"year_min": 2015, "year_max": 2020, "sectors": ["01", "02"]}),
         ("entity, officers", {"entity": "company", "min_officers": 3}),
         ("score", {"min_score": 85}),
+        ("hidden", {"hidden": [4, 5, 6]}),
     ):
         params = {"tenant_id": TENANT, "search_id": search_m, "shown": [1, 2, 3], "limit": 10,
                   **unfiltered, **filters}  # fmt: skip

@@ -30,7 +30,9 @@ def _value(text: str) -> Any:
         return date.today().year - int(text[4:])
     if text.lstrip("-").isdigit():
         return int(text)
-    return sorted(text.split("|")) if "|" in text else text
+    if "|" in text:
+        return sorted(int(x) if x.isdigit() else x for x in text.split("|"))
+    return text
 
 
 def expected_slots(text: str) -> dict[str, Any]:
@@ -38,7 +40,7 @@ def expected_slots(text: str) -> dict[str, Any]:
     for part in filter(None, text.split(";")):
         key, _, value = part.partition("=")
         out[key] = _value(value)
-    for key in ("places", "clear"):
+    for key in ("places", "clear", "hide"):
         if key in out and not isinstance(out[key], list):
             out[key] = [out[key]]
     return out
