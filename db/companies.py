@@ -151,15 +151,35 @@ async def ensure_search(
     codes: Sequence[IcpCode] | Sequence[str],
 ) -> int:
     """Return the id of the tenant's saved search for this code set, creating it once."""
+    search_id, _ = await saved_search(conn, tenant_id=tenant_id, terms=terms, codes=codes)
+    return search_id
+
+
+async def saved_search(
+    conn: AsyncConnection[Any],
+    *,
+    tenant_id: str,
+    terms: Sequence[str],
+    codes: Sequence[IcpCode] | Sequence[str],
+) -> tuple[int, list[IcpCode]]:
+    """Return the id of the tenant's saved search for this code set (created once) and the
+    codes with the match weights the search keeps (the first ones given, migration 0025):
+    score with those, so every wording of a code set scores its companies alike. Plain
+    code strings record no weights."""
+    icp = [c for c in codes if isinstance(c, IcpCode)]
     code_list = sorted({c if isinstance(c, str) else c.code for c in codes})
+    given = {c.code: c.weight for c in icp}
+    weights = [given[c] for c in code_list] if len(given) == len(code_list) else None
     cur = await conn.execute(
         q("ensure_search"),
-        {"tenant_id": tenant_id, "terms": list(terms), "codes": code_list},
+        {"tenant_id": tenant_id, "terms": list(terms), "codes": code_list, "weights": weights},
         prepare=False,
     )
     row = await cur.fetchone()
     assert row is not None  # INSERT ... ON CONFLICT DO UPDATE ... RETURNING always answers
-    return int(row[0])
+    kept = dict(zip(code_list, row[1], strict=True)) if row[1] else given
+    return int(row[0]), [IcpCode(c.code, float(kept.get(c.code, c.weight)), c.term, c.title)
+                         for c in icp]  # fmt: skip
 
 
 async def list_searches(

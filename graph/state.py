@@ -49,7 +49,8 @@ class SetAsidePart(TypedDict, total=False):
 
     kind: str
     """location, date, size, status, score or qualifier (not applied yet); generic (a noun like
-    "companies", harmless); unused (a word the search could not use, e.g. "halal")."""
+    "companies", harmless); unused (a word the search could not use, e.g. "halal"); yours
+    (what the user sells: "for my cement business", "sell POS systems to ...")."""
     text: str
     """The words as typed, lowercased ("incorporated after 2015", "in jurong")."""
     term: str

@@ -8,7 +8,7 @@ from typing import Any, cast
 from langchain_core.runnables import RunnableConfig
 
 from config.settings import get_settings
-from db.companies import ensure_search
+from db.companies import saved_search
 from db.pool import autocommit, get_pool
 from graph.state import JobInfo, JobStatus, State
 from jobs.queue import enqueue_staging_upsert, get_job
@@ -37,8 +37,8 @@ async def enqueue(state: State, config: RunnableConfig) -> dict[str, Any]:
                 codes, terms = icp_codes(state.get("codes", [])), state.get("terms", [])
                 search_id = state.get("search_id")
                 if search_id is None:  # no head step (UPSERT_SYNC_LIMIT=0): find the search
-                    async with conn.transaction():
-                        search_id = await ensure_search(
+                    async with conn.transaction():  # scored with the search's kept weights
+                        search_id, codes = await saved_search(
                             conn, tenant_id=tenant_of(config), terms=terms, codes=codes
                         )
                 job = await enqueue_staging_upsert(

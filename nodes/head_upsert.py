@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.errors import QueryCanceled
 
 from config.settings import get_settings
-from db.companies import FILTER_KEYS, IcpCode, Source, ensure_search, upsert_scored
+from db.companies import FILTER_KEYS, IcpCode, Source, saved_search, upsert_scored
 from db.pool import get_pool
 from graph.state import CodeMatch, State
 from jobs.logs import log_event
@@ -31,6 +31,12 @@ from nodes.context import budget_s, failed_step, tenant_of
 def icp_codes(codes: list[CodeMatch]) -> list[IcpCode]:
     """Return the ICP code list the SQL binds, from the state's code matches."""
     return [IcpCode(c["code"], float(c["weight"]), c["term"], c["title"]) for c in codes]
+
+
+def kept_weights(matches: list[CodeMatch], codes: list[IcpCode]) -> list[CodeMatch]:
+    """Return the state's code matches with the weights of ``codes`` (the saved search's)."""
+    weight = {c.code: c.weight for c in codes}
+    return [{**m, "weight": weight.get(m["code"], m["weight"])} for m in matches]
 
 
 def head_filters(state: State) -> dict[str, Any]:
@@ -102,10 +108,12 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
                         "SELECT set_config('statement_timeout', %s, true)",
                         (f"{int(budget * 1000)}ms",),
                     )
-                    codes = icp_codes(state.get("codes", []))
                     tenant = tenant_of(config)
-                    search_id = await ensure_search(
-                        conn, tenant_id=tenant, terms=state.get("terms", []), codes=codes
+                    search_id, codes = await saved_search(
+                        conn,
+                        tenant_id=tenant,
+                        terms=state.get("terms", []),
+                        codes=icp_codes(state.get("codes", [])),
                     )
                     filters = head_filters(state)
                     least = filters.pop("min_score", None)  # applied to the scored rows
@@ -137,6 +145,9 @@ async def head_upsert(state: State, config: RunnableConfig) -> dict[str, Any]:
         "head": head,
         "shown": [r["company_id"] for r in head],
         "search_id": search_id,
+        # The weights the saved search scores with (its first wording's): the pages scored
+        # ahead and the job score alike.
+        "codes": kept_weights(state.get("codes", []), codes),
         "head_filtered": filtered,
         "head_scored": len(rows),
     }

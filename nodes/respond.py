@@ -139,6 +139,10 @@ def _notes(state: State) -> list[str]:
         groups = "; ".join(_options(clarify, MAX_OPTIONS_INLINE))
         notes.append(f"{words} is too broad and was left out: say which kind (e.g. {groups}).")
     parts = state.get("set_aside", [])
+    yours = [p for p in parts if p.get("kind") == "yours"]
+    if yours:
+        words = ", ".join(f"\u201c{p.get('text')}\u201d" for p in yours)
+        notes.append(f"Read as what you sell, not as the industry to search: {words}.")
     unused = [p for p in parts if p.get("kind") == "unused"]
     if unused:
         words = ", ".join(f"\u201c{p.get('text')}\u201d" for p in unused)

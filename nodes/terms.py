@@ -87,7 +87,7 @@ _LEAD_IN = re.compile(
     r"|(?:i|we)\s*(?:'m|am|are|'re)?\s*(?:want|need|would like|'d like|like|looking for"
     r"|searching for|interested in|am targeting|are targeting|target|sell to|selling to)"
     r"(?:\s+to)?\b"
-    r"|help\s+me\b"
+    r"|help\s+me\b|(?:sell|selling|supply|supplying)\s+to\b"
     r"|(?:please\s+)?(?:find|show|search|list|get|give|fetch|look up|lookup|look for|pull"
     r"|display|return|bring up|target|targeting)(?:\s+(?:me|us))?(?:\s+for)?\b"
     r"|looking\s+for\b|searching\s+for\b|interested\s+in\b"
@@ -273,6 +273,15 @@ _STATUS = re.compile(
     rf"|\b(?:only\s+(?:the\s+)?)?(?P<s2>{_STATUS_WORDS})\s+(?:ones|only)\b"
     rf"|\b(?:that|which|who)\s+(?:are|is)\s+(?:still\s+)?(?P<s3>{_STATUS_WORDS})\b"
 )
+# What the salesperson sells, not what to search: "construction companies for my cement
+# business", "sell POS systems to restaurants" (the buyers are the industry).
+_YOURS = re.compile(r"\s(?:for|from|of|with)\s+(?:my|our)\s+(?:own\s+)?(?P<what>.+)$", re.I)
+_SELL = re.compile(
+    r"^(?:(?:i|we)\s+)?(?:sell(?:s|ing)?|suppl(?:y|ies|ying)|offer(?:s|ing)?|provid(?:e|es|ing)"
+    r"|distribut(?:e|es|ing)|market(?:s|ing)?|pitch(?:es|ing)?)\s+(?P<what>.+?)\s+to\s+"
+    r"(?:the\s+)?(?P<target>.+)$",
+    re.I,
+)
 _CLAUSE = re.compile(r"\s(?P<c>(?:with|without|having|that|which|who|whose|where)\s+.+)$")
 # A clause naming what a business does ("that make furniture", "which provide security
 # services", "who are in logistics"): after only a generic noun, its object is the industry.
@@ -420,7 +429,8 @@ class SetAside:
     """A part of the message that is not an industry word, kept for the conversation."""
 
     kind: str
-    """location, date, size, status, score, qualifier or generic."""
+    """location, date, size, status, score, qualifier, generic or yours (what the user
+    sells: "for my cement business")."""
     text: str
     """The words as typed (lowercased): "incorporated after 2015", "in jurong"."""
     term: str = ""
@@ -734,7 +744,17 @@ def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
         return _broad_only(segment, []), [], False
     if _QUESTION.match(seg) or _COMMAND.match(seg) or _CODE_LIKE.search(seg):
         return None, [], False
+    yours: list[SetAside] = []
+    sell = _SELL.match(seg)
+    if sell:  # "sell POS systems to restaurants": the buyers
+        yours.append(SetAside("yours", sell.group("what").strip().lower()))
+        seg = sell.group("target")
+    own = _YOURS.search(seg)
+    if own and own.start() > 0:  # "construction companies for my cement business"
+        yours.append(SetAside("yours", own.group("what").strip().lower()))
+        seg = seg[: own.start()]
     seg, found = _qualifiers(seg)
+    found = yours + found
     seg = _strip_lead_in(_SPACE.sub(" ", seg).strip())
     seg = _NOT_TERM_CHAR.sub(" ", seg)
     seg = _FILLER.sub(" ", seg)

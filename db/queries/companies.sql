@@ -317,12 +317,14 @@ FROM (/*source*/) AS pick
 
 -- name: ensure_search
 -- The tenant's saved search for this code set (created on first use): repeating a search
--- returns the same id; the terms are the latest wording.
-INSERT INTO icp_searches AS x (tenant_id, terms, codes, codes_key)
+-- returns the same id; the terms are the latest wording; the match weights are the first
+-- ones given (migration 0025), returned so every wording scores alike.
+INSERT INTO icp_searches AS x (tenant_id, terms, codes, codes_key, weights)
 VALUES (%(tenant_id)s, %(terms)s::text[], %(codes)s::text[],
-        md5(array_to_string(%(codes)s::text[], ',')))
-ON CONFLICT (tenant_id, codes_key) DO UPDATE SET terms = EXCLUDED.terms, used_at = now()
-RETURNING x.search_id
+        md5(array_to_string(%(codes)s::text[], ',')), %(weights)s::real[])
+ON CONFLICT (tenant_id, codes_key) DO UPDATE
+    SET terms = EXCLUDED.terms, used_at = now(), weights = coalesce(x.weights, EXCLUDED.weights)
+RETURNING x.search_id, x.weights
 
 -- name: list_searches
 -- A tenant's saved searches, latest first, with their registry counts (as count_matching)

@@ -160,6 +160,21 @@ async def test_questions_that_ask_for_companies_search_them(app_db: str) -> None
     assert not reply(pos).startswith("Switched to")  # nothing to switch from
 
 
+async def test_what_the_user_sells_is_not_the_search(app_db: str) -> None:
+    """ "construction companies for my cement business" searches construction (it searched
+    cement and left "construction" out); the reply says how it read the rest."""
+    out = await Thread("yours").say(
+        "I need a list of construction companies for my cement business"
+    )
+    assert out["terms"] == ["construction"] and out["head"]
+    text = reply(out)
+    sold = "Read as what you sell, not as the industry to search: \u201ccement business\u201d."
+    assert sold in text
+    pos = await Thread("yours-pos").say("we sell POS systems to restaurants")
+    assert pos["terms"] == ["restaurants"]
+    assert "\u201cpos systems\u201d" in reply(pos)
+
+
 async def test_more_like_a_lead_searches_its_industry(app_db: str) -> None:
     """ "more like #2" searches the SSIC code #2 is registered for and says so; a rank the
     thread's list does not have gets a question and keeps the search."""

@@ -158,6 +158,28 @@ async def test_two_searches_keep_their_own_scores_and_repeats_are_idempotent(
     assert searches == (2,)
 
 
+async def test_every_wording_of_a_code_set_scores_with_its_first_weights(app_db: str) -> None:
+    """ "plastic packaging" and "packaging" resolve to the same codes, matched 0.81 and 1.0:
+    one saved search. The second wording used to rescore the companies it showed two points
+    higher than the first wording's job had scored the rest; now it scores with the weights
+    the search was first scored with, so the search's scores stay one ranking."""
+    first = await ask("plastic packaging")
+    await drain()
+    before = stored(app_db, first["search_id"])
+    again = await ask("packaging")
+    assert again["search_id"] == first["search_id"]
+    assert {c["weight"] for c in again["codes"]} == {c["weight"] for c in first["codes"]}
+    assert again["head"] and all(
+        (h["score"], h["bucket"]) == before[h["uen"]] for h in again["head"]
+    )
+    assert stored(app_db, first["search_id"]) == before
+    with psycopg.connect(app_db) as conn:
+        row = conn.execute(
+            "SELECT weights FROM icp_searches WHERE search_id = %s", (first["search_id"],)
+        ).fetchone()
+    assert row is not None and row[0] and {round(w, 2) for w in row[0]} == {0.81}
+
+
 async def test_saved_searches_and_their_leads_through_the_api(
     client: httpx.AsyncClient, app_db: str, auth_on: None
 ) -> None:
