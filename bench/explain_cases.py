@@ -65,7 +65,7 @@ class Case:
 
 def lead_filters(**given: Any) -> dict[str, Any]:
     """Return the lead filters a statement binds: ``given``, the others NULL."""
-    return {**dict.fromkeys(FILTER_KEYS), **given}
+    return {**dict.fromkeys(FILTER_KEYS), "hidden": None, **given}
 
 
 def _md5(text: str) -> str:
@@ -184,7 +184,8 @@ def rows(ctx: Context) -> list[tuple[str, str, dict[str, Any], str, bool]]:
         ("set_tenant_mode", "", {"tenant_id": TENANT, "mode": "background"},
          f"{TENANT}, background", W),
         ("get_tenant_mode", "", {"tenant_id": TENANT}, TENANT, R),
-        ("ensure_search", "", {"tenant_id": TENANT, "terms": ["manufacturing"], "codes": codes},
+        ("ensure_search", "", {"tenant_id": TENANT, "terms": ["manufacturing"], "codes": codes,
+                               "weights": [1.0] * len(codes)},
          f"{TENANT}, {ct}", W),
         ("list_searches", "", {"tenant_id": TENANT, "limit": 100}, TENANT, R),
         ("search_leads_filtered_page", "search_leads_filtered_page (no filters)",
