@@ -73,9 +73,10 @@ def unused_words(resolution: Resolution) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-async def like_request(state: State, config: RunnableConfig) -> tuple[str, str]:
+async def like_request(state: State, config: RunnableConfig) -> tuple[str, str, str]:
     """Return the search "more like #3" amounts to (the SSIC code that lead is registered
-    for) and the reply's lead-in naming it; ("", why) when it has no code."""
+    for), the reply's lead-in naming it and the search's term (the code's title, lowercase);
+    ("", why, "") when it has no code."""
     rank = int(state.get("slots", {}).get("rank") or 0)
     pool = await get_pool()
     async with pool.connection(timeout=budget_s()) as conn:
@@ -86,12 +87,14 @@ async def like_request(state: State, config: RunnableConfig) -> tuple[str, str]:
             ids=[int(state.get("like_company") or 0)],
         )
     if not rows or not rows[0].get("industry_code"):
-        return "", f"#{rank} has no SSIC code in the registry to search by."
+        return "", f"#{rank} has no SSIC code in the registry to search by.", ""
     row = rows[0]
     title = f" \u201c{row['industry_norm']}\u201d" if row.get("industry_norm") else ""
-    return str(row["industry_code"]), (
+    return (
+        str(row["industry_code"]),
         f"Companies like #{rank} **{row['name']}**: its industry, SSIC "
-        f"{row['industry_code']}{title}."
+        f"{row['industry_code']}{title}.",
+        str(row.get("industry_norm") or "").lower(),
     )
 
 
@@ -99,10 +102,10 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
     """Turn the latest human message into terms, SSIC codes, a match count and a mode."""
     tenant = tenant_of(config)
     text = state.get("search_text") or latest_human_text(state.get("messages", []))
-    lead_in = ""
+    lead_in = label = ""
     if state.get("like_company") and tenant:
         try:
-            text, lead_in = await like_request(state, config)
+            text, lead_in, label = await like_request(state, config)
         except Exception as exc:  # reported once and told to the user
             error = await failed_step("Reading that lead", exc, config, node="normalize")
             return {"errors": [error], "intent": "search", "codes": [], "terms": []}
@@ -146,6 +149,8 @@ async def normalize(state: State, config: RunnableConfig) -> dict[str, Any]:
                 understood = await understand_extraction(conn, extraction)
                 resolution = understood.resolution
                 out["terms"] = understood.terms or extraction.texts
+                if label and resolution.code_list:  # "Leads for “retail sale of …”", not the code
+                    out["terms"] = [label]
                 out["resolutions"] = resolution.summary()
                 out["codes"] = code_matches(resolution)
                 out["set_aside"] = understood.set_aside()

@@ -191,6 +191,11 @@ async def test_more_like_a_lead_searches_its_industry(app_db: str) -> None:
     assert reply(like).startswith(f"Companies like #2 **{second['name']}**: its industry, SSIC "
                                   f"{row[0]}")  # fmt: skip
     assert any(r["uen"] == second["uen"] for r in like["head"])
+    with psycopg.connect(app_db) as conn:
+        title = conn.execute(
+            "SELECT industry_norm FROM companies WHERE uen = %s", (second["uen"],)
+        ).fetchone()
+    assert title is not None and like["terms"] == [str(title[0]).lower()]  # not the code
     missing = await thread.say("more like #99")
     assert missing["intent"] == "chat" and reply(missing).startswith("There is no #99")
     assert missing["codes"] == like["codes"]
