@@ -16,7 +16,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from db.companies import FILTER_KEYS, IcpCode, icp_params, with_source
+from db.companies import IcpCode, icp_params, lead_filter_params, with_source
 from db.queries import _all as all_blocks
 from db.queries import q
 
@@ -65,7 +65,7 @@ class Case:
 
 def lead_filters(**given: Any) -> dict[str, Any]:
     """Return the lead filters a statement binds: ``given``, the others NULL."""
-    return {**dict.fromkeys(FILTER_KEYS), "hidden": None, **given}
+    return {**lead_filter_params(None), **given}
 
 
 def _md5(text: str) -> str:

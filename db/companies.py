@@ -26,6 +26,16 @@ FILTER_KEYS = (
 """The lead filters a page binds (NULL: not filtered). ``min_score`` and ``max_score`` apply to
 scored rows only (search_leads_filtered_page): the head sources select rows before they are
 scored."""
+def lead_filter_params(filters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return what the ``lead_filters`` block of db/queries/followups.sql binds: each of
+    ``FILTER_KEYS`` and ``hidden`` (company ids to leave out), None where not filtered."""
+    given = filters or {}
+    return {
+        **{k: given.get(k) for k in FILTER_KEYS},
+        "hidden": list(given["hidden"]) if given.get("hidden") else None,
+    }
+
+
 BUCKET_MIN = {"high": 85, "medium": 65}
 """The lowest score of each bucket above "low": the CASE of upsert_scored_writes in
 db/queries/companies.sql (README "Lead score"); a bucket filter is a score range (medium:
@@ -203,14 +213,12 @@ async def scored_leads_page(
     """Return one saved search's best scored companies, leaving out ``shown``, within the
     thread's filters (``graph.state.LeadFilters``; db/queries/followups.sql; ``live``:
     True live only, False not live, None any status)."""
-    given = filters or {}
     params = {
         "tenant_id": tenant_id,
         "search_id": search_id,
         "shown": list(shown),
         "limit": limit,
-        **{k: given.get(k) for k in FILTER_KEYS},
-        "hidden": list(given["hidden"]) if given.get("hidden") else None,
+        **lead_filter_params(filters),
     }
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         # No parallel workers for a page of a few rows: under a filter that keeps few of the

@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from db.companies import FILTER_KEYS
+from db.companies import lead_filter_params
 from db.queries import q
 
 
@@ -63,15 +63,12 @@ async def search_leads_chunks(
     filters: Mapping[str, Any] | None = None,
     chunk: int = EXPORT_CHUNK,
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    """Yield one saved search's scored leads best first, in chunks, under ``filters`` (the
-    keys of ``db.companies.FILTER_KEYS`` and ``hidden``, company ids to leave out; a missing
-    or None one does not filter: ``live``
+    """Yield one saved search's scored leads best first, in chunks, under ``filters``
+    (``db.companies.lead_filter_params``; a missing or None one does not filter: ``live``
     True live only, False no longer live, None any status). Run it inside a repeatable-read
     transaction for one snapshot."""
-    given = filters or {}
     params: dict[str, Any] = {
-        **{k: given.get(k) for k in FILTER_KEYS},
-        "hidden": list(given["hidden"]) if given.get("hidden") else None,
+        **lead_filter_params(filters),
         "tenant_id": tenant_id,
         "search_id": search_id,
         "limit": chunk,

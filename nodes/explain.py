@@ -19,6 +19,7 @@ from db.postal import area_of
 from graph.state import State
 from nodes.context import budgeted_connection, failed_step, tenant_of
 from nodes.follow_up import CONTACT_TEXT
+from nodes.reply_table import missing_rank, no_such_lead
 
 WHICH = (
     "Which company? Give its number in the table (\u201cwhy #3?\u201d), its score "
@@ -93,10 +94,9 @@ async def explain(state: State, config: RunnableConfig) -> dict[str, Any]:
     if not slots:
         return {"answer": WHICH}
     rank = slots.get("rank")
-    if rank is not None and not (1 <= rank <= len(shown) or (rank == -1 and shown)):
-        leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
+    if rank is not None and missing_rank(rank, shown):
         then = "\n\n" + CONTACT_TEXT if slots.get("contact") else " " + WHICH
-        return {"answer": f"There is no #{rank} in this thread's list: it has {leads}.{then}"}
+        return {"answer": no_such_lead(f"#{rank}", shown) + then}
     tenant = tenant_of(config)
     search_id = int(state.get("search_id") or 0)  # 0: nothing scored (no rows)
     try:

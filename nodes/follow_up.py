@@ -32,7 +32,7 @@ from jobs.queue import get_job
 from nodes.cards import lead_row
 from nodes.context import budget_s, budgeted_connection, failed_step, tenant_of
 from nodes.head_upsert import head_filters, icp_codes, upsert_within
-from nodes.reply_table import filter_words, n, page_status, quoted
+from nodes.reply_table import filter_words, missing_rank, n, no_such_lead, page_status, quoted
 from nodes.terms import MORE_PAGE
 
 CLEARED = {
@@ -140,13 +140,10 @@ def hidden_ids(state: State, ranks: list[int]) -> list[int] | str:
     """Return the company ids of the thread's ranks ("hide #2 and #5"; -1 the last), or the
     answer naming a rank the thread's list does not have."""
     shown = state.get("shown", [])
-    bad = [r for r in ranks if not (1 <= r <= len(shown) or (r == -1 and shown))]
+    bad = [r for r in ranks if missing_rank(r, shown)]
     if bad or not ranks:
-        leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
-        which = f"#{bad[0]}" if bad else "that lead"
-        return (
-            f"There is no {which} in this thread's list: it has {leads}. Nothing was hidden; "
-            "say e.g. \u201chide #2\u201d with a number from the table."
+        return no_such_lead(f"#{bad[0]}" if bad else "that lead", shown) + (
+            " Nothing was hidden; say e.g. \u201chide #2\u201d with a number from the table."
         )
     return [shown[r - 1 if r > 0 else -1] for r in ranks]
 

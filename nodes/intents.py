@@ -585,9 +585,11 @@ def _job(t: str) -> Parsed | None:
 
 
 # ------------------------------------------------------------------ explain
+# How a message marks a lead's place in the table: "#3", "no. 3", "number 3".
+_RANK_MARK = r"(?:#|no\.?\s*|number\s+)"
 # "what does #2 do?", "what is #3?": the answer starts with the activity it is registered for.
 _ACTIVITY_OF = re.compile(
-    r"^(?:what|who)(?:'s|s)?\s+(?:(?:does|do|is|was|are|about)\s+)?(?:#|no\.?\s*|number\s+)"
+    rf"^(?:what|who)(?:'s|s)?\s+(?:(?:does|do|is|was|are|about)\s+)?{_RANK_MARK}"
     r"[0-9]{1,3}\b|^what\s+(?:does|do)\s+(?:the\s+)?(?:#?[0-9]{1,3}(?:st|nd|rd|th)?|first|second"
     r"|third|top|last)(?:\s+(?:one|company|lead))?\s+do\b"
 )
@@ -714,9 +716,9 @@ _HIDE_VERB = (
     r"|cross\s+(?:out|off)|filter\s+out|not\s+interested\s+in)"
 )
 _HIDE_RANKS = (
-    r"(?P<ranks>(?:(?:#|no\.?\s*|number\s+)?[0-9]{1,3}|(?:the\s+)?(?:first|second|third"
+    rf"(?P<ranks>(?:{_RANK_MARK}?[0-9]{{1,3}}|(?:the\s+)?(?:first|second|third"
     r"|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|top)(?:\s+(?:one|company|lead))?)"
-    r"(?:(?:\s*(?:,|and|&|\+)\s*|\s+)(?:#|no\.?\s*|number\s+)?[0-9]{1,3})*)"
+    rf"(?:(?:\s*(?:,|and|&|\+)\s*|\s+){_RANK_MARK}?[0-9]{{1,3}})*)"
 )
 _HIDE = re.compile(
     rf"^(?:(?:please|and|also|ok|okay|now|pls)\s+)*{_HIDE_VERB}\s+{_HIDE_RANKS}"
@@ -748,7 +750,7 @@ _LIKE = re.compile(
     r"(?:(?:that\s+are\s+|which\s+are\s+)?similar\s+to|similar\s+(?:companies|firms|ones"
     r"|businesses|leads)\s+to|like|in\s+the\s+same\s+(?:industry|line"
     r"|business|sector)\s+as|same\s+(?:industry|kind|type|sector)\s+as)\s+"
-    r"(?:#|no\.?\s*|number\s+)(?P<n>[0-9]{1,3})(?:\s+(?:please|pls))?$"
+    rf"{_RANK_MARK}(?P<n>[0-9]{{1,3}})(?:\s+(?:please|pls))?$"
 )
 
 
@@ -868,9 +870,9 @@ def parse(text: str) -> Parsed:
         return Parsed("chat", {"kind": "sort"})
     if _COUNT.match(t) and not set(re.findall(r"[a-z']+", _COUNT.sub(" ", t))) - _COUNT_WORDS:
         return Parsed("chat", {"kind": "count"})
-    found, clear, rest = _filters(t)
     if _BARE_EXPORT.match(t):  # an industry ("export") when the thread has no search yet
         return Parsed("chat", {"kind": "export", "bare": True})
+    found, clear, rest = _filters(t)
     if _EXPORT.search(t):
         return Parsed("chat", {"kind": "export"})
     if not found and _SIZE.search(t) and _only_filler(_SIZE.sub(" ", rest)):

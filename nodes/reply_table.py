@@ -6,6 +6,8 @@ the table compactly, one row per company with its area's name, not the full addr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from db.companies import BUCKET_MIN
 from db.postal import describe_sectors
 from graph.state import JobInfo, LeadFilters, LeadRow, State
@@ -116,6 +118,17 @@ def filter_words(filters: LeadFilters) -> list[str]:
         count = len(filters["hidden"])
         words.append(f"{count} lead{'' if count == 1 else 's'} you hid left out")
     return words
+
+
+def missing_rank(rank: int, shown: Sequence[int]) -> bool:
+    """Whether the thread's list has no lead at ``rank`` (-1: the last one)."""
+    return not (1 <= rank <= len(shown) or (rank == -1 and bool(shown)))
+
+
+def no_such_lead(which: str, shown: Sequence[int]) -> str:
+    """Return the sentence saying the thread's list has no ``which`` ("#12")."""
+    leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
+    return f"There is no {which} in this thread's list: it has {leads}."
 
 
 def filters_line(filters: LeadFilters) -> str:

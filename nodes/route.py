@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from graph.state import State
 from nodes.intents import Parsed, message_filters, parse
-from nodes.reply_table import quoted
+from nodes.reply_table import missing_rank, no_such_lead, quoted
 from nodes.terms import latest_human_text
 
 Next = Literal["normalize", "more_leads", "refine", "job_status", "explain", "small_talk"]
@@ -90,11 +90,10 @@ def _changed_search(state: State, slots: dict[str, Any], text: str) -> dict[str,
     cleared = " Filters cleared." if state.get("filters") and not out["filters"] else ""
     if op == "like":  # "more like #3": the industry #3 is registered for (normalize reads it)
         shown, rank = state.get("shown", []), int(slots.get("rank") or 0)
-        if not 1 <= rank <= len(shown):
-            leads = f"{len(shown)} lead{'' if len(shown) == 1 else 's'}"
+        if missing_rank(rank, shown) or rank < 1:
             return _ask(
-                f"There is no #{rank} in this thread's list: it has {leads}. Which lead's "
-                "industry should I search (\u201cmore like #2\u201d)?"
+                no_such_lead(f"#{rank}", shown)
+                + " Which lead's industry should I search (\u201cmore like #2\u201d)?"
             )
         return {**out, "like_company": shown[rank - 1]}
     if op == "new":

@@ -36,7 +36,7 @@ import pytest
 from psycopg import sql
 
 from db.acra import REFRESH_COUNTS
-from db.companies import FILTER_KEYS, with_source
+from db.companies import lead_filter_params, with_source
 from db.queries import q
 
 ROWS = 250_000
@@ -313,7 +313,7 @@ def _cases(conn: psycopg.Connection) -> list[tuple[str, str, dict[str, Any]]]:
         for status in (None, "done", "error"):
             params = {"tenant_id": tenant, "status": status, "before": 2**63 - 1, "limit": 51}
             out.append((f"list_jobs {tenant} {status}", q("list_jobs"), params))
-    unfiltered = {**dict.fromkeys(FILTER_KEYS), "hidden": None}
+    unfiltered = lead_filter_params(None)
     for name, filters in (
         ("none", {}),
         ("live", {"live": True}),
