@@ -282,6 +282,12 @@ _SELL = re.compile(
     r"(?:the\s+)?(?P<target>.+)$",
     re.I,
 )
+# The user's own business on its own ("we install CCTV, who needs it?"): not searched.
+_WE_DO = re.compile(
+    r"^(?:i|we)\s+(?:(?:also|mainly|only|currently)\s+)?(?:sell|supply|offer|provide|distribute"
+    r"|market|install|make|manufacture|produce|build|repair|service)\s+(?P<what>.+)$",
+    re.I,
+)
 _CLAUSE = re.compile(r"\s(?P<c>(?:with|without|having|that|which|who|whose|where)\s+.+)$")
 # A clause naming what a business does ("that make furniture", "which provide security
 # services", "who are in logistics"): after only a generic noun, its object is the industry.
@@ -745,6 +751,9 @@ def _segment(segment: str) -> tuple[Term | None, list[SetAside], bool]:
     if _QUESTION.match(seg) or _COMMAND.match(seg) or _CODE_LIKE.search(seg):
         return None, [], False
     yours: list[SetAside] = []
+    own_line = None if _SELL.match(seg) else _WE_DO.match(seg)
+    if own_line:
+        return None, [SetAside("yours", own_line.group("what").strip().lower())], False
     sell = _SELL.match(seg)
     if sell:  # "sell POS systems to restaurants": the buyers
         yours.append(SetAside("yours", sell.group("what").strip().lower()))
